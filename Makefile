@@ -1,0 +1,48 @@
+# Prism — the two commands of the README are `make demo` and `make test`.
+# Every target sets up what it needs; re-running is cheap (stamps and content hashes).
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test setup system-deps models lint typecheck unit bench clean
+
+demo: setup models
+	$(BIN)/prism demo
+
+test: setup system-deps models lint typecheck
+	$(BIN)/python -m pytest
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first and alone: pinned to the CPU wheel so no dependency drags in CUDA.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+# Debian packages the tests use (espeak-ng speaks the test audio).
+system-deps:
+	@command -v espeak-ng >/dev/null || { \
+	  (apt-get update -qq && apt-get install -y -qq espeak-ng >/dev/null) || \
+	  echo "warning: could not install espeak-ng; speech tests will be skipped"; }
+
+models: setup
+	$(BIN)/prism models build
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy prism functions function_app.py models bench tests
+
+bench: setup models
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf models/build .prism bench/results

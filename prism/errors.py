@@ -1,0 +1,77 @@
+"""One error hierarchy for the whole pipeline, keyed by what the caller should do.
+
+* :class:`PermanentError` — the input itself is bad (corrupt, too large, unsupported).
+  Retrying cannot help: record a rejected result and never retry.
+* :class:`TransientError` — something around the input failed (storage, database,
+  a timeout). Raise it so the queue redelivers the message.
+
+Every error carries a stable, machine-readable ``code`` and a message a user can act on.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Stable codes that appear in results, HTTP bodies and metrics."""
+
+    UNSUPPORTED_TYPE = "unsupported_type"
+    TOO_LARGE = "too_large"
+    EMPTY = "empty"
+    CORRUPT = "corrupt"
+    DECOMPRESSION_BOMB = "decompression_bomb"
+    INVALID_ENCODING = "invalid_encoding"
+    TOO_LONG = "too_long"
+    BAD_REQUEST = "bad_request"
+    MODEL_UNAVAILABLE = "model_unavailable"
+    DEPENDENCY_UNAVAILABLE = "dependency_unavailable"
+    INTERNAL = "internal"
+
+
+# HTTP status a client should see for a rejected input (anything else is 422).
+_HTTP_STATUS = {
+    ErrorCode.TOO_LARGE: 413,
+    ErrorCode.UNSUPPORTED_TYPE: 415,
+    ErrorCode.BAD_REQUEST: 400,
+}
+
+
+class PrismError(Exception):
+    """Base of every error Prism raises on purpose."""
+
+    retryable: bool = False
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(f"{code.value}: {message}")
+        self.code = code
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code.value, "message": self.message}
+
+
+class PermanentError(PrismError):
+    """Bad input: reject it with its code, never retry."""
+
+    retryable = False
+
+    @property
+    def http_status(self) -> int:
+        return _HTTP_STATUS.get(self.code, 422)
+
+
+class TransientError(PrismError):
+    """A fault outside the input: retry (the queue redelivers)."""
+
+    retryable = True
+
+    def __init__(self, message: str, code: ErrorCode = ErrorCode.DEPENDENCY_UNAVAILABLE) -> None:
+        super().__init__(code, message)
+
+
+class ConfigurationError(PrismError):
+    """A setting is missing or malformed: fix the configuration, then restart."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.BAD_REQUEST, message)

@@ -1,0 +1,144 @@
+"""Typed settings, loaded once and lazily.
+
+Every environment variable Prism reads is named in :class:`Env`; nothing else in the
+code base reads ``os.environ`` for configuration. Precedence everywhere: an explicit
+argument to :func:`load_settings`, then the environment, then the default here.
+Importing this module reads nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from prism.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIB = 1024 * 1024
+
+
+class Env:
+    """Names of the app settings / environment variables Prism reads."""
+
+    STORAGE_CONNECTION = "PRISM_STORAGE"  # binding connection name, not a value
+    INCOMING_CONTAINER = "PRISM_INCOMING_CONTAINER"
+    QUARANTINE_CONTAINER = "PRISM_QUARANTINE_CONTAINER"
+    IMAGE_QUEUE = "PRISM_IMAGE_QUEUE"
+    AUDIO_QUEUE = "PRISM_AUDIO_QUEUE"
+    TEXT_QUEUE = "PRISM_TEXT_QUEUE"
+    COSMOS_CONNECTION = "PRISM_COSMOS"  # prefix: PRISM_COSMOS__accountEndpoint, __key
+    COSMOS_DATABASE = "PRISM_COSMOS_DATABASE"
+    RESULTS_CONTAINER = "PRISM_RESULTS_CONTAINER"
+    CACHE_CONTAINER = "PRISM_CACHE_CONTAINER"
+    MODEL_DIR = "PRISM_MODEL_DIR"
+    INTRA_OP_THREADS = "PRISM_INTRA_OP_THREADS"
+    MAX_IMAGE_BYTES = "PRISM_MAX_IMAGE_BYTES"
+    MAX_AUDIO_BYTES = "PRISM_MAX_AUDIO_BYTES"
+    MAX_TEXT_BYTES = "PRISM_MAX_TEXT_BYTES"
+    MAX_IMAGE_PIXELS = "PRISM_MAX_IMAGE_PIXELS"
+    MAX_AUDIO_SECONDS = "PRISM_MAX_AUDIO_SECONDS"
+    MAX_TEXT_TOKENS = "PRISM_MAX_TEXT_TOKENS"
+    TEXT_LABELS = "PRISM_TEXT_LABELS"
+    TEXT_OTHER_THRESHOLD = "PRISM_TEXT_OTHER_THRESHOLD"
+    APPINSIGHTS_CONNECTION = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+
+
+DEFAULT_TEXT_LABELS = (
+    "sports",
+    "business and finance",
+    "science and technology",
+    "politics",
+    "health and medicine",
+    "entertainment and arts",
+    "weather",
+    "food and cooking",
+    "travel",
+    "customer complaint",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with its default. Field metadata names its variable."""
+
+    incoming_container: str = field(default="incoming", metadata={"env": Env.INCOMING_CONTAINER})
+    quarantine_container: str = field(
+        default="quarantine", metadata={"env": Env.QUARANTINE_CONTAINER}
+    )
+    image_queue: str = field(default="image-jobs", metadata={"env": Env.IMAGE_QUEUE})
+    audio_queue: str = field(default="audio-jobs", metadata={"env": Env.AUDIO_QUEUE})
+    text_queue: str = field(default="text-jobs", metadata={"env": Env.TEXT_QUEUE})
+    cosmos_database: str = field(default="prism", metadata={"env": Env.COSMOS_DATABASE})
+    results_container: str = field(default="results", metadata={"env": Env.RESULTS_CONTAINER})
+    cache_container: str = field(default="predictions", metadata={"env": Env.CACHE_CONTAINER})
+    model_dir: Path = field(
+        default=PROJECT_ROOT / "models" / "build", metadata={"env": Env.MODEL_DIR}
+    )
+    # ONNX Runtime defaults to the host's core count, not the instance's share of it.
+    intra_op_threads: int = field(default=1, metadata={"env": Env.INTRA_OP_THREADS})
+    max_image_bytes: int = field(default=20 * MIB, metadata={"env": Env.MAX_IMAGE_BYTES})
+    max_audio_bytes: int = field(default=50 * MIB, metadata={"env": Env.MAX_AUDIO_BYTES})
+    max_text_bytes: int = field(default=1 * MIB, metadata={"env": Env.MAX_TEXT_BYTES})
+    max_image_pixels: int = field(default=40_000_000, metadata={"env": Env.MAX_IMAGE_PIXELS})
+    max_audio_seconds: float = field(default=600.0, metadata={"env": Env.MAX_AUDIO_SECONDS})
+    max_text_tokens: int = field(default=256, metadata={"env": Env.MAX_TEXT_TOKENS})
+    text_labels: tuple[str, ...] = field(
+        default=DEFAULT_TEXT_LABELS, metadata={"env": Env.TEXT_LABELS}
+    )
+    text_other_threshold: float = field(
+        default=0.25, metadata={"env": Env.TEXT_OTHER_THRESHOLD}
+    )
+
+    @property
+    def max_bytes_overall(self) -> int:
+        return max(self.max_image_bytes, self.max_audio_bytes, self.max_text_bytes)
+
+
+def _parse(name: str, raw: str, kind: Any) -> Any:
+    try:
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is Path:
+            return Path(raw)
+        if kind == tuple[str, ...]:
+            items = tuple(part.strip() for part in raw.split(",") if part.strip())
+            if not items:
+                raise ValueError("empty list")
+            return items
+        return raw
+    except ValueError as exc:
+        raise ConfigurationError(f"setting {name}={raw!r} is not a valid {kind}: {exc}") from exc
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Build settings: explicit ``overrides`` > ``environ`` (default ``os.environ``) > default."""
+    env = os.environ if environ is None else environ
+    hints = get_type_hints(Settings)
+    values: dict[str, Any] = {}
+    for spec in fields(Settings):
+        if spec.name in overrides:
+            values[spec.name] = overrides.pop(spec.name)
+            continue
+        raw = env.get(spec.metadata["env"])
+        if raw not in (None, ""):
+            values[spec.name] = _parse(spec.metadata["env"], str(raw), hints[spec.name])
+    if overrides:
+        raise ConfigurationError(f"unknown settings: {', '.join(sorted(overrides))}")
+    settings = Settings(**values)
+    if settings.intra_op_threads < 1:
+        raise ConfigurationError(f"{Env.INTRA_OP_THREADS} must be at least 1")
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return load_settings()
