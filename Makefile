@@ -6,12 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup system-deps models lint typecheck unit bench clean
+.PHONY: demo test setup node-deps system-deps models lint typecheck unit bench clean
 
-demo: setup models
+demo: setup node-deps models
 	$(BIN)/prism demo
 
-test: setup system-deps models lint typecheck
+test: setup node-deps system-deps models lint typecheck
 	$(BIN)/python -m pytest
 
 setup: $(STAMP)
@@ -23,6 +23,16 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+# The local emulators (Azurite, the Cosmos DB emulator), pinned by package-lock.json.
+# Same stamp as prism.localstack.ensure_node_packages, so either may install.
+NODE_STAMP := node_modules/.installed
+
+node-deps: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
 	touch $@
 
 # Debian packages the tests use (espeak-ng speaks the test audio).

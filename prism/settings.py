@@ -25,12 +25,21 @@ class Env:
     """Names of the app settings / environment variables Prism reads."""
 
     STORAGE_CONNECTION = "PRISM_STORAGE"  # binding connection name, not a value
+    # The connection's value: a connection string (Azurite) or, identity-based, these.
+    STORAGE_BLOB_URI = "PRISM_STORAGE__blobServiceUri"
+    STORAGE_QUEUE_URI = "PRISM_STORAGE__queueServiceUri"
+    STORAGE_CLIENT_ID = "PRISM_STORAGE__clientId"
+    # The Functions host's own storage (receipts, timers); the devhost reads it too.
+    WEBJOBS_STORAGE = "AzureWebJobsStorage"
     INCOMING_CONTAINER = "PRISM_INCOMING_CONTAINER"
     QUARANTINE_CONTAINER = "PRISM_QUARANTINE_CONTAINER"
     IMAGE_QUEUE = "PRISM_IMAGE_QUEUE"
     AUDIO_QUEUE = "PRISM_AUDIO_QUEUE"
     TEXT_QUEUE = "PRISM_TEXT_QUEUE"
     COSMOS_CONNECTION = "PRISM_COSMOS"  # prefix: PRISM_COSMOS__accountEndpoint, __key
+    COSMOS_ENDPOINT = "PRISM_COSMOS__accountEndpoint"
+    COSMOS_KEY = "PRISM_COSMOS__key"  # local emulator only; Azure uses managed identity
+    COSMOS_CLIENT_ID = "PRISM_COSMOS__clientId"
     COSMOS_DATABASE = "PRISM_COSMOS_DATABASE"
     RESULTS_CONTAINER = "PRISM_RESULTS_CONTAINER"
     CACHE_CONTAINER = "PRISM_CACHE_CONTAINER"
@@ -45,6 +54,8 @@ class Env:
     TEXT_LABELS = "PRISM_TEXT_LABELS"
     TEXT_OTHER_THRESHOLD = "PRISM_TEXT_OTHER_THRESHOLD"
     APPINSIGHTS_CONNECTION = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+    # Key the local host (prism.devhost) demands on function- and admin-level routes.
+    FUNCTION_KEY = "PRISM_FUNCTION_KEY"
 
 
 DEFAULT_TEXT_LABELS = (

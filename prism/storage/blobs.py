@@ -1,0 +1,244 @@
+"""Blob storage: a small interface and its Azure Storage adapter (Azurite locally)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import BlobProperties, ContentSettings
+
+from prism.errors import TransientError
+from prism.storage.errors import translated
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobClient, BlobServiceClient
+
+# A same-account copy is usually done when the request returns; past this, give up and
+# let the message be retried rather than hold an invocation for a large copy.
+COPY_TIMEOUT_SECONDS = 60.0
+_COPY_POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    container: str
+    name: str
+    etag: str
+    size: int
+    content_type: str | None
+    last_modified: datetime
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_properties(cls, container: str, properties: BlobProperties) -> BlobInfo:
+        return cls(
+            container=container,
+            name=properties.name,
+            etag=properties.etag,
+            size=properties.size,
+            content_type=properties.content_settings.content_type,
+            last_modified=properties.last_modified,
+            metadata=dict(properties.metadata or {}),
+        )
+
+
+class BlobStore(Protocol):
+    """What the pipeline needs from blob storage. ``if_match`` takes an etag: the call
+    then applies only to that version of the blob (else HTTP 412 →
+    :class:`~prism.storage.errors.ConditionFailedError`)."""
+
+    def ensure_container(self, container: str) -> None: ...
+
+    def upload(
+        self,
+        container: str,
+        name: str,
+        data: bytes,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        overwrite: bool = True,
+    ) -> BlobInfo: ...
+
+    def properties(self, container: str, name: str) -> BlobInfo: ...
+
+    def read_range(self, container: str, name: str, offset: int, length: int) -> bytes: ...
+
+    def download(self, container: str, name: str, *, if_match: str | None = None) -> bytes: ...
+
+    def set_tags(self, container: str, name: str, tags: Mapping[str, str]) -> None: ...
+
+    def tags(self, container: str, name: str) -> dict[str, str]: ...
+
+    def copy(
+        self,
+        container: str,
+        name: str,
+        target_container: str,
+        target_name: str | None = None,
+        *,
+        if_match: str | None = None,
+    ) -> BlobInfo: ...
+
+    def move(
+        self,
+        container: str,
+        name: str,
+        target_container: str,
+        target_name: str | None = None,
+        *,
+        if_match: str | None = None,
+    ) -> BlobInfo: ...
+
+    def delete(self, container: str, name: str, *, if_match: str | None = None) -> bool: ...
+
+    def list(self, container: str, prefix: str | None = None) -> Iterator[BlobInfo]: ...
+
+
+def _condition(if_match: str | None, prefix: str = "") -> dict[str, Any]:
+    if if_match is None:
+        return {}
+    return {f"{prefix}etag": if_match, f"{prefix}match_condition": MatchConditions.IfNotModified}
+
+
+class AzureBlobStore:
+    """:class:`BlobStore` over ``azure-storage-blob``; every error leaves as a Prism error."""
+
+    def __init__(self, service: BlobServiceClient) -> None:
+        self.service = service
+
+    def client(self, container: str, name: str) -> BlobClient:
+        """The SDK client of one blob (what an SDK-type blob binding hands a function)."""
+        return self.service.get_blob_client(container, name)
+
+    def ensure_container(self, container: str) -> None:
+        # Exists already, or another worker won the race to create it: both fine.
+        with translated(f"create container {container}"), suppress(ResourceExistsError):
+            self.service.create_container(container)
+
+    def upload(
+        self,
+        container: str,
+        name: str,
+        data: bytes,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        overwrite: bool = True,
+    ) -> BlobInfo:
+        with translated(f"upload {container}/{name}"):
+            result = self.client(container, name).upload_blob(
+                data,
+                overwrite=overwrite,
+                content_settings=ContentSettings(content_type=content_type),
+                metadata=dict(metadata or {}),
+            )
+        return BlobInfo(
+            container=container,
+            name=name,
+            etag=str(result["etag"]),
+            size=len(data),
+            content_type=content_type,
+            last_modified=result["last_modified"],
+            metadata=dict(metadata or {}),
+        )
+
+    def properties(self, container: str, name: str) -> BlobInfo:
+        with translated(f"properties of {container}/{name}"):
+            properties = self.client(container, name).get_blob_properties()
+        return BlobInfo.from_properties(container, properties)
+
+    def read_range(self, container: str, name: str, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes from ``offset``: shorter at the end of the blob, empty
+        past it. Never transfers more than the range."""
+        if offset < 0 or length < 1:
+            raise ValueError(f"bad range offset={offset} length={length}")
+        with translated(f"read {container}/{name}[{offset}:{offset + length}]"):
+            try:
+                return self.client(container, name).download_blob(offset, length).readall()
+            except HttpResponseError as exc:
+                if exc.status_code == 416:  # the range starts at or past the end
+                    return b""
+                raise
+
+    def download(self, container: str, name: str, *, if_match: str | None = None) -> bytes:
+        with translated(f"download {container}/{name}"):
+            data: bytes = (
+                self.client(container, name).download_blob(**_condition(if_match)).readall()
+            )
+            return data
+
+    def set_tags(self, container: str, name: str, tags: Mapping[str, str]) -> None:
+        with translated(f"tag {container}/{name}"):
+            self.client(container, name).set_blob_tags(dict(tags))
+
+    def tags(self, container: str, name: str) -> dict[str, str]:
+        with translated(f"tags of {container}/{name}"):
+            return dict(self.client(container, name).get_blob_tags())
+
+    def copy(
+        self,
+        container: str,
+        name: str,
+        target_container: str,
+        target_name: str | None = None,
+        *,
+        if_match: str | None = None,
+    ) -> BlobInfo:
+        """Server-side copy within the account: no bytes pass through this process."""
+        target = self.client(target_container, target_name or name)
+        operation = f"copy {container}/{name} to {target_container}/{target.blob_name}"
+        with translated(operation):
+            copy = target.start_copy_from_url(
+                self.client(container, name).url, **_condition(if_match, prefix="source_")
+            )
+            deadline = time.monotonic() + COPY_TIMEOUT_SECONDS
+            status = str(copy["copy_status"])
+            while status == "pending":
+                if time.monotonic() > deadline:
+                    target.abort_copy(str(copy["copy_id"]))
+                    raise TransientError(f"{operation}: not done after {COPY_TIMEOUT_SECONDS} s")
+                time.sleep(_COPY_POLL_SECONDS)
+                status = str(target.get_blob_properties().copy.status)
+            if status != "success":
+                raise TransientError(f"{operation}: copy ended {status}")
+            return BlobInfo.from_properties(target_container, target.get_blob_properties())
+
+    def move(
+        self,
+        container: str,
+        name: str,
+        target_container: str,
+        target_name: str | None = None,
+        *,
+        if_match: str | None = None,
+    ) -> BlobInfo:
+        """Copy, then delete the source. With ``if_match`` both steps apply only to that
+        version, so a newer upload under the same name is neither moved nor lost."""
+        moved = self.copy(container, name, target_container, target_name, if_match=if_match)
+        self.delete(container, name, if_match=if_match)
+        return moved
+
+    def delete(self, container: str, name: str, *, if_match: str | None = None) -> bool:
+        """Delete the blob and its snapshots; False if it did not exist."""
+        with translated(f"delete {container}/{name}"):
+            try:
+                self.client(container, name).delete_blob(
+                    delete_snapshots="include", **_condition(if_match)
+                )
+            except ResourceNotFoundError:
+                return False
+        return True
+
+    def list(self, container: str, prefix: str | None = None) -> Iterator[BlobInfo]:
+        with translated(f"list {container}"):
+            for properties in self.service.get_container_client(container).list_blobs(
+                name_starts_with=prefix
+            ):
+                yield BlobInfo.from_properties(container, properties)

@@ -1,0 +1,114 @@
+"""Process-wide SDK clients and adapters, built on first use from app settings.
+
+SDK clients hold connection pools and are thread-safe, so one per connection per
+process is right; nothing is built (or read from the environment) at import, which
+keeps importing ``function_app`` free of side effects.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import cache
+from typing import TYPE_CHECKING
+
+from prism.settings import Settings, get_settings
+from prism.storage.blobs import AzureBlobStore
+from prism.storage.connections import CosmosConnection, StorageConnection, managed_identity
+from prism.storage.documents import DocumentContainer
+from prism.storage.queues import AzureMessageQueues
+
+if TYPE_CHECKING:
+    from azure.cosmos import CosmosClient
+
+# Results are listed per modality (`GET /results?modality=`), so that is their partition;
+# cache entries are only ever point-read by their key, so the id is theirs.
+RESULTS_PARTITION_KEY = "/modality"
+CACHE_PARTITION_KEY = "/id"
+
+
+@cache
+def blob_store(connection: StorageConnection | None = None) -> AzureBlobStore:
+    """The blob store of ``connection`` (default: the ``PRISM_STORAGE`` app setting)."""
+    from azure.storage.blob import BlobServiceClient
+
+    connection = connection or StorageConnection.from_environ()
+    if connection.connection_string is not None:
+        return AzureBlobStore(
+            BlobServiceClient.from_connection_string(connection.connection_string)
+        )
+    assert connection.blob_service_uri is not None  # from_environ guarantees one of the two
+    return AzureBlobStore(
+        BlobServiceClient(connection.blob_service_uri, managed_identity(connection.client_id))
+    )
+
+
+@cache
+def message_queues(connection: StorageConnection | None = None) -> AzureMessageQueues:
+    """The queues of ``connection`` (default: the ``PRISM_STORAGE`` app setting)."""
+    from azure.storage.queue import QueueServiceClient
+
+    connection = connection or StorageConnection.from_environ()
+    if connection.connection_string is not None:
+        return AzureMessageQueues(
+            QueueServiceClient.from_connection_string(connection.connection_string)
+        )
+    assert connection.queue_service_uri is not None  # from_environ guarantees one of the two
+    return AzureMessageQueues(
+        QueueServiceClient(connection.queue_service_uri, managed_identity(connection.client_id))
+    )
+
+
+@cache
+def cosmos_client(connection: CosmosConnection | None = None) -> CosmosClient:
+    """A Cosmos DB client: key auth for the local emulator, managed identity otherwise."""
+    from azure.cosmos import CosmosClient
+
+    connection = connection or CosmosConnection.from_environ()
+    credential = connection.key or managed_identity(connection.client_id)
+    if not connection.is_loopback:
+        return CosmosClient(connection.endpoint, credential)
+    # The local emulator: the SDK itself skips certificate checks for loopback hosts
+    # (the certificate is self-signed), so silence urllib3's warning for those hosts only;
+    # and its account metadata advertises no real regions to discover.
+    from urllib3.exceptions import InsecureRequestWarning
+
+    warnings.filterwarnings(
+        "ignore",
+        message=r"Unverified HTTPS request is being made to host '(127\.0\.0\.1|localhost|::1)'",
+        category=InsecureRequestWarning,
+    )
+    return CosmosClient(
+        connection.endpoint, credential, connection_verify=False, enable_endpoint_discovery=False
+    )
+
+
+def _container(
+    connection: CosmosConnection | None, settings: Settings | None, name: str, partition_key: str
+) -> DocumentContainer:
+    connection = connection or CosmosConnection.from_environ()
+    settings = settings or get_settings()
+    return DocumentContainer(
+        cosmos_client(connection),
+        settings.cosmos_database,
+        name,
+        partition_key,
+        create_if_missing=connection.key is not None,
+    )
+
+
+@cache
+def results_container(
+    connection: CosmosConnection | None = None, settings: Settings | None = None
+) -> DocumentContainer:
+    """Result documents, partitioned by ``modality``."""
+    settings = settings or get_settings()
+    return _container(connection, settings, settings.results_container, RESULTS_PARTITION_KEY)
+
+
+@cache
+def prediction_cache_container(
+    connection: CosmosConnection | None = None, settings: Settings | None = None
+) -> DocumentContainer:
+    """Prediction cache entries, partitioned by their own ``id`` (the cache key)."""
+    settings = settings or get_settings()
+    return _container(connection, settings, settings.cache_container, CACHE_PARTITION_KEY)

@@ -1,0 +1,188 @@
+"""Cosmos DB containers of JSON documents: results and the prediction cache.
+
+Only what both Azure Cosmos DB and the local emulator do: point reads, upserts,
+conditional creates (409), etag-conditioned replaces (412) and parameterised queries
+that always carry the partition-key predicate (the emulator ignores the partition key
+of a query that lacks one; real Cosmos DB would fan out across partitions). No TTL
+(the emulator stores it and never applies it), no GROUP BY/DISTINCT/OFFSET.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from azure.core import MatchConditions
+from azure.cosmos import PartitionKey
+from azure.cosmos.exceptions import CosmosResourceExistsError, CosmosResourceNotFoundError
+
+from prism.storage.errors import translated
+
+if TYPE_CHECKING:
+    from azure.cosmos import ContainerProxy, CosmosClient
+
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Cosmos ids may not contain these; deterministic ids are hex, so this guards callers'.
+_FORBIDDEN_ID_CHARACTERS = re.compile(r"[/\\?#]")
+
+
+def deterministic_id(*parts: str) -> str:
+    """The same parts give the same id, so a redelivered job overwrites its document
+    instead of adding a second one. Parts are length-prefixed: ("ab","c") ≠ ("a","bc")."""
+    digest = hashlib.sha256()
+    for part in parts:
+        encoded = part.encode()
+        digest.update(len(encoded).to_bytes(8, "big"))
+        digest.update(encoded)
+    return digest.hexdigest()
+
+
+def _field(path: str) -> str:
+    name = path.removeprefix("/")
+    if not path.startswith("/") or not _FIELD.match(name):
+        raise ValueError(f"partition key path must be one top-level field like /modality: {path}")
+    return name
+
+
+class DocumentContainer:
+    """One Cosmos DB container, partitioned by a top-level field.
+
+    The database and container are created on first use when ``create_if_missing``
+    (the local emulator, key auth). On Azure they come from Bicep: a managed identity
+    with a data-plane role cannot create them.
+    """
+
+    def __init__(
+        self,
+        client: CosmosClient,
+        database: str,
+        container: str,
+        partition_key_path: str,
+        *,
+        create_if_missing: bool,
+    ) -> None:
+        self.client = client
+        self.database = database
+        self.container = container
+        self.partition_key_field = _field(partition_key_path)
+        self.create_if_missing = create_if_missing
+        self._proxy: ContainerProxy | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def _container(self) -> ContainerProxy:
+        if self._proxy is None:
+            with self._lock:
+                if self._proxy is None:
+                    self._proxy = self._open()
+        return self._proxy
+
+    def _open(self) -> ContainerProxy:
+        if not self.create_if_missing:
+            return self.client.get_database_client(self.database).get_container_client(
+                self.container
+            )
+        with translated(f"create Cosmos DB container {self.database}/{self.container}"):
+            database = self.client.create_database_if_not_exists(self.database)
+            return database.create_container_if_not_exists(
+                self.container, PartitionKey(path=f"/{self.partition_key_field}")
+            )
+
+    def _partition_value(self, document: Mapping[str, Any]) -> Any:
+        if self.partition_key_field not in document:
+            raise ValueError(f"document lacks its partition key {self.partition_key_field!r}")
+        if not isinstance(document.get("id"), str) or _FORBIDDEN_ID_CHARACTERS.search(
+            document["id"]
+        ):
+            raise ValueError(
+                f"document id must be a string without / \\ ? #: {document.get('id')!r}"
+            )
+        return document[self.partition_key_field]
+
+    def upsert(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """Create or overwrite; returns the stored document (with ``_etag``)."""
+        self._partition_value(document)
+        with translated(f"upsert {self.container}/{document['id']}"):
+            return dict(self._container.upsert_item(dict(document)))
+
+    def create(self, document: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Create only if no document has this id in its partition; None if one does (409).
+
+        First writer wins: use it where a redelivery must not overwrite what the first
+        delivery stored.
+        """
+        self._partition_value(document)
+        with translated(f"create {self.container}/{document['id']}"):
+            try:
+                return dict(self._container.create_item(dict(document)))
+            except CosmosResourceExistsError:
+                return None
+
+    def replace(self, document: Mapping[str, Any], *, if_match: str) -> dict[str, Any]:
+        """Overwrite only the version ``if_match`` names; a concurrent change since →
+        :class:`~prism.storage.errors.ConditionFailedError`."""
+        self._partition_value(document)
+        with translated(f"replace {self.container}/{document['id']}"):
+            return dict(
+                self._container.replace_item(
+                    document["id"],
+                    dict(document),
+                    etag=if_match,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            )
+
+    def read(self, document_id: str, partition_value: Any) -> dict[str, Any] | None:
+        """Point read (the cheapest Cosmos DB operation); None if absent."""
+        with translated(f"read {self.container}/{document_id}"):
+            try:
+                return dict(self._container.read_item(document_id, partition_key=partition_value))
+            except CosmosResourceNotFoundError:
+                return None
+
+    def delete(self, document_id: str, partition_value: Any) -> bool:
+        with translated(f"delete {self.container}/{document_id}"):
+            try:
+                self._container.delete_item(document_id, partition_key=partition_value)
+            except CosmosResourceNotFoundError:
+                return False
+        return True
+
+    def query(
+        self,
+        partition_value: Any,
+        *,
+        where: str = "",
+        parameters: Mapping[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = True,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Documents of one partition. ``where`` is an extra SQL condition over ``c``
+        using ``@name`` parameters (never formatted values); ``order_by`` a top-level field.
+        """
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be at least 1: {limit}")
+        sql = ["SELECT"]
+        if limit is not None:
+            sql.append(f"TOP {int(limit)}")
+        sql.append(f"* FROM c WHERE c.{self.partition_key_field} = @partition")
+        if where:
+            sql.append(f"AND ({where})")
+        if order_by is not None:
+            sql.append(f"ORDER BY c.{_field('/' + order_by)} {'DESC' if descending else 'ASC'}")
+        bound = [{"name": "@partition", "value": partition_value}]
+        for name, value in (parameters or {}).items():
+            if not name.startswith("@") or name == "@partition":
+                raise ValueError(f"query parameters are named @something (not @partition): {name}")
+            bound.append({"name": name, "value": value})
+        with translated(f"query {self.container}"):
+            return [
+                dict(item)
+                for item in self._container.query_items(
+                    " ".join(sql), parameters=bound, partition_key=partition_value
+                )
+            ]

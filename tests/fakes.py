@@ -1,0 +1,117 @@
+"""In-memory stand-ins with the real services' semantics, for unit tests only.
+
+``tests/integration/test_queue_contract.py`` runs the same checks against this fake
+and against Azurite, so the fake cannot drift from what the real service does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+
+from prism.storage import LeaseLostError, NotFoundError, ReceivedMessage, encode_content
+from prism.storage.queues import MAX_MESSAGES_PER_RECEIVE, validate_receive_timeout
+
+
+class FakeClock:
+    """Seconds that pass only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class _Stored:
+    id: str
+    content: str
+    visible_at: float
+    order: int
+    dequeue_count: int = 0
+    pop_receipt: str | None = None
+
+
+@dataclass
+class FakeMessageQueues:
+    """:class:`prism.storage.MessageQueues` in memory: leases hide a message for the
+    visibility timeout, each receive increments ``dequeue_count`` and issues a new pop
+    receipt, and a stale receipt cannot delete or release."""
+
+    clock: FakeClock = field(default_factory=FakeClock)
+    queues: dict[str, dict[str, _Stored]] = field(default_factory=dict)
+    _order: itertools.count[int] = field(default_factory=itertools.count)
+
+    def _queue(self, queue: str) -> dict[str, _Stored]:
+        if queue not in self.queues:
+            raise NotFoundError(f"queue {queue}: not found")
+        return self.queues[queue]
+
+    def ensure_queue(self, queue: str) -> None:
+        self.queues.setdefault(queue, {})
+
+    def send(self, queue: str, body: bytes, *, visibility_timeout: int = 0) -> str:
+        return self._send_content(queue, encode_content(body), visibility_timeout)
+
+    def _send_content(self, queue: str, content: str, visibility_timeout: int = 0) -> str:
+        message_id = str(uuid.uuid4())
+        self._queue(queue)[message_id] = _Stored(
+            message_id, content, self.clock() + visibility_timeout, next(self._order)
+        )
+        return message_id
+
+    def receive(
+        self, queue: str, *, max_messages: int, visibility_timeout: int
+    ) -> list[ReceivedMessage]:
+        validate_receive_timeout(visibility_timeout)
+        now = self.clock()
+        visible = sorted(
+            (m for m in self._queue(queue).values() if m.visible_at <= now),
+            key=lambda m: m.order,
+        )[: max(1, min(max_messages, MAX_MESSAGES_PER_RECEIVE))]
+        received = []
+        for stored in visible:
+            stored.dequeue_count += 1
+            stored.pop_receipt = uuid.uuid4().hex
+            stored.visible_at = now + visibility_timeout
+            received.append(
+                ReceivedMessage(
+                    queue=queue,
+                    id=stored.id,
+                    pop_receipt=stored.pop_receipt,
+                    dequeue_count=stored.dequeue_count,
+                    content=stored.content,
+                )
+            )
+        return received
+
+    def _leased(self, message: ReceivedMessage) -> _Stored:
+        stored = self._queue(message.queue).get(message.id)
+        if stored is None:
+            raise LeaseLostError(f"message {message.id}: the message is gone")
+        if stored.pop_receipt != message.pop_receipt:
+            raise LeaseLostError(f"message {message.id}: the pop receipt is stale")
+        return stored
+
+    def delete(self, message: ReceivedMessage) -> None:
+        self._leased(message)
+        del self.queues[message.queue][message.id]
+
+    def release(self, message: ReceivedMessage, *, visibility_timeout: int) -> None:
+        stored = self._leased(message)
+        stored.visible_at = self.clock() + visibility_timeout
+        stored.pop_receipt = uuid.uuid4().hex
+
+    def move(self, message: ReceivedMessage, target_queue: str) -> str:
+        self.ensure_queue(target_queue)
+        moved = self._send_content(target_queue, message.content)
+        self.delete(message)
+        return moved
+
+    def approximate_count(self, queue: str) -> int:
+        return len(self._queue(queue))

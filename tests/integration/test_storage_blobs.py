@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import pytest
+
+from prism.storage import AzureBlobStore, ConditionFailedError, NotFoundError, StorageConnection
+from prism.storage.clients import blob_store
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def store(storage_connection: StorageConnection) -> AzureBlobStore:
+    return blob_store(storage_connection)
+
+
+@pytest.fixture
+def container(store: AzureBlobStore, unique_name: str) -> str:
+    store.ensure_container(unique_name)
+    return unique_name
+
+
+def test_upload_then_properties_report_size_type_etag_and_metadata(
+    store: AzureBlobStore, container: str
+) -> None:
+    uploaded = store.upload(
+        container, "a/cat.jpg", b"\xff\xd8\xffdata", content_type="image/jpeg", metadata={"k": "v"}
+    )
+
+    info = store.properties(container, "a/cat.jpg")
+
+    assert (info.name, info.size, info.content_type) == ("a/cat.jpg", 7, "image/jpeg")
+    assert info.etag == uploaded.etag
+    assert info.metadata == {"k": "v"}
+
+
+def test_ensure_container_twice_is_fine(store: AzureBlobStore, container: str) -> None:
+    store.ensure_container(container)
+
+
+def test_read_range_returns_only_the_range_and_is_empty_past_the_end(
+    store: AzureBlobStore, container: str
+) -> None:
+    store.upload(container, "b", b"0123456789")
+
+    assert store.read_range(container, "b", 0, 4) == b"0123"
+    assert store.read_range(container, "b", 8, 100) == b"89"
+    assert store.read_range(container, "b", 10, 4) == b""
+
+
+def test_download_of_a_replaced_blob_with_its_old_etag_fails(
+    store: AzureBlobStore, container: str
+) -> None:
+    old = store.upload(container, "b", b"old")
+    store.upload(container, "b", b"new")
+
+    assert store.download(container, "b") == b"new"
+    with pytest.raises(ConditionFailedError):
+        store.download(container, "b", if_match=old.etag)
+
+
+def test_missing_blob_is_a_not_found_error(store: AzureBlobStore, container: str) -> None:
+    with pytest.raises(NotFoundError):
+        store.properties(container, "nope")
+
+
+def test_tags_round_trip(store: AzureBlobStore, container: str) -> None:
+    store.upload(container, "b", b"x")
+    store.set_tags(container, "b", {"prism-status": "quarantined", "code": "corrupt"})
+    assert store.tags(container, "b") == {"prism-status": "quarantined", "code": "corrupt"}
+
+
+def test_move_copies_into_the_target_container_and_deletes_the_source(
+    store: AzureBlobStore, container: str, unique_name: str
+) -> None:
+    quarantine = f"{unique_name}q"
+    store.ensure_container(quarantine)
+    uploaded = store.upload(container, "bad.bin", b"\x00junk", content_type="application/x")
+
+    moved = store.move(container, "bad.bin", quarantine, if_match=uploaded.etag)
+
+    assert (moved.container, moved.name, moved.size) == (quarantine, "bad.bin", 5)
+    assert store.download(quarantine, "bad.bin") == b"\x00junk"
+    assert [b.name for b in store.list(container)] == []
+
+
+def test_move_of_a_version_that_was_replaced_moves_nothing(
+    store: AzureBlobStore, container: str, unique_name: str
+) -> None:
+    quarantine = f"{unique_name}q"
+    store.ensure_container(quarantine)
+    old = store.upload(container, "b", b"old")
+    store.upload(container, "b", b"new")
+
+    with pytest.raises(ConditionFailedError):
+        store.move(container, "b", quarantine, if_match=old.etag)
+    assert store.download(container, "b") == b"new"
+    assert list(store.list(quarantine)) == []
+
+
+def test_list_filters_by_prefix_and_delete_reports_existence(
+    store: AzureBlobStore, container: str
+) -> None:
+    for name in ("x/1", "x/2", "y/1"):
+        store.upload(container, name, b"d")
+
+    assert sorted(b.name for b in store.list(container, prefix="x/")) == ["x/1", "x/2"]
+    assert store.delete(container, "x/1")
+    assert not store.delete(container, "x/1")
