@@ -1,0 +1,144 @@
+// Cosmos DB (serverless, billed per request unit): the results and the prediction
+// cache. Keys are disabled; the app's identity gets the data-plane role only.
+@description('Cosmos DB account name.')
+param name string
+
+@description('Region of the account.')
+param location string
+
+@description('Tags applied to the account.')
+param tags object
+
+@description('Principal id of the Function App identity.')
+param identityPrincipalId string
+
+@minValue(1)
+@description('Days a result document lives before TTL removes it.')
+param resultsTtlDays int = 365
+
+@minValue(1)
+@description('Days a cached prediction lives before TTL removes it.')
+param cacheTtlDays int = 30
+
+var databaseName = 'prism'
+var secondsPerDay = 86400
+// Cosmos DB Built-in Data Contributor: read and write items, no account management.
+var cosmosBuiltInDataContributor = '00000000-0000-0000-0000-000000000002'
+
+resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
+  // checkov:skip=CKV_AZURE_99:The Flex Consumption app has no fixed outbound IP or VNet in this topology; local auth is off, so only Entra identities with the data role get in.
+  name: name
+  // checkov:skip=CKV_AZURE_101:Public network access is needed for the reason given for CKV_AZURE_99.
+  location: location
+  tags: tags
+  kind: 'GlobalDocumentDB'
+  properties: {
+    databaseAccountOfferType: 'Standard'
+    disableLocalAuth: true
+    disableKeyBasedMetadataWriteAccess: true
+    minimalTlsVersion: 'Tls12'
+    publicNetworkAccess: 'Enabled'
+    capabilities: [
+      {
+        name: 'EnableServerless'
+      }
+    ]
+    consistencyPolicy: {
+      defaultConsistencyLevel: 'Session'
+    }
+    locations: [
+      {
+        locationName: location
+        failoverPriority: 0
+        isZoneRedundant: false
+      }
+    ]
+  }
+}
+
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15' = {
+  parent: account
+  name: databaseName
+  properties: {
+    resource: {
+      id: databaseName
+    }
+  }
+}
+
+// Results are read by id and listed by modality, so only those paths are indexed:
+// every other path would cost write RUs for queries nobody runs.
+resource results 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = {
+  parent: database
+  name: 'results'
+  properties: {
+    resource: {
+      id: 'results'
+      partitionKey: {
+        paths: [
+          '/modality'
+        ]
+        kind: 'Hash'
+      }
+      defaultTtl: resultsTtlDays * secondsPerDay
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        includedPaths: [
+          {
+            path: '/modality/?'
+          }
+          {
+            path: '/status/?'
+          }
+          {
+            path: '/created_at/?'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/*'
+          }
+        ]
+      }
+    }
+  }
+}
+
+// The prediction cache is only ever point-read by id (the content hash), so nothing
+// needs an index.
+resource cache 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = {
+  parent: database
+  name: 'predictions'
+  properties: {
+    resource: {
+      id: 'predictions'
+      partitionKey: {
+        paths: [
+          '/id'
+        ]
+        kind: 'Hash'
+      }
+      defaultTtl: cacheTtlDays * secondsPerDay
+      indexingPolicy: {
+        indexingMode: 'none'
+        automatic: false
+      }
+    }
+  }
+}
+
+// Cosmos DB Built-in Data Contributor on the account's data plane.
+resource appDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
+  parent: account
+  name: guid(account.id, identityPrincipalId, cosmosBuiltInDataContributor)
+  properties: {
+    principalId: identityPrincipalId
+    roleDefinitionId: '${account.id}/sqlRoleDefinitions/${cosmosBuiltInDataContributor}'
+    scope: account.id
+  }
+}
+
+output endpoint string = account.properties.documentEndpoint
+output databaseName string = database.name
+output resultsContainerName string = results.name
+output cacheContainerName string = cache.name
