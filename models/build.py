@@ -1,0 +1,186 @@
+"""``prism models build``: build every model in the manifest, gate it, lock it, cache it.
+
+The build is keyed by a content hash of everything that decides its output (the
+manifest, this package's code, the runtime preprocessing code and the pinned build
+requirements). An up-to-date ``<model_dir>/lock.json`` means nothing to do; a cache hit
+in ``$PRISM_CACHE_DIR`` (default ``~/.cache/prism``) is copied in; otherwise the models
+are built in a staging directory, evaluated against their gates, and swapped in whole.
+A model below its gate fails the build and is never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from importlib import import_module
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from models.common import BuildContext, sha256_of
+from prism.inference.registry import LOCK_NAME, MANIFEST_PATH, load_manifest
+
+PROJECT_ROOT = MANIFEST_PATH.parent.parent
+# Files whose content decides what the build produces.
+KEY_INPUTS = (
+    "models/manifest.json",
+    "models/build.py",
+    "models/common.py",
+    "models/datasets.py",
+    "models/image.py",
+    "models/text.py",
+    "models/audio.py",
+    "models/router.py",
+    "prism/modalities/image.py",
+    "prism/modalities/text.py",
+    "prism/modalities/audio.py",
+    "requirements-dev.txt",
+)
+BUILDERS = {
+    "image": "models.image",
+    "text": "models.text",
+    "audio": "models.audio",
+    "router": "models.router",
+}
+TOOL_PACKAGES = ("torch", "onnx", "onnxruntime", "numpy")
+
+
+class GateFailedError(RuntimeError):
+    """An int8 model fell below its accuracy gate."""
+
+
+def build_key() -> str:
+    digest = hashlib.sha256()
+    for relative in KEY_INPUTS:
+        digest.update(relative.encode())
+        digest.update((PROJECT_ROOT / relative).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_root() -> Path:
+    configured = os.environ.get("PRISM_CACHE_DIR")
+    return Path(configured) if configured else Path.home() / ".cache" / "prism"
+
+
+def check_gate(gate: dict[str, Any], measured: dict[str, Any]) -> list[str]:
+    """Names of the gate conditions ``measured`` fails (empty when it passes)."""
+    failures = []
+    for metric, bounds in gate.items():
+        if not isinstance(bounds, dict) or metric == "lowered":
+            continue
+        value = measured.get(metric)
+        if value is None:
+            failures.append(f"{metric}: not measured")
+        elif "min" in bounds and value < bounds["min"]:
+            failures.append(f"{metric} = {value:.4f} < {bounds['min']}")
+        elif "max" in bounds and value > bounds["max"]:
+            failures.append(f"{metric} = {value:.4f} > {bounds['max']}")
+    minimum_items = gate.get("min_eval_items")
+    if minimum_items is not None and measured.get("eval_items", 0) < minimum_items:
+        failures.append(f"eval_items = {measured.get('eval_items')} < {minimum_items}")
+    return failures
+
+
+def lock_is_current(model_dir: Path, key: str) -> bool:
+    lock_path = model_dir / LOCK_NAME
+    if not lock_path.is_file():
+        return False
+    lock = json.loads(lock_path.read_text(encoding="utf-8"))
+    if lock.get("build_key") != key:
+        return False
+    for model in lock["models"].values():
+        for name, meta in model["files"].items():
+            path = model_dir / model["name"] / name
+            if not path.is_file() or path.stat().st_size != meta["bytes"]:
+                return False
+    return True
+
+
+def _describe_files(directory: Path) -> dict[str, dict[str, Any]]:
+    return {
+        path.name: {"sha256": sha256_of(path), "bytes": path.stat().st_size}
+        for path in sorted(directory.iterdir())
+        if path.is_file()
+    }
+
+
+def build_all(
+    staging: Path, report: Callable[[str], None], only: set[str] | None = None
+) -> dict[str, Any]:
+    """Build every model into ``staging``; returns the lock (gates checked)."""
+    manifest = load_manifest()
+    lock: dict[str, Any] = {
+        "build_key": build_key(),
+        "tools": {package: version(package) for package in TOOL_PACKAGES},
+        "reproducibility": (
+            "Builds are deterministic on one machine (fixed seeds, single-threaded "
+            "calibration order); ONNX Runtime's kernels may round differently on other "
+            "CPUs, so int8 hashes can differ across machines while gate figures hold."
+        ),
+        "models": {},
+    }
+    failures: dict[str, list[str]] = {}
+    with tempfile.TemporaryDirectory(prefix="prism-build-") as work:
+        for entry in manifest["models"]:
+            if only and entry["role"] not in only:
+                continue
+            model_dir = staging / entry["name"]
+            model_dir.mkdir(parents=True, exist_ok=True)
+            context = BuildContext(entry, model_dir, Path(work), report)
+            measured = import_module(BUILDERS[entry["role"]]).build(context)
+            failed = check_gate(entry.get("gate", {}), measured)
+            if failed:
+                failures[entry["name"]] = failed
+            lock["models"][entry["name"]] = {
+                "name": entry["name"],
+                "role": entry["role"],
+                "version": entry["version"],
+                "runtime_precision": entry["runtime_precision"],
+                "files": _describe_files(model_dir),
+                "gate": measured,
+                "gate_passed": not failed,
+            }
+            verdict = "passed" if not failed else "FAILED: " + "; ".join(failed)
+            report(f"{entry['name']}: gate {verdict}")
+    (staging / LOCK_NAME).write_text(json.dumps(lock, indent=2) + "\n", encoding="utf-8")
+    if failures:
+        detail = "; ".join(f"{name}: {', '.join(why)}" for name, why in failures.items())
+        raise GateFailedError(f"accuracy gate failed — {detail}")
+    return lock
+
+
+def ensure_built(
+    model_dir: Path, report: Callable[[str], None], *, force: bool = False
+) -> dict[str, Any]:
+    """Make ``model_dir`` hold current, gated models; returns the lock."""
+    key = build_key()
+    if not force and lock_is_current(model_dir, key):
+        report(f"models are up to date (build {key})")
+        return dict(json.loads((model_dir / LOCK_NAME).read_text(encoding="utf-8")))
+    cached = cache_root() / "models" / key
+    if not force and lock_is_current(cached, key):
+        report(f"models restored from the build cache ({cached})")
+        _replace_dir(cached, model_dir)
+        return dict(json.loads((model_dir / LOCK_NAME).read_text(encoding="utf-8")))
+    staging = model_dir.with_name(model_dir.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    lock = build_all(staging, report)  # raises GateFailedError, leaving staging to inspect
+    _replace_dir(staging, cached)
+    _replace_dir(staging, model_dir)
+    shutil.rmtree(staging)
+    report(f"models built and cached (build {key})")
+    return lock
+
+
+def _replace_dir(source: Path, target: Path) -> None:
+    temporary = target.with_name(target.name + ".incoming")
+    shutil.rmtree(temporary, ignore_errors=True)
+    temporary.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, temporary)
+    shutil.rmtree(target, ignore_errors=True)
+    temporary.rename(target)

@@ -1,0 +1,91 @@
+"""``prism models build`` and ``prism models list``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from prism.inference.registry import load_manifest, read_lock
+from prism.settings import get_settings
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("models", help="build and list the models")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    build = actions.add_parser(
+        "build", help="export, quantize and gate every model (cached by content hash)"
+    )
+    build.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    build.set_defaults(handler=run_build)
+    listing = actions.add_parser("list", help="the models with sizes and gate figures")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=run_list)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    # The build code needs torch and friends: imported only when building.
+    from models.build import GateFailedError, ensure_built
+
+    try:
+        ensure_built(get_settings().model_dir, _progress, force=args.force)
+    except GateFailedError as exc:
+        print(f"prism: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _progress(message: str) -> None:
+    print(f"  · {message}", flush=True)
+
+
+def model_rows() -> list[dict[str, Any]]:
+    """One row per manifest model, joined with the lock's sizes and gate figures."""
+    lock = read_lock(get_settings().model_dir) or {"models": {}}
+    rows = []
+    for entry in load_manifest()["models"]:
+        built = lock["models"].get(entry["name"])
+        files = built["files"] if built else {}
+        runtime_file = files.get(f"{entry['name']}.{entry['runtime_precision']}.onnx", {})
+        rows.append(
+            {
+                "name": entry["name"],
+                "role": entry["role"],
+                "modality": entry["modality"],
+                "version": entry["version"],
+                "runtime_precision": entry["runtime_precision"],
+                "built": built is not None,
+                "fp32_bytes": files.get(f"{entry['name']}.fp32.onnx", {}).get("bytes"),
+                "int8_bytes": files.get(f"{entry['name']}.int8.onnx", {}).get("bytes"),
+                "sha256": runtime_file.get("sha256"),
+                "gate": built["gate"] if built else {},
+                "gate_thresholds": entry.get("gate", {}),
+                "gate_passed": bool(built and built["gate_passed"]),
+            }
+        )
+    return rows
+
+
+def run_list(args: argparse.Namespace) -> int:
+    rows = model_rows()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'model':<22} {'modality':<8} {'fp32 MB':>8} {'int8 MB':>8} {'gate':<6} figures")
+    for row in rows:
+        figures = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row["gate"].items()
+        )
+        gate = "n/a" if not row["gate_thresholds"] else ("pass" if row["gate_passed"] else "FAIL")
+        if not row["built"]:
+            gate, figures = "-", "not built: run `prism models build`"
+        print(
+            f"{row['name']:<22} {row['modality']:<8} {_mb(row['fp32_bytes']):>8} "
+            f"{_mb(row['int8_bytes']):>8} {gate:<6} {figures}"
+        )
+    return 0
+
+
+def _mb(size: int | None) -> str:
+    return "-" if size is None else f"{size / 1e6:.1f}"

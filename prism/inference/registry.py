@@ -1,0 +1,94 @@
+"""The model registry: the committed manifest joined with the lock of the built files.
+
+``models/manifest.json`` says what each model is (source, preprocessing, quantization,
+gates); ``<model_dir>/lock.json`` — written by ``prism models build`` — says what was
+built (file hashes, sizes, measured gate figures). A model directory holds
+``<name>.int8.onnx`` (what runs), ``<name>.fp32.onnx`` (the reference) and its assets.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from prism.inference.sessions import ModelUnavailableError
+from prism.modalities.base import ModelRef
+
+MANIFEST_PATH = Path(__file__).resolve().parents[2] / "models" / "manifest.json"
+LOCK_NAME = "lock.json"
+
+Precision = Literal["int8", "fp32"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One manifest entry plus where its built files live."""
+
+    entry: dict[str, Any]
+    directory: Path
+
+    @property
+    def name(self) -> str:
+        return str(self.entry["name"])
+
+    @property
+    def modality(self) -> str:
+        return str(self.entry["modality"])
+
+    @property
+    def version(self) -> str:
+        return str(self.entry["version"])
+
+    @property
+    def preprocessing(self) -> dict[str, Any]:
+        return dict(self.entry["preprocessing"])
+
+    @property
+    def ref(self) -> ModelRef:
+        return ModelRef(self.name, self.version, str(self.preprocessing["version"]))
+
+    @property
+    def runtime_precision(self) -> Precision:
+        precision = self.entry["runtime_precision"]
+        if precision not in ("int8", "fp32"):
+            raise ModelUnavailableError(f"{self.name}: unknown runtime precision {precision!r}")
+        return precision  # type: ignore[no-any-return]
+
+    def onnx_path(self, precision: Precision | None = None) -> Path:
+        return self.directory / f"{self.name}.{precision or self.runtime_precision}.onnx"
+
+    def asset(self, file_name: str) -> Path:
+        path = self.directory / file_name
+        if not path.is_file():
+            raise ModelUnavailableError(
+                f"{self.name}: asset {file_name} is missing: run `prism models build`"
+            )
+        return path
+
+
+@lru_cache(maxsize=4)
+def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        manifest: dict[str, Any] = json.load(handle)
+    return manifest
+
+
+def model_for(role: str, model_dir: Path, manifest_path: Path = MANIFEST_PATH) -> ModelSpec:
+    """The manifest entry whose ``role`` (image, audio, text or router) is ``role``."""
+    for entry in load_manifest(manifest_path)["models"]:
+        if entry["role"] == role:
+            return ModelSpec(entry, model_dir / entry["name"])
+    raise ModelUnavailableError(f"no model with role {role!r} in {manifest_path}")
+
+
+def read_lock(model_dir: Path) -> dict[str, Any] | None:
+    """The build lock, or None when the models were never built."""
+    path = model_dir / LOCK_NAME
+    if not path.is_file():
+        return None
+    with path.open(encoding="utf-8") as handle:
+        lock: dict[str, Any] = json.load(handle)
+    return lock

@@ -1,0 +1,89 @@
+"""The contract every modality implements, and the batch runner that enforces it.
+
+A modality turns raw bytes into a result in named steps — decode (with validation) →
+preprocess → execute(batch) → postprocess — and the runner guarantees the inference
+contract: exactly one outcome per input, in input order, where one bad input becomes
+that input's :class:`PermanentError` and never fails its peers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Generic, Protocol, TypeVar
+
+from prism.errors import PermanentError
+
+Decoded = TypeVar("Decoded")
+Prepared = TypeVar("Prepared")
+Raw = TypeVar("Raw")
+
+JsonDict = dict[str, Any]
+
+
+class Modality(StrEnum):
+    IMAGE = "image"
+    AUDIO = "audio"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Which model produced a result: enough to key a cache and to audit a result."""
+
+    name: str
+    version: str
+    preprocessing_version: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One input's outcome: a result, or the permanent error that rejected it."""
+
+    result: JsonDict | None = None
+    error: PermanentError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class ModalityHandler(Protocol, Generic[Decoded, Prepared, Raw]):
+    modality: Modality
+    model: ModelRef
+
+    def decode(self, data: bytes) -> Decoded:
+        """Parse and validate one input; raise PermanentError for bad input."""
+
+    def preprocess(self, decoded: Decoded) -> Prepared:
+        """Turn one decoded input into what :meth:`execute` batches."""
+
+    def execute(self, batch: Sequence[Prepared]) -> list[Raw]:
+        """Run the model once over a batch; one raw output per item, in order."""
+
+    def postprocess(self, decoded: Decoded, prepared: Prepared, raw: Raw) -> JsonDict:
+        """Build the JSON result of one input from its raw model output."""
+
+
+def run_batch(
+    handler: ModalityHandler[Decoded, Prepared, Raw], payloads: Sequence[bytes]
+) -> list[Outcome]:
+    """Run ``payloads`` through ``handler``: one outcome per payload, in order."""
+    outcomes: list[Outcome | None] = [None] * len(payloads)
+    accepted: list[tuple[int, Decoded, Prepared]] = []
+    for index, data in enumerate(payloads):
+        try:
+            decoded = handler.decode(data)
+            accepted.append((index, decoded, handler.preprocess(decoded)))
+        except PermanentError as error:
+            outcomes[index] = Outcome(error=error)
+    if accepted:
+        raws = handler.execute([prepared for _, _, prepared in accepted])
+        if len(raws) != len(accepted):
+            raise RuntimeError(
+                f"{handler.modality} model returned {len(raws)} outputs for {len(accepted)} inputs"
+            )
+        for (index, decoded, prepared), raw in zip(accepted, raws, strict=True):
+            outcomes[index] = Outcome(result=handler.postprocess(decoded, prepared, raw))
+    return [outcome for outcome in outcomes if outcome is not None]

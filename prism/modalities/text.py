@@ -1,0 +1,182 @@
+"""Text: all-MiniLM-L6-v2 sentence embeddings, int8, with zero-shot labels.
+
+decode: strict UTF-8 (a BOM is dropped), size cap, no binary control characters.
+preprocess: WordPiece tokens from the model's own tokenizer.json, truncated to the
+token cap (the result says so).
+execute: one session call per batch; items are padded to the longest in the batch,
+which is cheap because the batcher's items are sorted by length (see
+:func:`pad_batch`).
+postprocess: the 384-d embedding, and labels by cosine similarity to embeddings of
+"This text is about <label>." — or "other" when no label reaches the threshold.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from prism.errors import ErrorCode, PermanentError
+from prism.inference.registry import ModelSpec
+from prism.inference.sessions import get_session
+from prism.modalities.base import JsonDict, Modality, ModelRef
+
+if TYPE_CHECKING:
+    import numpy as np
+    from tokenizers import Tokenizer
+
+LABEL_TEMPLATE = "This text is about {}."
+OTHER_LABEL = "other"
+TOP_LABELS = 3
+# Control characters that never occur in real text but do in binary files.
+_ALLOWED_CONTROLS = {"\t", "\n", "\r", "\f", "\v"}
+
+
+@dataclass(frozen=True)
+class DecodedText:
+    text: str
+    characters: int
+
+
+@dataclass(frozen=True)
+class TokenizedText:
+    ids: list[int]
+    type_ids: list[int]
+    truncated: bool
+
+
+def decode_text(data: bytes, max_bytes: int) -> DecodedText:
+    if len(data) > max_bytes:
+        raise PermanentError(
+            ErrorCode.TOO_LARGE, f"the text is {len(data)} bytes; the limit is {max_bytes} bytes"
+        )
+    try:
+        text = data.decode("utf-8-sig", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise PermanentError(
+            ErrorCode.INVALID_ENCODING,
+            f"the text is not valid UTF-8 (byte {exc.start}); save it as UTF-8 and retry",
+        ) from exc
+    if not text.strip():
+        raise PermanentError(ErrorCode.EMPTY, "the text is empty or only white space")
+    controls = sum(
+        1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS
+    )
+    if controls:
+        raise PermanentError(
+            ErrorCode.CORRUPT,
+            f"the text holds {controls} binary control characters; it looks like a binary file",
+        )
+    return DecodedText(text, len(text))
+
+
+def load_tokenizer(spec: ModelSpec, max_tokens: int) -> Tokenizer:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(spec.asset(str(spec.preprocessing["tokenizer"]))))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_tokens)
+    return tokenizer
+
+
+def tokenize(tokenizer: Tokenizer, text: str) -> TokenizedText:
+    encoding = tokenizer.encode(text)
+    return TokenizedText(list(encoding.ids), list(encoding.type_ids), bool(encoding.overflowing))
+
+
+def pad_batch(items: Sequence[TokenizedText]) -> dict[str, np.ndarray]:
+    """Right-pad to the longest item: ids 0 and attention mask 0 on padding."""
+    import numpy as np
+
+    longest = max(len(item.ids) for item in items)
+    ids = np.zeros((len(items), longest), dtype=np.int64)
+    types = np.zeros((len(items), longest), dtype=np.int64)
+    mask = np.zeros((len(items), longest), dtype=np.int64)
+    for row, item in enumerate(items):
+        ids[row, : len(item.ids)] = item.ids
+        types[row, : len(item.type_ids)] = item.type_ids
+        mask[row, : len(item.ids)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+class TextEmbedder:
+    """The text modality (see the module docstring for its steps)."""
+
+    modality = Modality.TEXT
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        threads: int,
+        max_bytes: int,
+        max_tokens: int,
+        labels: Sequence[str],
+        other_threshold: float,
+    ) -> None:
+        model_max = int(spec.preprocessing["max_tokens"])
+        if not 2 < max_tokens <= model_max:
+            raise ValueError(f"max_tokens must be in 3..{model_max}, got {max_tokens}")
+        if not labels:
+            raise ValueError("at least one text label is required")
+        self.spec = spec
+        self.model: ModelRef = spec.ref
+        self.threads = threads
+        self.max_bytes = max_bytes
+        self.max_tokens = max_tokens
+        self.labels = tuple(labels)
+        self.other_threshold = other_threshold
+        self._tokenizer: Tokenizer | None = None
+        self._label_embeddings: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        with self._lock:
+            if self._tokenizer is None:
+                self._tokenizer = load_tokenizer(self.spec, self.max_tokens)
+            return self._tokenizer
+
+    def decode(self, data: bytes) -> DecodedText:
+        return decode_text(data, self.max_bytes)
+
+    def preprocess(self, decoded: DecodedText) -> TokenizedText:
+        return tokenize(self.tokenizer, decoded.text)
+
+    def embed(self, items: Sequence[TokenizedText]) -> np.ndarray:
+        import numpy as np
+
+        session = get_session(self.spec.onnx_path(), self.threads)
+        (embeddings,) = session.run(None, pad_batch(items))
+        return np.asarray(embeddings, dtype=np.float32)
+
+    def execute(self, batch: Sequence[TokenizedText]) -> list[np.ndarray]:
+        return list(self.embed(batch))
+
+    def label_embeddings(self) -> np.ndarray:
+        if self._label_embeddings is None:
+            prompts = [tokenize(self.tokenizer, LABEL_TEMPLATE.format(l)) for l in self.labels]
+            self._label_embeddings = self.embed(prompts)
+        return self._label_embeddings
+
+    def postprocess(
+        self, decoded: DecodedText, prepared: TokenizedText, raw: np.ndarray
+    ) -> JsonDict:
+        import numpy as np
+
+        scores = self.label_embeddings() @ raw
+        order = np.argsort(scores)[::-1][:TOP_LABELS]
+        labels = [
+            {"label": self.labels[int(i)], "score": round(float(scores[i]), 4)}
+            for i in order
+            if scores[i] >= self.other_threshold
+        ]
+        return {
+            "characters": decoded.characters,
+            "tokens": len(prepared.ids),
+            "truncated": prepared.truncated,
+            "labels": labels or [{"label": OTHER_LABEL, "score": round(float(scores.max()), 4)}],
+            "embedding": [round(float(v), 6) for v in raw],
+        }
