@@ -459,8 +459,10 @@ class MagikaClassifier:
 
         features = self.features(head, tail, size)
         if features is None:
-            # magika's own rule for a few bytes: text if they decode, else unknown.
-            label = "txt" if _utf8_text(head[:size], size, b"") is not None else "unknown"
+            # magika's rule for a few bytes is "text if they decode"; ours also refuses
+            # NUL and control bytes, as the text sniffing does.
+            few = head[:size]
+            label = "txt" if _is_text(few, _utf8_text(few, size, b"")) else "unknown"
             return ContentGuess(label, 1.0, True, ((label, 1.0),))
         config = self.config
         session = get_session(self.spec.onnx_path(), self.threads)
@@ -531,7 +533,8 @@ def _by_magika(
         and guess.probability(declared) >= DECLARED_SUPPORT
     ):
         return declared, "declared"
-    return "unknown", "magika"
+    # magika's own fallback: even an unsure model tells text from binary reliably.
+    return ("txt" if kind_of(guess.label).modality is _T else "unknown"), "magika"
 
 
 def route(
