@@ -1,0 +1,89 @@
+"""The Function App's settings provide every `%Setting%` and connection the app binds to.
+
+The names come from the app itself (`app.get_functions()`), so a new binding that needs
+a setting fails here until the Bicep provides it; the contract of prism.settings is
+checked too, since the core reads those names at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prism.settings import Env
+
+from .bicep_checks import BicepFile, app_setting_names
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = app_setting_names(BicepFile.read(ROOT / "bicep" / "modules" / "functionapp.bicep"))
+EXPRESSION = re.compile(r"%([A-Za-z0-9_]+)%")
+# Read by the core at run time but left to their defaults on Azure on purpose.
+DEFAULTED = {
+    Env.MODEL_DIR,
+    Env.MAX_IMAGE_BYTES,
+    Env.MAX_AUDIO_BYTES,
+    Env.MAX_TEXT_BYTES,
+    Env.MAX_IMAGE_PIXELS,
+    Env.MAX_AUDIO_SECONDS,
+    Env.MAX_TEXT_TOKENS,
+    Env.TEXT_LABELS,
+    Env.TEXT_OTHER_THRESHOLD,
+}
+# Only the local host uses these: Azure has managed identity and real function keys.
+LOCAL_ONLY = {Env.COSMOS_KEY, Env.FUNCTION_KEY}
+IDENTITY_SUFFIXES = ("__blobServiceUri", "__queueServiceUri", "__accountEndpoint")
+
+
+def _provides_connection(name: str) -> bool:
+    return name in SETTINGS or any(name + suffix in SETTINGS for suffix in IDENTITY_SUFFIXES)
+
+
+def _binding_dicts() -> list[dict[str, Any]]:
+    # Named skip: the pipeline's function_app.py lands separately; until then this test
+    # reports itself as skipped with this reason rather than passing vacuously.
+    function_app = pytest.importorskip(
+        "function_app", reason="function_app.py (the pipeline's app) is not in the tree yet"
+    )
+    dicts = []
+    for function in function_app.app.get_functions():
+        dicts.append(function.get_trigger().get_dict_repr())
+        dicts += [binding.get_dict_repr() for binding in function.get_bindings()]
+    return dicts
+
+
+def test_app_settings_cover_every_binding_expression_and_connection() -> None:
+    needed_settings, needed_connections = set(), set()
+    for binding in _binding_dicts():
+        for value in binding.values():
+            if isinstance(value, str):
+                needed_settings |= set(EXPRESSION.findall(value))
+        if binding.get("connection"):
+            needed_connections.add(binding["connection"])
+
+    assert sorted(needed_settings - SETTINGS) == []
+    assert sorted(c for c in needed_connections if not _provides_connection(c)) == []
+
+
+def test_app_settings_cover_the_settings_contract() -> None:
+    names = {
+        value
+        for key, value in vars(Env).items()
+        if not key.startswith("_") and isinstance(value, str)
+    }
+    connections = {Env.STORAGE_CONNECTION, Env.COSMOS_CONNECTION, Env.WEBJOBS_STORAGE}
+
+    missing = sorted(
+        name for name in names - DEFAULTED - LOCAL_ONLY - connections if name not in SETTINGS
+    ) + sorted(c for c in connections if not _provides_connection(c))
+
+    assert missing == []
+
+
+def test_storage_and_cosmos_connections_are_identity_based() -> None:
+    for connection in ("AzureWebJobsStorage", Env.STORAGE_CONNECTION, Env.COSMOS_CONNECTION):
+        assert f"{connection}__credential" in SETTINGS
+        assert f"{connection}__clientId" in SETTINGS
+    assert "APPLICATIONINSIGHTS_AUTHENTICATION_STRING" in SETTINGS
