@@ -6,15 +6,25 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup node-deps system-deps models lint typecheck unit bench clean
+.PHONY: demo test setup node-deps system-deps models lint typecheck unit bench clean checkov
 
 demo: setup node-deps models
 	$(BIN)/prism demo
 
-test: setup node-deps system-deps models lint typecheck
+test: setup node-deps system-deps models checkov lint typecheck
 	$(BIN)/python -m pytest
 
 setup: $(STAMP)
+
+# checkov scans bicep/ from its own venv (its packaging<24 pin clashes with pytest 9).
+CHECKOV_STAMP := .venv-checkov/.installed
+
+checkov: $(CHECKOV_STAMP)
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
