@@ -58,17 +58,19 @@ class Env:
     FUNCTION_KEY = "PRISM_FUNCTION_KEY"
 
 
+# "label: description" — the description is what gets embedded; PRISM_TEXT_LABELS takes
+# the same form, separated by semicolons (descriptions may hold commas).
 DEFAULT_TEXT_LABELS = (
-    "sports",
-    "business and finance",
-    "science and technology",
-    "politics",
-    "health and medicine",
-    "entertainment and arts",
-    "weather",
-    "food and cooking",
-    "travel",
-    "customer complaint",
+    "sports: a match, a game, a team, players, goals",
+    "business and finance: companies, markets, shares, profits",
+    "science and technology: research, computers, engineering",
+    "politics: government, elections, parliament, laws",
+    "health and medicine: disease, doctors, hospitals, treatment",
+    "entertainment and arts: films, music, books, awards",
+    "weather: rain, wind, temperature, forecast",
+    "food and cooking: recipes, meals, baking",
+    "travel: trips, flights, hotels, holidays",
+    "customer complaint: a late, damaged or wrong order, bad service",
 )
 
 
@@ -101,7 +103,7 @@ class Settings:
         default=DEFAULT_TEXT_LABELS, metadata={"env": Env.TEXT_LABELS}
     )
     text_other_threshold: float = field(
-        default=0.25, metadata={"env": Env.TEXT_OTHER_THRESHOLD}
+        default=0.2, metadata={"env": Env.TEXT_OTHER_THRESHOLD}
     )
 
     @property
@@ -118,7 +120,7 @@ def _parse(name: str, raw: str, kind: Any) -> Any:
         if kind is Path:
             return Path(raw)
         if kind == tuple[str, ...]:
-            items = tuple(part.strip() for part in raw.split(",") if part.strip())
+            items = tuple(part.strip() for part in raw.split(";") if part.strip())
             if not items:
                 raise ValueError("empty list")
             return items

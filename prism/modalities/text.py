@@ -6,8 +6,9 @@ token cap (the result says so).
 execute: one session call per batch; items are padded to the longest in the batch,
 which is cheap because the batcher's items are sorted by length (see
 :func:`pad_batch`).
-postprocess: the 384-d embedding, and labels by cosine similarity to embeddings of
-"This text is about <label>." — or "other" when no label reaches the threshold.
+postprocess: the 384-d embedding, and zero-shot labels by cosine similarity to the
+embeddings of the label descriptions ("sports: a match, a game, …") — or "other" when
+no label reaches the threshold.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     import numpy as np
     from tokenizers import Tokenizer
 
-LABEL_TEMPLATE = "This text is about {}."
 OTHER_LABEL = "other"
 TOP_LABELS = 3
 # Control characters that never occur in real text but do in binary files.
@@ -126,7 +126,8 @@ class TextEmbedder:
         self.threads = threads
         self.max_bytes = max_bytes
         self.max_tokens = max_tokens
-        self.labels = tuple(labels)
+        self.label_prompts = tuple(labels)
+        self.labels = tuple(label.split(":", 1)[0].strip() for label in labels)
         self.other_threshold = other_threshold
         self._tokenizer: Tokenizer | None = None
         self._label_embeddings: np.ndarray | None = None
@@ -157,7 +158,7 @@ class TextEmbedder:
 
     def label_embeddings(self) -> np.ndarray:
         if self._label_embeddings is None:
-            prompts = [tokenize(self.tokenizer, LABEL_TEMPLATE.format(l)) for l in self.labels]
+            prompts = [tokenize(self.tokenizer, prompt) for prompt in self.label_prompts]
             self._label_embeddings = self.embed(prompts)
         return self._label_embeddings
 

@@ -1,0 +1,113 @@
+"""The inference engine: one handler per modality, built lazily, shared by a process.
+
+It is the single entry point that the CLI, the queue functions and the HTTP API use to
+turn bytes into results, so every path runs the same decode → validate → preprocess →
+execute → postprocess steps with the same limits.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from prism.inference.registry import model_for
+from prism.modalities.base import Modality, ModalityHandler, ModelRef, Outcome, run_batch
+from prism.routing import MagikaClassifier, Route, route
+from prism.settings import Settings, get_settings
+
+
+class Engine:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._handlers: dict[Modality, ModalityHandler[Any, Any, Any]] = {}
+        self._magika: MagikaClassifier | None = None
+        self._lock = threading.Lock()
+
+    def handler(self, modality: Modality) -> ModalityHandler[Any, Any, Any]:
+        with self._lock:
+            handler = self._handlers.get(modality)
+            if handler is None:
+                handler = self._create(modality)
+                self._handlers[modality] = handler
+            return handler
+
+    def model(self, modality: Modality) -> ModelRef:
+        return self.handler(modality).model
+
+    def _create(self, modality: Modality) -> ModalityHandler[Any, Any, Any]:
+        s = self.settings
+        spec = model_for(modality.value, s.model_dir)
+        if modality is Modality.IMAGE:
+            from prism.modalities.image import ImageClassifier
+
+            return ImageClassifier(
+                spec,
+                threads=s.intra_op_threads,
+                max_bytes=s.max_image_bytes,
+                max_pixels=s.max_image_pixels,
+            )
+        if modality is Modality.TEXT:
+            from prism.modalities.text import TextEmbedder
+
+            return TextEmbedder(
+                spec,
+                threads=s.intra_op_threads,
+                max_bytes=s.max_text_bytes,
+                max_tokens=s.max_text_tokens,
+                labels=s.text_labels,
+                other_threshold=s.text_other_threshold,
+            )
+        from prism.modalities.audio import AudioAnalyzer
+
+        return AudioAnalyzer(
+            spec,
+            threads=s.intra_op_threads,
+            max_bytes=s.max_audio_bytes,
+            max_seconds=s.max_audio_seconds,
+        )
+
+    @property
+    def content_classifier(self) -> MagikaClassifier:
+        with self._lock:
+            if self._magika is None:
+                spec = model_for("router", self.settings.model_dir)
+                self._magika = MagikaClassifier(spec, threads=1)
+            return self._magika
+
+    def route(
+        self,
+        head: bytes,
+        *,
+        size: int,
+        name: str | None = None,
+        declared_type: str | None = None,
+        tail: bytes = b"",
+    ) -> Route:
+        """Route by content (magic bytes first, magika only when unsure)."""
+        return route(
+            head,
+            size=size,
+            name=name,
+            declared_type=declared_type,
+            tail=tail,
+            magika=self.content_classifier,
+            settings=self.settings,
+        )
+
+    def run(self, modality: Modality, payloads: Sequence[bytes]) -> list[Outcome]:
+        """One outcome per payload, in order (see :func:`run_batch`)."""
+        return run_batch(self.handler(modality), payloads)
+
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process-wide engine, created on first use from the process settings."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = Engine(get_settings())
+        return _engine

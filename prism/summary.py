@@ -1,0 +1,35 @@
+"""One-line, human-readable summaries of results, for tables in the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def summarize(modality: str | None, result: dict[str, Any] | None) -> str:
+    if not result:
+        return ""
+    if modality == "image":
+        top = result["labels"][0]
+        return (
+            f"{top['label']} ({top['probability']:.0%}) · "
+            f"{result['width']}×{result['height']} {result['format']}"
+        )
+    if modality == "audio":
+        segments = result.get("segments", [])
+        spans = ", ".join(f"{s['start']:.1f}–{s['end']:.1f}s" for s in segments[:3])
+        more = f" +{len(segments) - 3}" if len(segments) > 3 else ""
+        speech = f"speech {spans}{more}" if segments else "no speech"
+        return f"{result['duration']:.1f}s · {speech} ({result['speech_ratio']:.0%})"
+    if modality == "text":
+        labels = ", ".join(f"{item['label']} {item['score']:.2f}" for item in result["labels"])
+        cut = " · truncated" if result.get("truncated") else ""
+        return f"{labels} · {result['tokens']} tokens{cut}"
+    return ""
+
+
+def format_table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("─" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
