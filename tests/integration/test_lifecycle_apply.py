@@ -63,7 +63,7 @@ def test_apply_tiers_and_deletes_blobs_in_azurite(
     assert main([*args, "--as-of", as_of]) == 0
 
     output = capsys.readouterr().out
-    assert f"Hot -> Cool       {unique_name}/big/a.bin" in output
+    assert f"Hot -> Cool      {unique_name}/big/a.bin" in output
     assert f"delete           {unique_name}/old/b.bin" in output
     assert container.get_blob_client("big/a.bin").get_blob_properties().blob_tier == "Cool"
     assert sorted(b.name for b in container.list_blobs()) == ["big/a.bin", "other/c.bin"]
