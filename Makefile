@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test setup node-deps system-deps models lint typecheck unit bench clean checkov
 
-demo: setup node-deps models
+demo: setup system-deps node-deps models
 	$(BIN)/prism demo
 
 test: setup node-deps system-deps models checkov lint typecheck
@@ -45,13 +45,13 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# Debian packages the tests use (espeak-ng speaks the test audio).
+# Debian packages: espeak-ng speaks the audio that gates the VAD model and the tests use.
 system-deps:
 	@command -v espeak-ng >/dev/null || { \
 	  (apt-get update -qq && apt-get install -y -qq espeak-ng >/dev/null) || \
-	  echo "warning: could not install espeak-ng; speech tests will be skipped"; }
+	  { echo "error: could not install espeak-ng (apt-get install espeak-ng)"; exit 1; }; }
 
-models: setup
+models: setup system-deps
 	$(BIN)/prism models build
 
 lint:

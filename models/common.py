@@ -81,4 +81,3 @@ def tensor_batches(model: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
         for start in range(0, total, EVAL_BATCH)
     ]
     return np.concatenate(outputs).astype(np.float32)
-

@@ -64,7 +64,9 @@ def photos() -> list[Photo]:
     ]  # fmt: skip
     found = [Photo(n, skimage_data / n, known.get(n, ())) for n in names]
     found += [Photo(n, sklearn_images / n, known.get(n, ())) for n in ("china.jpg", "flower.jpg")]
-    found.append(Photo("grace_hopper.jpg", mpl_samples / "grace_hopper.jpg", known["grace_hopper.jpg"]))
+    found.append(
+        Photo("grace_hopper.jpg", mpl_samples / "grace_hopper.jpg", known["grace_hopper.jpg"])
+    )
     return found
 
 

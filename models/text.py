@@ -22,18 +22,16 @@ def export_fp32(ctx: BuildContext, target: Path) -> None:
     upstream = ctx.entry["upstream"]
     weights = package_file(upstream["file"], upstream["sha256"])
     encoder = BertModel.from_pretrained(str(weights.parent), local_files_only=True)
-    encoder.eval()
+    encoder.eval()  # type: ignore[no-untyped-call]
 
-    class SentenceEncoder(torch.nn.Module):  # type: ignore[misc]
+    class SentenceEncoder(torch.nn.Module):
         """Mean pooling over real tokens, then L2 normalisation, as sentence-transformers."""
 
         def __init__(self) -> None:
             super().__init__()
             self.encoder = encoder
 
-        def forward(
-            self, input_ids: Any, attention_mask: Any, token_type_ids: Any
-        ) -> Any:
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
             hidden = self.encoder(
                 input_ids=input_ids,
                 attention_mask=attention_mask,
@@ -66,9 +64,7 @@ def quantize(fp32: Path, target: Path, per_channel: bool) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # The exported graph is unfused; ORT fuses at session start, after quantization.
-    quantize_dynamic(
-        str(fp32), str(target), per_channel=per_channel, weight_type=QuantType.QInt8
-    )
+    quantize_dynamic(str(fp32), str(target), per_channel=per_channel, weight_type=QuantType.QInt8)
 
 
 def evaluate(ctx: BuildContext, fp32: Path, int8: Path) -> dict[str, Any]:

@@ -102,9 +102,7 @@ class Settings:
     text_labels: tuple[str, ...] = field(
         default=DEFAULT_TEXT_LABELS, metadata={"env": Env.TEXT_LABELS}
     )
-    text_other_threshold: float = field(
-        default=0.2, metadata={"env": Env.TEXT_OTHER_THRESHOLD}
-    )
+    text_other_threshold: float = field(default=0.2, metadata={"env": Env.TEXT_OTHER_THRESHOLD})
 
     @property
     def max_bytes_overall(self) -> int:
@@ -129,9 +127,7 @@ def _parse(name: str, raw: str, kind: Any) -> Any:
         raise ConfigurationError(f"setting {name}={raw!r} is not a valid {kind}: {exc}") from exc
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, **overrides: Any
-) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build settings: explicit ``overrides`` > ``environ`` (default ``os.environ``) > default."""
     env = os.environ if environ is None else environ
     hints = get_type_hints(Settings)

@@ -52,3 +52,13 @@ def unique_name() -> str:
     """A fresh container/queue/database name (3-63 lowercase characters), so tests
     sharing the session's emulators never see each other's data."""
     return f"t{uuid.uuid4().hex[:16]}"
+
+
+@pytest.fixture(scope="session")
+def built_models() -> dict[str, object]:
+    """The lock of the real, gated models in the configured model directory (built
+    now if missing or stale — `make test` builds them first, so this is a no-op)."""
+    from models.build import ensure_built
+    from prism.settings import get_settings
+
+    return ensure_built(get_settings().model_dir, lambda message: None)

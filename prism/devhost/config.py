@@ -71,7 +71,9 @@ class QueueOptions:
             ),
         )
         if options.max_dequeue_count < 1 or options.new_batch_threshold < 0:
-            raise ConfigurationError("host.json queues: maxDequeueCount >= 1, newBatchThreshold >= 0")
+            raise ConfigurationError(
+                "host.json queues: maxDequeueCount >= 1, newBatchThreshold >= 0"
+            )
         return options
 
 
@@ -95,7 +97,9 @@ class HostConfig:
         try:
             return cls.from_json(json.loads(path.read_text()))
         except FileNotFoundError:
-            raise ConfigurationError(f"{path} not found: the Functions app needs a host.json") from None
+            raise ConfigurationError(
+                f"{path} not found: the Functions app needs a host.json"
+            ) from None
         except json.JSONDecodeError as exc:
             raise ConfigurationError(f"{path}: not JSON: {exc}") from exc
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from prism.inference.registry import model_for
@@ -100,14 +101,7 @@ class Engine:
         return run_batch(self.handler(modality), payloads)
 
 
-_engine: Engine | None = None
-_engine_lock = threading.Lock()
-
-
+@lru_cache(maxsize=1)
 def get_engine() -> Engine:
     """The process-wide engine, created on first use from the process settings."""
-    global _engine
-    with _engine_lock:
-        if _engine is None:
-            _engine = Engine(get_settings())
-        return _engine
+    return Engine(get_settings())

@@ -43,9 +43,7 @@ def _open(path: Path, intra_op_threads: int) -> onnxruntime.InferenceSession:
     import onnxruntime
 
     if not path.is_file():
-        raise ModelUnavailableError(
-            f"model file {path} is missing: run `prism models build` first"
-        )
+        raise ModelUnavailableError(f"model file {path} is missing: run `prism models build` first")
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = 1

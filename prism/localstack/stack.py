@@ -200,8 +200,11 @@ class LocalStack:
         self._write_state(state)
         return state
 
-    def start_devhost(self, app: str, settings_file: Path) -> StackState:
-        """Run ``prism.devhost serve`` against the running emulators (idempotent)."""
+    def start_devhost(
+        self, app: str, settings_file: Path, app_dir: Path | None = None
+    ) -> StackState:
+        """Run ``prism.devhost serve`` on the app in ``app_dir`` (default: the project)
+        against the running emulators (idempotent)."""
         state = self.start()
         if state.devhost is not None and processes.is_running(state.devhost.pid, DEVHOST_MARKER):
             return state
@@ -210,6 +213,7 @@ class LocalStack:
         argv = [
             sys.executable, "-m", "prism.devhost", "serve",
             "--app", app,
+            "--app-dir", str(app_dir or self.project_root),
             "--settings", str(settings_file),
             "--state-dir", str(self.state_dir),
             "--port", str(port),

@@ -121,9 +121,7 @@ class ImageClassifier:
 
     modality = Modality.IMAGE
 
-    def __init__(
-        self, spec: ModelSpec, *, threads: int, max_bytes: int, max_pixels: int
-    ) -> None:
+    def __init__(self, spec: ModelSpec, *, threads: int, max_bytes: int, max_pixels: int) -> None:
         self.spec = spec
         self.model: ModelRef = spec.ref
         self.threads = threads
@@ -152,9 +150,7 @@ class ImageClassifier:
         (logits,) = session.run(None, {input_name: np.stack(batch)})
         return list(softmax(np.asarray(logits, dtype=np.float32)))
 
-    def postprocess(
-        self, decoded: DecodedImage, prepared: np.ndarray, raw: np.ndarray
-    ) -> JsonDict:
+    def postprocess(self, decoded: DecodedImage, prepared: np.ndarray, raw: np.ndarray) -> JsonDict:
         import numpy as np
 
         top = np.argsort(raw)[::-1][:TOP_K]

@@ -39,7 +39,11 @@ class Doubler:
 
 def test_bad_item_gets_its_own_error_and_peers_their_results() -> None:
     outcomes = run_batch(Doubler(), [b"1", b"bad", b"3"])
-    assert [o.result for o in outcomes] == [{"input": 1, "output": 2}, None, {"input": 3, "output": 6}]
+    assert [o.result for o in outcomes] == [
+        {"input": 1, "output": 2},
+        None,
+        {"input": 3, "output": 6},
+    ]
     assert outcomes[1].error is not None and outcomes[1].error.code is ErrorCode.CORRUPT
 
 
@@ -64,7 +68,9 @@ def test_model_returning_the_wrong_count_is_an_error_not_a_silent_shift() -> Non
         run_batch(Dropper(), [b"1", b"2", b"3"])
 
 
-@given(st.lists(st.one_of(st.integers(-1000, 1000).map(lambda n: str(n).encode()), st.just(b"bad"))))
+@given(
+    st.lists(st.one_of(st.integers(-1000, 1000).map(lambda n: str(n).encode()), st.just(b"bad")))
+)
 def test_outcomes_match_inputs_in_count_and_order(payloads: list[bytes]) -> None:
     outcomes = run_batch(Doubler(), payloads)
     assert len(outcomes) == len(payloads)

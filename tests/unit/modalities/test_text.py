@@ -72,7 +72,9 @@ def test_tokens_are_capped_and_the_cap_is_reported(text_spec: ModelSpec) -> None
 
 
 def test_padding_fills_to_the_longest_and_masks_the_padding() -> None:
-    batch = pad_batch([TokenizedText([101, 7, 102], [0, 0, 0], False), TokenizedText([101, 102], [0, 0], False)])
+    batch = pad_batch(
+        [TokenizedText([101, 7, 102], [0, 0, 0], False), TokenizedText([101, 102], [0, 0], False)]
+    )
     np.testing.assert_array_equal(batch["input_ids"], [[101, 7, 102], [101, 102, 0]])
     np.testing.assert_array_equal(batch["attention_mask"], [[1, 1, 1], [1, 1, 0]])
     assert batch["token_type_ids"].shape == (2, 3)

@@ -49,7 +49,10 @@ def test_build_key_is_stable_for_unchanged_inputs() -> None:
 def write_lock(directory: Path, key: str, size: int) -> None:
     (directory / "m").mkdir(parents=True)
     (directory / "m" / "m.int8.onnx").write_bytes(b"x" * size)
-    lock = {"build_key": key, "models": {"m": {"name": "m", "files": {"m.int8.onnx": {"bytes": 3}}}}}
+    lock = {
+        "build_key": key,
+        "models": {"m": {"name": "m", "files": {"m.int8.onnx": {"bytes": 3}}}},
+    }
     (directory / "lock.json").write_text(json.dumps(lock))
 
 

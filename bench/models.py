@@ -1,0 +1,160 @@
+"""fp32 vs int8 for every model, measured side by side in one run.
+
+Each (model, precision) runs in its own child process so load time and peak RSS are
+its own. Inside it, every batch size and thread count is timed on the same inputs.
+The parent prints a table of ratios (int8 over fp32) and writes JSON.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from prism.inference.registry import ModelSpec, model_for
+from prism.settings import get_settings
+
+BATCH_SIZES = (1, 8, 32)
+THREADS = (1, 2)
+# Enough repetitions for a stable median on a quiet 2-core machine, bounded in time.
+MIN_REPEATS = 5
+TIME_BUDGET_S = 1.5
+
+
+def image_inputs(spec: ModelSpec, batch: int) -> dict[str, np.ndarray]:
+    from models.datasets import photo_tensor, photos
+
+    pool = [photo_tensor(photo, spec.preprocessing) for photo in photos()[:8]]
+    return {"input": np.stack([pool[i % len(pool)] for i in range(batch)])}
+
+
+def text_inputs(spec: ModelSpec, batch: int) -> dict[str, np.ndarray]:
+    from models.datasets import sentences
+    from prism.modalities.text import load_tokenizer, pad_batch, tokenize
+
+    tokenizer = load_tokenizer(spec, int(spec.preprocessing["max_tokens"]))
+    texts = sentences(32)
+    return pad_batch([tokenize(tokenizer, texts[i % len(texts)]) for i in range(batch)])
+
+
+def audio_inputs(spec: ModelSpec, batch: int) -> dict[str, np.ndarray]:
+    """``batch`` seconds of speech as one block of frames (the model is sequential)."""
+    from models.datasets import speech_track
+    from prism.modalities.audio import frame_audio
+
+    params = spec.preprocessing
+    rate = int(params["sample_rate"])
+    audio = speech_track(0, rate)[: rate * batch]
+    frames = frame_audio(audio, int(params["frame_samples"]), int(params["context_samples"]))
+    state = np.zeros((1, 1, 128), dtype=np.float32)
+    return {"input": frames, "h": state, "c": state}
+
+
+INPUTS = {"image": image_inputs, "text": text_inputs, "audio": audio_inputs}
+
+
+def _time_runs(session: Any, feeds: dict[str, np.ndarray]) -> list[float]:
+    session.run(None, feeds)  # warm-up: first run allocates
+    timings: list[float] = []
+    deadline = time.perf_counter() + TIME_BUDGET_S
+    while len(timings) < MIN_REPEATS or time.perf_counter() < deadline:
+        start = time.perf_counter()
+        session.run(None, feeds)
+        timings.append(time.perf_counter() - start)
+    return timings
+
+
+def measure(role: str, precision: str, model_dir: str) -> dict[str, Any]:
+    """Runs in a child process: load time, latencies per batch/threads, peak RSS."""
+    import onnxruntime
+
+    spec = model_for(role, Path(model_dir))
+    path = spec.onnx_path(precision)  # type: ignore[arg-type]
+    rows = []
+    load_s = 0.0
+    for threads in THREADS:
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        start = time.perf_counter()
+        session = onnxruntime.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        load_s = max(load_s, time.perf_counter() - start)
+        for batch in BATCH_SIZES:
+            feeds = INPUTS[role](spec, batch)
+            timings = _time_runs(session, feeds)
+            median = statistics.median(timings)
+            rows.append(
+                {
+                    "threads": threads,
+                    "batch": batch,
+                    "latency_ms": median * 1000,
+                    "p95_ms": float(np.percentile(timings, 95)) * 1000,
+                    "items_per_s": batch / median,
+                }
+            )
+    return {
+        "role": role,
+        "precision": precision,
+        "bytes": path.stat().st_size,
+        "load_s": load_s,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rows": rows,
+    }
+
+
+def run(roles: tuple[str, ...] = ("image", "text", "audio")) -> dict[str, Any]:
+    model_dir = str(get_settings().model_dir)
+    context = multiprocessing.get_context("spawn")
+    results = []
+    for role in roles:
+        for precision in ("fp32", "int8"):
+            with context.Pool(1) as pool:
+                results.append(pool.apply(measure, (role, precision, model_dir)))
+    return {"results": results, "comparison": compare(results)}
+
+
+def compare(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_key = {(r["role"], r["precision"]): r for r in results}
+    table = []
+    for role in dict.fromkeys(r["role"] for r in results):
+        fp32, int8 = by_key[(role, "fp32")], by_key[(role, "int8")]
+        for base, quant in zip(fp32["rows"], int8["rows"], strict=True):
+            table.append(
+                {
+                    "model": role,
+                    "threads": base["threads"],
+                    "batch": base["batch"],
+                    "fp32_ms": base["latency_ms"],
+                    "int8_ms": quant["latency_ms"],
+                    "speedup": base["latency_ms"] / quant["latency_ms"],
+                    "int8_items_per_s": quant["items_per_s"],
+                    "size_ratio": fp32["bytes"] / int8["bytes"],
+                    "fp32_load_s": fp32["load_s"],
+                    "int8_load_s": int8["load_s"],
+                    "fp32_rss_mb": fp32["peak_rss_mb"],
+                    "int8_rss_mb": int8["peak_rss_mb"],
+                }
+            )
+    return table
+
+
+def render(comparison: list[dict[str, Any]]) -> str:
+    header = (
+        f"{'model':<6} {'thr':>3} {'batch':>5} {'fp32 ms':>9} {'int8 ms':>9} {'speedup':>8} "
+        f"{'int8 it/s':>10} {'size ×':>7} {'load fp32/int8 s':>17} {'RSS fp32/int8 MB':>17}"
+    )
+    lines = [header, "─" * len(header)]
+    for row in comparison:
+        lines.append(
+            f"{row['model']:<6} {row['threads']:>3} {row['batch']:>5} {row['fp32_ms']:>9.2f} "
+            f"{row['int8_ms']:>9.2f} {row['speedup']:>7.2f}× {row['int8_items_per_s']:>10.1f} "
+            f"{row['size_ratio']:>6.2f}× {row['fp32_load_s']:>8.2f}/{row['int8_load_s']:<8.2f} "
+            f"{row['fp32_rss_mb']:>8.0f}/{row['int8_rss_mb']:<8.0f}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,30 @@
+"""``prism.devhost``: the local Functions host.
+
+It runs the real ``function_app`` against the local emulators the way the Functions
+host runs it on Azure (see :mod:`prism.devhost.host`), for ``prism up`` and for the
+integration tests — the func CLI cannot be installed here, though anyone who has it can
+still ``func start`` the same app.
+
+This package is the host layer, outside the core: it is the one part of ``prism`` that
+imports ``azure.functions`` (to build the binding objects functions receive), and
+nothing in the core imports it.
+"""
+
+from __future__ import annotations
+
+from prism.devhost.config import HostConfig, QueueOptions, load_local_settings
+from prism.devhost.host import DevHost, HostStats
+from prism.devhost.indexing import FunctionSpec, load_app
+from prism.devhost.launch import build_host, prepare_environment
+
+__all__ = [
+    "DevHost",
+    "FunctionSpec",
+    "HostConfig",
+    "HostStats",
+    "QueueOptions",
+    "build_host",
+    "load_app",
+    "load_local_settings",
+    "prepare_environment",
+]

@@ -1,0 +1,428 @@
+"""The local Functions host: serves an indexed app's triggers against the emulators.
+
+* blob triggers (``source: EventGrid`` on Azure): the container is listed and every
+  blob version without a receipt is run, standing in for ``BlobCreated`` events; a
+  failure is retried on the next scan, and after :data:`MAX_BLOB_ATTEMPTS` the blob
+  goes to ``webjobs-blobtrigger-poison`` as with the host's blob trigger;
+* queue triggers: ``batchSize`` messages per receive, a new batch whenever no more
+  than ``newBatchThreshold`` run; a failure releases the message for
+  ``visibilityTimeout``, and the ``maxDequeueCount``-th failure moves it to
+  ``<queue>-poison``;
+* ``async def`` functions run concurrently on this one event loop (so an in-process
+  micro-batcher can coalesce them); plain functions run in the default thread pool,
+  as the Python worker runs them;
+* HTTP routes (see :mod:`prism.devhost.routes`) and timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import azure.functions as func
+
+from prism.devhost.bindings import (
+    Connections,
+    blob_argument,
+    blob_path,
+    output_parameters,
+    queue_argument,
+    timer_argument,
+    write_outputs,
+)
+from prism.devhost.config import HostConfig, resolve_settings
+from prism.devhost.indexing import FunctionSpec
+from prism.devhost.receipts import BlobReceipts, unreceipted
+from prism.devhost.routes import Router, authorized
+from prism.devhost.timers import Schedule
+from prism.settings import Env
+from prism.storage import (
+    AzureMessageQueues,
+    BlobInfo,
+    LeaseLostError,
+    ReceivedMessage,
+    json_body,
+    poison_queue_name,
+)
+
+log = logging.getLogger("prism.devhost")
+
+MAX_BLOB_ATTEMPTS = 5
+BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"
+# The host leases a message for 10 minutes (and renews it); a run longer than that may
+# see the message delivered again, which at-least-once handlers already tolerate.
+LEASE_SECONDS = 600
+BLOB_SCAN_SECONDS = 1.0
+_IDLE_POLL_SECONDS = 0.05
+
+
+@dataclass
+class HostStats:
+    """What ran, per function name."""
+
+    succeeded: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
+    poisoned: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class DevHost:
+    def __init__(
+        self,
+        functions: Sequence[FunctionSpec],
+        config: HostConfig,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.functions = list(functions)
+        self.config = config
+        self.environ = os.environ if environ is None else environ
+        self.connections = Connections(self.environ)
+        self.router = Router(self.functions, config.route_prefix)
+        self.function_key = self.environ.get(Env.FUNCTION_KEY) or None
+        self.stats = HostStats()
+        self._of_type: Callable[[str], list[FunctionSpec]] = lambda kind: [
+            f for f in self.functions if f.trigger.type == kind
+        ]
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._running: Counter[str] = Counter()  # queue function → invocations in flight
+        self._blobs_in_flight: set[tuple[str, str, str]] = set()
+        self._blob_attempts: Counter[tuple[str, str, str]] = Counter()
+        self._receipts = BlobReceipts(self.connections.blobs(Env.WEBJOBS_STORAGE))
+        self._prepared = False
+
+    # -- invocation ----------------------------------------------------------------------
+
+    async def _invoke(
+        self, spec: FunctionSpec, trigger: Any, binding_data: Mapping[str, str]
+    ) -> Any:
+        outputs = output_parameters(spec)
+        arguments = {spec.trigger.name: trigger, **outputs}
+        if spec.is_async:
+            result = await spec.user_function(**arguments)
+        else:
+            result = await asyncio.to_thread(functools.partial(spec.user_function, **arguments))
+        if spec.outputs:
+            await asyncio.to_thread(
+                write_outputs, spec, outputs, result, binding_data, self.connections
+            )
+        return result
+
+    def _spawn(self, coroutine: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _prepare(self) -> None:
+        """Create the containers and queues triggers listen on, as deployment would."""
+        if self._prepared:
+            return
+        for spec in self._of_type("blobTrigger"):
+            container, _ = blob_path(spec.trigger, self.environ)
+            store = self.connections.blobs(spec.trigger.get("connection"))
+            await asyncio.to_thread(store.ensure_container, container)
+        for spec in self._of_type("queueTrigger"):
+            queues, queue = self._queue_of(spec)
+            await asyncio.to_thread(queues.ensure_queue, queue)
+        self._prepared = True
+
+    # -- queue triggers ------------------------------------------------------------------
+
+    def _queue_of(self, spec: FunctionSpec) -> tuple[AzureMessageQueues, str]:
+        queue = resolve_settings(str(spec.trigger.get("queueName")), self.environ)
+        return self.connections.queues(spec.trigger.get("connection")), queue
+
+    async def _queue_round(self, spec: FunctionSpec) -> int:
+        """Fetch one batch if the function has room for it; the number started."""
+        options = self.config.queues
+        if self._running[spec.name] > options.new_batch_threshold:
+            return 0
+        queues, queue = self._queue_of(spec)
+        messages = await asyncio.to_thread(
+            queues.receive, queue, max_messages=options.batch_size, visibility_timeout=LEASE_SECONDS
+        )
+        for message in messages:
+            self._running[spec.name] += 1
+            self._spawn(self._run_message(spec, queues, message))
+        return len(messages)
+
+    async def _run_message(
+        self, spec: FunctionSpec, queues: AzureMessageQueues, message: ReceivedMessage
+    ) -> None:
+        options = self.config.queues
+        try:
+            if message.dequeue_count > options.max_dequeue_count:
+                # Delivered past the maximum without a recorded failure (a crash mid-run).
+                await self._poison(spec, queues, message)
+                return
+            try:
+                body = message.body()
+                await self._invoke(spec, queue_argument(spec, message, body), {})
+            except Exception:
+                self.stats.failed[spec.name] += 1
+                log.exception(
+                    "%s failed on message %s (dequeue count %d)",
+                    spec.name, message.id, message.dequeue_count,
+                )  # fmt: skip
+                if message.dequeue_count >= options.max_dequeue_count:
+                    await self._poison(spec, queues, message)
+                else:
+                    await asyncio.to_thread(
+                        queues.release,
+                        message,
+                        visibility_timeout=int(options.visibility_timeout),
+                    )
+                return
+            self.stats.succeeded[spec.name] += 1
+            await asyncio.to_thread(queues.delete, message)
+        except LeaseLostError as exc:
+            log.warning("%s: %s (the message may run again)", spec.name, exc.message)
+        finally:
+            self._running[spec.name] -= 1
+
+    async def _poison(
+        self, spec: FunctionSpec, queues: AzureMessageQueues, message: ReceivedMessage
+    ) -> None:
+        poison = poison_queue_name(message.queue)
+        await asyncio.to_thread(queues.move, message, poison)
+        self.stats.poisoned[spec.name] += 1
+        log.error("%s: message %s moved to %s", spec.name, message.id, poison)
+
+    # -- blob triggers -------------------------------------------------------------------
+
+    async def _blob_round(self, spec: FunctionSpec) -> int:
+        """Start the function on every blob version it has no receipt for."""
+        container, prefix = blob_path(spec.trigger, self.environ)
+        store = self.connections.blobs(spec.trigger.get("connection"))
+        blobs = await asyncio.to_thread(lambda: list(store.list(container, prefix or None)))
+        receipts = await asyncio.to_thread(self._receipts.names, spec.name)
+        started = 0
+        for blob in unreceipted(blobs, receipts, spec.name):
+            key = (spec.name, blob.name, blob.etag)
+            if key in self._blobs_in_flight:
+                continue
+            self._blobs_in_flight.add(key)
+            self._spawn(self._run_blob(spec, blob, prefix))
+            started += 1
+        return started
+
+    async def _run_blob(self, spec: FunctionSpec, blob: BlobInfo, prefix: str) -> None:
+        key = (spec.name, blob.name, blob.etag)
+        store = self.connections.blobs(spec.trigger.get("connection"))
+        try:
+            try:
+                argument = await asyncio.to_thread(blob_argument, spec, store, blob)
+                await self._invoke(spec, argument, {"name": blob.name.removeprefix(prefix)})
+            except Exception:
+                self.stats.failed[spec.name] += 1
+                self._blob_attempts[key] += 1
+                log.exception("%s failed on blob %s/%s", spec.name, blob.container, blob.name)
+                if self._blob_attempts[key] < MAX_BLOB_ATTEMPTS:
+                    return  # no receipt: the next scan runs it again
+                await asyncio.to_thread(self._poison_blob, spec, blob)
+            else:
+                self.stats.succeeded[spec.name] += 1
+            await asyncio.to_thread(self._receipts.write, spec.name, blob)
+        finally:
+            self._blobs_in_flight.discard(key)
+
+    def _poison_blob(self, spec: FunctionSpec, blob: BlobInfo) -> None:
+        queues = self.connections.queues(Env.WEBJOBS_STORAGE)
+        queues.ensure_queue(BLOB_POISON_QUEUE)
+        queues.send(
+            BLOB_POISON_QUEUE,
+            json_body(
+                {
+                    "Type": "BlobTrigger",
+                    "FunctionId": f"Host.Functions.{spec.name}",
+                    "BlobType": "BlockBlob",
+                    "ContainerName": blob.container,
+                    "BlobName": blob.name,
+                    "ETag": blob.etag,
+                }
+            ),
+        )
+        self.stats.poisoned[spec.name] += 1
+
+    # -- timers --------------------------------------------------------------------------
+
+    async def _run_timer(self, spec: FunctionSpec, past_due: bool, next_: datetime | None) -> None:
+        try:
+            await self._invoke(spec, timer_argument(past_due, datetime.now(UTC), next_), {})
+        except Exception:
+            self.stats.failed[spec.name] += 1
+            log.exception("timer %s failed", spec.name)
+        else:
+            self.stats.succeeded[spec.name] += 1
+
+    async def _timer_loop(self, spec: FunctionSpec) -> None:
+        schedule = Schedule.parse(str(spec.trigger.get("schedule")))
+        while True:
+            due = schedule.next_after(datetime.now(UTC))
+            await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
+            await self._run_timer(spec, False, schedule.next_after(due))
+
+    async def _start_timers(self) -> None:
+        for spec in self._of_type("timerTrigger"):
+            if spec.trigger.get("runOnStartup"):
+                await self._run_timer(spec, False, None)
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    async def handle_http(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> HttpAnswer:
+        url = urlsplit(target)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        found = self.router.match(method, url.path)
+        if found is None:
+            return _text(404, "no function at this route")
+        if found == "method":
+            return _text(405, "method not allowed")
+        assert not isinstance(found, str)
+        route, route_params = found
+        if not authorized(route.auth_level, headers, query, self.function_key):
+            return _text(401, "missing or wrong function key (x-functions-key or ?code=)")
+        request = func.HttpRequest(
+            method.upper(),
+            f"http://{headers.get('Host', '127.0.0.1')}{target}",
+            headers=dict(headers),
+            params=query,
+            route_params=route_params,
+            body=body,
+        )
+        try:
+            result = await self._invoke(route.spec, request, route_params)
+        except Exception:
+            self.stats.failed[route.spec.name] += 1
+            log.exception("HTTP function %s failed", route.spec.name)
+            return _text(500, "internal error")
+        self.stats.succeeded[route.spec.name] += 1
+        if isinstance(result, func.HttpResponse):
+            return HttpAnswer(result.status_code, dict(result.headers), result.get_body())
+        if result is None:
+            return HttpAnswer(204, {}, b"")
+        return _text(200, str(result))
+
+    # -- modes ---------------------------------------------------------------------------
+
+    async def run_until_idle(self, timeout: float = 120.0) -> HostStats:
+        """Run until no blob lacks a receipt, every trigger queue is empty and nothing
+        is in flight (messages a failure hid for ``visibilityTimeout`` count as queued).
+        Timers run only if they ``runOnStartup``."""
+        await self._prepare()
+        await self._start_timers()
+        async with asyncio.timeout(timeout):
+            while True:
+                started = 0
+                for spec in self._of_type("blobTrigger"):
+                    started += await self._blob_round(spec)
+                for spec in self._of_type("queueTrigger"):
+                    started += await self._queue_round(spec)
+                if self._tasks:
+                    await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+                elif started == 0:
+                    if await self._queues_empty():
+                        return self.stats
+                    await asyncio.sleep(_IDLE_POLL_SECONDS)  # hidden messages reappear
+
+    async def _queues_empty(self) -> bool:
+        for spec in self._of_type("queueTrigger"):
+            queues, queue = self._queue_of(spec)
+            if await asyncio.to_thread(queues.approximate_count, queue):
+                return False
+        return True
+
+    async def serve(self, stop: asyncio.Event, http_port: int | None = None) -> None:
+        """Serve until ``stop`` is set; HTTP on 127.0.0.1:``http_port`` if given."""
+        # HTTP first: it answers (e.g. a health probe) while the storage is prepared.
+        server = None if http_port is None else self._start_http(http_port)
+        await self._prepare()
+        loops = [asyncio.ensure_future(self._queue_loop(s)) for s in self._of_type("queueTrigger")]
+        loops += [asyncio.ensure_future(self._blob_loop(s)) for s in self._of_type("blobTrigger")]
+        loops += [asyncio.ensure_future(self._timer_loop(s)) for s in self._of_type("timerTrigger")]
+        try:
+            await self._start_timers()
+            await stop.wait()
+        finally:
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            if self._tasks:  # let running invocations finish: no half-done side effects
+                await asyncio.wait(set(self._tasks))
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+
+    async def _queue_loop(self, spec: FunctionSpec) -> None:
+        # Exponential back-off while the queue is empty, up to maxPollingInterval.
+        delay = 0.1
+        while True:
+            try:
+                started = await self._queue_round(spec)
+            except Exception:
+                log.exception("polling the queue of %s failed", spec.name)
+                started = 0
+            if started or self._running[spec.name] > self.config.queues.new_batch_threshold:
+                delay = 0.1
+                await asyncio.sleep(0.01 if started else _IDLE_POLL_SECONDS)
+            else:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.queues.max_polling_interval)
+
+    async def _blob_loop(self, spec: FunctionSpec) -> None:
+        while True:
+            try:
+                await self._blob_round(spec)
+            except Exception:
+                log.exception("scanning the container of %s failed", spec.name)
+            await asyncio.sleep(BLOB_SCAN_SECONDS)
+
+    def _start_http(self, port: int) -> ThreadingHTTPServer:
+        loop = asyncio.get_running_loop()
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                future = asyncio.run_coroutine_threadsafe(
+                    host.handle_http(self.command, self.path, dict(self.headers.items()), body),
+                    loop,
+                )
+                answer = future.result()
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    if name.lower() != "content-length":
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.info("%s %s", self.address_string(), format % args)
+
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=server.serve_forever, name="devhost-http", daemon=True).start()
+        return server
+
+
+def _text(status: int, message: str) -> HttpAnswer:
+    return HttpAnswer(status, {"Content-Type": "text/plain; charset=utf-8"}, message.encode())

@@ -1,0 +1,69 @@
+"""Blob receipts: the record that a function has run for one version of one blob.
+
+The Functions host keeps them as empty blobs in ``azure-webjobs-hosts`` named
+``blobreceipts/<host id>/<function>/<etag>/<container>/<blob>``; the local host does the
+same (in the ``AzureWebJobsStorage`` account, so they survive restarts). A blob whose
+name and etag have a receipt is never run again; an overwritten blob has a new etag and
+runs again — as an Event Grid ``BlobCreated`` event would make it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prism.storage import BlobInfo, BlobStore
+
+RECEIPTS_CONTAINER = "azure-webjobs-hosts"
+HOST_ID = "prism-devhost"
+
+
+def _prefix(function: str) -> str:
+    return f"blobreceipts/{HOST_ID}/{function}/"
+
+
+def receipt_name(function: str, container: str, blob: str, etag: str) -> str:
+    return f"{_prefix(function)}{etag.strip(chr(34))}/{container}/{blob}"
+
+
+def parse_receipt(function: str, name: str) -> tuple[str, str, str] | None:
+    """(etag, container, blob) of a receipt name, or None if it is not this function's."""
+    prefix = _prefix(function)
+    if not name.startswith(prefix):
+        return None
+    parts = name[len(prefix) :].split("/", 2)
+    if len(parts) != 3 or not all(parts):
+        return None
+    etag, container, blob = parts
+    return etag, container, blob
+
+
+def unreceipted(
+    blobs: Iterable[BlobInfo], receipts: Iterable[str], function: str
+) -> list[BlobInfo]:
+    """The blobs (name + etag) that ``function`` has no receipt for, oldest first."""
+    done = {parsed for name in receipts if (parsed := parse_receipt(function, name))}
+    return sorted(
+        (b for b in blobs if (b.etag.strip('"'), b.container, b.name) not in done),
+        key=lambda b: (b.last_modified, b.name),
+    )
+
+
+class BlobReceipts:
+    def __init__(self, store: BlobStore) -> None:
+        self.store = store
+        self._ready = False
+
+    def _ensure(self) -> None:
+        if not self._ready:
+            self.store.ensure_container(RECEIPTS_CONTAINER)
+            self._ready = True
+
+    def names(self, function: str) -> list[str]:
+        self._ensure()
+        return [b.name for b in self.store.list(RECEIPTS_CONTAINER, prefix=_prefix(function))]
+
+    def write(self, function: str, blob: BlobInfo) -> None:
+        self._ensure()
+        self.store.upload(
+            RECEIPTS_CONTAINER, receipt_name(function, blob.container, blob.name, blob.etag), b""
+        )

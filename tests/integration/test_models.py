@@ -1,0 +1,118 @@
+"""The real, built models: gates, sizes, and `prism infer` on real files end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prism.cli import main
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+
+
+def prism_json(*args: str) -> Any:
+    completed = subprocess.run(
+        [sys.executable, "-m", "prism.cli", *args, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return json.loads(completed.stdout)
+
+
+def test_every_model_passes_its_gate(built_models: dict[str, Any]) -> None:
+    rows = prism_json("models", "list")
+    assert {row["modality"] for row in rows} == {"image", "audio", "text", "router"}
+    for row in rows:
+        assert row["built"], row["name"]
+        assert row["gate_passed"], (row["name"], row["gate"])
+        assert row["sha256"] and len(row["sha256"]) == 64
+
+
+@pytest.mark.parametrize("modality", ["image", "text"])
+def test_int8_is_at_least_3_5_times_smaller(built_models: dict[str, Any], modality: str) -> None:
+    row = next(r for r in prism_json("models", "list") if r["modality"] == modality)
+    assert row["fp32_bytes"] / row["int8_bytes"] >= 3.5
+
+
+def test_models_list_json_has_the_documented_fields(
+    built_models: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["models", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    required = {
+        "name",
+        "modality",
+        "version",
+        "fp32_bytes",
+        "int8_bytes",
+        "sha256",
+        "gate",
+        "gate_passed",
+    }
+    assert all(required <= row.keys() for row in rows)
+
+
+def by_file(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {Path(item["file"]).name: item for item in results}
+
+
+def test_real_photos_get_their_subject_in_the_top_five(built_models: dict[str, Any]) -> None:
+    results = by_file(prism_json("infer", str(SAMPLES / "cat.jpg"), str(SAMPLES / "coffee.png")))
+    cat = [label["class_id"] for label in results["cat.jpg"]["result"]["labels"]]
+    coffee = [label["class_id"] for label in results["coffee.png"]["result"]["labels"]]
+    assert {281, 282, 283, 284, 285} & set(cat)  # tabby, tiger, Persian, Siamese, Egyptian cat
+    assert {967, 968, 504} & set(coffee)  # espresso, cup, coffee mug
+    image = results["cat.jpg"]["result"]
+    assert (image["width"], image["height"], image["format"]) == (451, 300, "jpeg")
+    probabilities = [label["probability"] for label in image["labels"]]
+    assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1.0
+
+
+def test_real_sentences_get_embeddings_and_sensible_labels(
+    built_models: dict[str, Any], tmp_path: Path
+) -> None:
+    sport = tmp_path / "sport.txt"
+    sport.write_text("The striker scored twice as the team won the cup final.")
+    results = by_file(prism_json("infer", str(SAMPLES / "forecast.md"), str(sport)))
+    forecast = results["forecast.md"]["result"]
+    assert forecast["labels"][0]["label"] == "weather"
+    assert results["sport.txt"]["result"]["labels"][0]["label"] == "sports"
+    embedding = forecast["embedding"]
+    assert len(embedding) == 384
+    assert abs(sum(v * v for v in embedding) - 1.0) < 1e-3  # L2-normalised
+
+
+def test_speech_is_found_where_it_was_spoken(built_models: dict[str, Any]) -> None:
+    results = prism_json("infer", str(SAMPLES / "greeting.flac"))
+    audio = results[0]["result"]
+    assert results[0]["modality"] == "audio" and results[0]["status"] == "ok"
+    assert audio["segments"], "the spoken greeting must give at least one speech segment"
+    # The sample has 0.8 s of silence before the speech and 1 s after it.
+    assert audio["segments"][0]["start"] >= 0.5
+    assert audio["segments"][-1]["end"] <= audio["duration"] - 0.5
+    assert 0.3 < audio["speech_ratio"] < 0.95
+
+
+def test_bad_files_are_rejected_with_their_codes_and_good_ones_still_run(
+    built_models: dict[str, Any],
+) -> None:
+    files = [SAMPLES / "review.txt", *sorted((SAMPLES / "bad").iterdir())]
+    results = by_file(prism_json("infer", *map(str, files)))
+    codes = {name: (item["error"] or {}).get("code") for name, item in results.items()}
+    assert codes == {
+        "review.txt": None,
+        "empty.txt": "empty",
+        "invoice.pdf": "unsupported_type",
+        "latin1.txt": "invalid_encoding",
+        "truncated.jpg": "corrupt",
+    }
+    assert all(item["status"] == "rejected" for n, item in results.items() if n != "review.txt")
