@@ -352,11 +352,18 @@ class DevHost:
         """Serve until ``stop`` is set; HTTP on 127.0.0.1:``http_port`` if given."""
         # HTTP first: it answers (e.g. a health probe) while the storage is prepared.
         server = None if http_port is None else self._start_http(http_port)
-        await self._prepare()
-        loops = [asyncio.ensure_future(self._queue_loop(s)) for s in self._of_type("queueTrigger")]
-        loops += [asyncio.ensure_future(self._blob_loop(s)) for s in self._of_type("blobTrigger")]
-        loops += [asyncio.ensure_future(self._timer_loop(s)) for s in self._of_type("timerTrigger")]
+        loops: list[asyncio.Future[None]] = []
         try:
+            await self._prepare()
+            loops += [
+                asyncio.ensure_future(self._queue_loop(s)) for s in self._of_type("queueTrigger")
+            ]
+            loops += [
+                asyncio.ensure_future(self._blob_loop(s)) for s in self._of_type("blobTrigger")
+            ]
+            loops += [
+                asyncio.ensure_future(self._timer_loop(s)) for s in self._of_type("timerTrigger")
+            ]
             await self._start_timers()
             await stop.wait()
         finally:

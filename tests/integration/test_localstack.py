@@ -1,16 +1,28 @@
 from __future__ import annotations
 
 import http.client
+import json
 import ssl
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from prism.localstack import LocalStack, StackState
 from prism.localstack.processes import is_running
-from prism.localstack.stack import AZURITE_MARKER, COSMOS_MARKER
+from prism.localstack.stack import AZURITE_MARKER, COSMOS_MARKER, DEVHOST_MARKER
 
 pytestmark = pytest.mark.integration
+
+# The sample app's settings; the stack fills in the connection strings.
+SAMPLE_SETTINGS = {
+    "SAMPLE_STORAGE": "UseDevelopmentStorage=true",
+    "SAMPLE_CONTAINER": "incoming",
+    "SAMPLE_JOB_QUEUE": "jobs",
+    "SAMPLE_DONE_QUEUE": "done",
+    "SAMPLE_SEEN_QUEUE": "seen",
+    "SAMPLE_TICK_QUEUE": "ticks",
+}
 
 
 def test_start_again_returns_the_running_stack(
@@ -49,3 +61,23 @@ def test_cosmos_emulator_keeps_connections_alive_over_tls_with_its_generated_cer
             assert response.getheader("connection") == "keep-alive"
     finally:
         connection.close()
+
+
+def test_devhost_started_in_the_background_serves_http_and_stops_with_the_stack(
+    tmp_path: Path,
+) -> None:
+    apps = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
+    settings = tmp_path / "local.settings.json"
+    settings.write_text(json.dumps({"Values": SAMPLE_SETTINGS}))
+    stack = LocalStack(tmp_path / "state", prefer_default_ports=False)
+    try:
+        state = stack.start_devhost("sample_app", settings, app_dir=apps)
+        assert state.devhost is not None
+        assert stack.start_devhost("sample_app", settings, app_dir=apps) == state  # idempotent
+
+        with urllib.request.urlopen(f"{state.devhost.url}/api/health", timeout=10) as answer:
+            assert answer.read() == b"ok"
+    finally:
+        stopped = stack.stop()
+    assert sorted(stopped) == ["azurite", "cosmos", "devhost"]
+    assert not is_running(state.devhost.pid, DEVHOST_MARKER)

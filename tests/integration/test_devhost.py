@@ -1,0 +1,229 @@
+"""The local host against the real emulators, driving a real Functions app
+(tests/fixtures/apps/sample_app.py) through all four trigger types."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prism.devhost import DevHost, FunctionSpec, HostConfig, load_app
+from prism.devhost.host import BLOB_POISON_QUEUE, MAX_BLOB_ATTEMPTS
+from prism.localstack.processes import free_port
+from prism.storage import (
+    StorageConnection,
+    blob_store,
+    json_body,
+    message_queues,
+    poison_queue_name,
+)
+
+pytestmark = pytest.mark.integration
+
+APPS = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
+KEY = "test-function-key"
+
+
+@pytest.fixture(scope="module")
+def sample_functions() -> list[FunctionSpec]:
+    # get_functions() works once per app object: index once, build many hosts.
+    return load_app("sample_app", APPS)
+
+
+@pytest.fixture
+def environ(storage_connection_string: str, unique_name: str) -> dict[str, str]:
+    return {
+        "AzureWebJobsStorage": storage_connection_string,
+        "SAMPLE_STORAGE": storage_connection_string,
+        "SAMPLE_CONTAINER": f"{unique_name}in",
+        "SAMPLE_JOB_QUEUE": f"{unique_name}jobs",
+        "SAMPLE_DONE_QUEUE": f"{unique_name}done",
+        "SAMPLE_SEEN_QUEUE": f"{unique_name}seen",
+        "SAMPLE_TICK_QUEUE": f"{unique_name}ticks",
+        "PRISM_FUNCTION_KEY": KEY,
+    }
+
+
+def new_host(functions: list[FunctionSpec], environ: dict[str, str]) -> DevHost:
+    return DevHost(functions, HostConfig.from_file(APPS / "host.json"), environ)
+
+
+def drain(connection: str, queue: str) -> list[Any]:
+    queues = message_queues(StorageConnection(connection_string=connection))
+    queues.ensure_queue(queue)
+    payloads = []
+    while batch := queues.receive(queue, max_messages=32, visibility_timeout=60):
+        for message in batch:
+            payloads.append(message.json())
+            queues.delete(message)
+    return payloads
+
+
+def run(host: DevHost) -> None:
+    asyncio.run(host.run_until_idle(timeout=60))
+
+
+def test_dropped_blob_runs_its_function_once_and_receipts_stop_reruns(
+    sample_functions: list[FunctionSpec], environ: dict[str, str]
+) -> None:
+    store = blob_store(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
+    container = environ["SAMPLE_CONTAINER"]
+    store.ensure_container(container)
+    store.upload(container, "a/cat.jpg", b"meow")
+
+    run(new_host(sample_functions, environ))
+    run(new_host(sample_functions, environ))  # a restarted host: the receipt remains
+
+    seen = drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_SEEN_QUEUE"])
+    assert seen == [{"name": f"{container}/a/cat.jpg", "length": 4, "bytes": 4}]
+
+
+def test_overwritten_blob_runs_again_under_its_new_etag(
+    sample_functions: list[FunctionSpec], environ: dict[str, str]
+) -> None:
+    store = blob_store(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
+    container = environ["SAMPLE_CONTAINER"]
+    store.ensure_container(container)
+    store.upload(container, "doc.txt", b"one")
+    run(new_host(sample_functions, environ))
+
+    store.upload(container, "doc.txt", b"three")
+    run(new_host(sample_functions, environ))
+
+    seen = drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_SEEN_QUEUE"])
+    assert [s["bytes"] for s in seen] == [3, 5]
+
+
+def test_failing_blob_is_tried_the_maximum_then_reported_as_poison(
+    sample_functions: list[FunctionSpec], environ: dict[str, str]
+) -> None:
+    store = blob_store(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
+    container = environ["SAMPLE_CONTAINER"]
+    store.ensure_container(container)
+    store.upload(container, "bad.bin", b"fail!")
+    host = new_host(sample_functions, environ)
+
+    run(host)
+
+    assert host.stats.failed["on_upload"] == MAX_BLOB_ATTEMPTS
+    poisoned = drain(environ["AzureWebJobsStorage"], BLOB_POISON_QUEUE)
+    assert {"ContainerName": container, "BlobName": "bad.bin"}.items() <= next(
+        p for p in poisoned if p["ContainerName"] == container
+    ).items()
+
+
+def test_queue_message_runs_the_handler_with_its_dequeue_count(
+    sample_functions: list[FunctionSpec], environ: dict[str, str]
+) -> None:
+    queues = message_queues(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
+    queues.ensure_queue(environ["SAMPLE_JOB_QUEUE"])
+    queues.send(environ["SAMPLE_JOB_QUEUE"], json_body({"n": 1}))
+
+    run(new_host(sample_functions, environ))
+
+    assert drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_DONE_QUEUE"]) == [
+        {"n": 1, "dequeue_count": 1}
+    ]
+    assert queues.approximate_count(environ["SAMPLE_JOB_QUEUE"]) == 0
+
+
+def test_failing_message_is_retried_up_to_max_dequeue_count_then_poisoned(
+    sample_functions: list[FunctionSpec], environ: dict[str, str]
+) -> None:
+    queues = message_queues(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
+    job_queue = environ["SAMPLE_JOB_QUEUE"]
+    queues.ensure_queue(job_queue)
+    queues.send(job_queue, json_body({"n": 2, "fail": True}))
+    host = new_host(sample_functions, environ)
+
+    run(host)
+
+    assert host.stats.failed["on_job"] == host.config.queues.max_dequeue_count == 3
+    assert drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_DONE_QUEUE"]) == []
+    assert drain(environ["SAMPLE_STORAGE"], poison_queue_name(job_queue)) == [
+        {"n": 2, "fail": True}
+    ]
+
+
+def test_async_handlers_run_concurrently_within_host_json_limits(
+    sample_functions: list[FunctionSpec], environ: dict[str, str]
+) -> None:
+    sample_app = sys.modules["sample_app"]  # imported by the host; records concurrency
+    queues = message_queues(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
+    queues.ensure_queue(environ["SAMPLE_JOB_QUEUE"])
+    for n in range(12):
+        queues.send(environ["SAMPLE_JOB_QUEUE"], json_body({"n": n, "sleep": 0.2}))
+    sample_app.concurrency["peak"] = 0
+    host = new_host(sample_functions, environ)
+
+    run(host)
+
+    assert 1 < sample_app.concurrency["peak"] <= host.config.queues.max_concurrency
+    done = drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_DONE_QUEUE"])
+    assert sorted(d["n"] for d in done) == list(range(12))
+
+
+def test_timer_that_runs_on_startup_runs_once(
+    sample_functions: list[FunctionSpec], environ: dict[str, str]
+) -> None:
+    run(new_host(sample_functions, environ))
+    assert drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_TICK_QUEUE"]) == [{"past_due": False}]
+
+
+@pytest.fixture
+def served(sample_functions: list[FunctionSpec], environ: dict[str, str]) -> Iterator[str]:
+    """The sample app served over HTTP on a free port; yields its base URL."""
+    port = free_port()
+    host = new_host(sample_functions, environ)
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    serving = loop.create_task(host.serve(stop, http_port=port))
+    thread = threading.Thread(target=loop.run_until_complete, args=(serving,))
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):  # until the server answers
+            try:
+                urllib.request.urlopen(f"{base}/api/health", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield base
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=30)
+        loop.close()
+
+
+def fetch(
+    url: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_http_function_route_answers_with_the_key_and_401_without(served: str) -> None:
+    status, body = fetch(f"{served}/api/items/42?q=x", {"x-functions-key": KEY})
+    assert (status, json.loads(body)) == (200, {"id": "42", "q": "x"})
+    assert fetch(f"{served}/api/items/42?code={KEY}")[0] == 200
+    assert fetch(f"{served}/api/items/42")[0] == 401
+    assert fetch(f"{served}/api/items/42", {"x-functions-key": "wrong"})[0] == 401
+
+
+def test_http_anonymous_route_needs_no_key_and_unknown_paths_are_404(served: str) -> None:
+    assert fetch(f"{served}/api/health") == (200, b"ok")
+    assert fetch(f"{served}/api/nothing-here")[0] == 404
+    assert fetch(f"{served}/api/items/42", {"x-functions-key": KEY}, method="POST")[0] == 405
