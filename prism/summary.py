@@ -15,7 +15,7 @@ def summarize(modality: str | None, result: dict[str, Any] | None) -> str:
             f"{result['width']}×{result['height']} {result['format']}"
         )
     if modality == "audio":
-        segments = result.get("segments", [])
+        segments = result.get("speech_segments", [])
         spans = ", ".join(f"{s['start']:.1f}–{s['end']:.1f}s" for s in segments[:3])
         more = f" +{len(segments) - 3}" if len(segments) > 3 else ""
         speech = f"speech {spans}{more}" if segments else "no speech"

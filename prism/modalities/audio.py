@@ -266,6 +266,23 @@ def speech_segments(
     return [(int(start), int(end)) for start, end in zip(starts, ends, strict=True)]
 
 
+def run_sequence_model(session: Any, frames: np.ndarray) -> np.ndarray:
+    """Speech probability per frame of one file: blocks of frames from a zero state,
+    carrying the LSTM state from block to block."""
+    import numpy as np
+
+    hidden = np.zeros(LSTM_STATE_SHAPE, dtype=np.float32)
+    cell = np.zeros(LSTM_STATE_SHAPE, dtype=np.float32)
+    blocks = []
+    for first in range(0, len(frames), MAX_MODEL_FRAMES):
+        probabilities, hidden, cell = session.run(
+            ["speech_probs", "hn", "cn"],
+            {"input": frames[first : first + MAX_MODEL_FRAMES], "h": hidden, "c": cell},
+        )
+        blocks.append(np.asarray(probabilities, dtype=np.float32).reshape(-1))
+    return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+
+
 def spectral_descriptors(samples: np.ndarray, sample_rate: int) -> dict[str, float]:
     """Means over the signal of librosa's spectral centroid, bandwidth and roll-off (Hz)
     and zero-crossing rate, from one magnitude spectrogram."""
@@ -313,28 +330,14 @@ class AudioAnalyzer:
         )
 
     def execute(self, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Per-frame speech probabilities for each item.
+        """Per-frame speech probabilities for each item, one file at a time.
 
         The model is stateful: each frame's LSTM state comes from the previous frame of
         the same file, so frames of different files cannot share a run (their rows would
-        inherit each other's state). Each file runs alone, from a zero state, in blocks.
+        inherit each other's state).
         """
-        import numpy as np
-
         session = get_session(self.spec.onnx_path(), self.threads)
-        results = []
-        for frames in batch:
-            hidden = np.zeros(LSTM_STATE_SHAPE, dtype=np.float32)
-            cell = np.zeros(LSTM_STATE_SHAPE, dtype=np.float32)
-            blocks = []
-            for first in range(0, len(frames), MAX_MODEL_FRAMES):
-                block = frames[first : first + MAX_MODEL_FRAMES]
-                probabilities, hidden, cell = session.run(
-                    ["speech_probs", "hn", "cn"], {"input": block, "h": hidden, "c": cell}
-                )
-                blocks.append(np.asarray(probabilities, dtype=np.float32).reshape(-1))
-            results.append(np.concatenate(blocks) if blocks else np.zeros(0, np.float32))
-        return results
+        return [run_sequence_model(session, frames) for frames in batch]
 
     def postprocess(self, decoded: DecodedAudio, prepared: np.ndarray, raw: np.ndarray) -> JsonDict:
         rate = int(self.params["sample_rate"])

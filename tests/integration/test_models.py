@@ -95,10 +95,10 @@ def test_speech_is_found_where_it_was_spoken(built_models: dict[str, Any]) -> No
     results = prism_json("infer", str(SAMPLES / "greeting.flac"))
     audio = results[0]["result"]
     assert results[0]["modality"] == "audio" and results[0]["status"] == "ok"
-    assert audio["segments"], "the spoken greeting must give at least one speech segment"
+    assert audio["speech_segments"], "the spoken greeting must give at least one speech segment"
     # The sample has 0.8 s of silence before the speech and 1 s after it.
-    assert audio["segments"][0]["start"] >= 0.5
-    assert audio["segments"][-1]["end"] <= audio["duration"] - 0.5
+    assert audio["speech_segments"][0]["start"] >= 0.5
+    assert audio["speech_segments"][-1]["end"] <= audio["duration"] - 0.5
     assert 0.3 < audio["speech_ratio"] < 0.95
 
 
