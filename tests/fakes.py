@@ -56,9 +56,9 @@ class FakeMessageQueues:
         self.queues.setdefault(queue, {})
 
     def send(self, queue: str, body: bytes, *, visibility_timeout: int = 0) -> str:
-        return self._send_content(queue, encode_content(body), visibility_timeout)
+        return self.send_content(queue, encode_content(body), visibility_timeout)
 
-    def _send_content(self, queue: str, content: str, visibility_timeout: int = 0) -> str:
+    def send_content(self, queue: str, content: str, visibility_timeout: int = 0) -> str:
         message_id = str(uuid.uuid4())
         self._queue(queue)[message_id] = _Stored(
             message_id, content, self.clock() + visibility_timeout, next(self._order)
@@ -109,7 +109,7 @@ class FakeMessageQueues:
 
     def move(self, message: ReceivedMessage, target_queue: str) -> str:
         self.ensure_queue(target_queue)
-        moved = self._send_content(target_queue, message.content)
+        moved = self.send_content(target_queue, message.content)
         self.delete(message)
         return moved
 

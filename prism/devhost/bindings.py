@@ -21,8 +21,8 @@ from prism.errors import ConfigurationError
 from prism.settings import Env
 from prism.storage import (
     AzureBlobStore,
-    AzureMessageQueues,
     BlobInfo,
+    MessageQueues,
     ReceivedMessage,
     StorageConnection,
     blob_store,
@@ -59,7 +59,7 @@ class Connections:
     def blobs(self, name: str | None) -> AzureBlobStore:
         return blob_store(self._connection(name))
 
-    def queues(self, name: str | None) -> AzureMessageQueues:
+    def queues(self, name: str | None) -> MessageQueues:
         return message_queues(self._connection(name))
 
 

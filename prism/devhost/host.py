@@ -47,9 +47,9 @@ from prism.devhost.routes import Router, authorized
 from prism.devhost.timers import Schedule
 from prism.settings import Env
 from prism.storage import (
-    AzureMessageQueues,
     BlobInfo,
     LeaseLostError,
+    MessageQueues,
     ReceivedMessage,
     json_body,
     poison_queue_name,
@@ -88,11 +88,12 @@ class DevHost:
         functions: Sequence[FunctionSpec],
         config: HostConfig,
         environ: Mapping[str, str] | None = None,
+        connections: Connections | None = None,
     ) -> None:
         self.functions = list(functions)
         self.config = config
         self.environ = os.environ if environ is None else environ
-        self.connections = Connections(self.environ)
+        self.connections = connections or Connections(self.environ)
         self.router = Router(self.functions, config.route_prefix)
         self.function_key = self.environ.get(Env.FUNCTION_KEY) or None
         self.stats = HostStats()
@@ -103,8 +104,11 @@ class DevHost:
         self._running: Counter[str] = Counter()  # queue function → invocations in flight
         self._blobs_in_flight: set[tuple[str, str, str]] = set()
         self._blob_attempts: Counter[tuple[str, str, str]] = Counter()
-        self._receipts = BlobReceipts(self.connections.blobs(Env.WEBJOBS_STORAGE))
         self._prepared = False
+
+    @functools.cached_property
+    def _receipts(self) -> BlobReceipts:
+        return BlobReceipts(self.connections.blobs(Env.WEBJOBS_STORAGE))
 
     # -- invocation ----------------------------------------------------------------------
 
@@ -143,7 +147,7 @@ class DevHost:
 
     # -- queue triggers ------------------------------------------------------------------
 
-    def _queue_of(self, spec: FunctionSpec) -> tuple[AzureMessageQueues, str]:
+    def _queue_of(self, spec: FunctionSpec) -> tuple[MessageQueues, str]:
         queue = resolve_settings(str(spec.trigger.get("queueName")), self.environ)
         return self.connections.queues(spec.trigger.get("connection")), queue
 
@@ -162,7 +166,7 @@ class DevHost:
         return len(messages)
 
     async def _run_message(
-        self, spec: FunctionSpec, queues: AzureMessageQueues, message: ReceivedMessage
+        self, spec: FunctionSpec, queues: MessageQueues, message: ReceivedMessage
     ) -> None:
         options = self.config.queues
         try:
@@ -196,7 +200,7 @@ class DevHost:
             self._running[spec.name] -= 1
 
     async def _poison(
-        self, spec: FunctionSpec, queues: AzureMessageQueues, message: ReceivedMessage
+        self, spec: FunctionSpec, queues: MessageQueues, message: ReceivedMessage
     ) -> None:
         poison = poison_queue_name(message.queue)
         await asyncio.to_thread(queues.move, message, poison)

@@ -86,8 +86,19 @@ def describe(function: Any) -> FunctionSpec:
     return FunctionSpec(name, triggers[0], tuple(others), user_function)
 
 
+# Indexed apps by reference: `get_functions()` raises on a second call for one app object.
+_indexed: dict[str, list[FunctionSpec]] = {}
+
+
 def load_app(reference: str, app_dir: Path | None = None) -> list[FunctionSpec]:
-    """Import ``module`` or ``module:attribute`` (default attribute ``app``) and index it."""
+    """Import ``module`` or ``module:attribute`` (default attribute ``app``) and index it
+    (once per process: later calls return the same functions)."""
+    if reference not in _indexed:
+        _indexed[reference] = _index(reference, app_dir)
+    return _indexed[reference]
+
+
+def _index(reference: str, app_dir: Path | None) -> list[FunctionSpec]:
     module_name, _, attribute = reference.partition(":")
     if app_dir is not None and str(app_dir) not in sys.path:
         sys.path.insert(0, str(app_dir))

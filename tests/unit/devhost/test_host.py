@@ -1,0 +1,201 @@
+"""The local host's queue and HTTP semantics, against the fake queue service (whose
+behaviour tests/integration/test_queue_contract.py holds to Azurite's)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from prism.devhost import DevHost, FunctionSpec, HostConfig, QueueOptions
+from prism.devhost.bindings import Connections
+from prism.devhost.indexing import describe
+from prism.errors import ConfigurationError
+from prism.storage import MessageQueues, json_body, poison_queue_name
+from tests.fakes import FakeMessageQueues
+
+QUEUE = "jobs"
+ENVIRON = {"JOBS": QUEUE, "STORE": "UseDevelopmentStorage=true", "PRISM_FUNCTION_KEY": "k"}
+
+
+class FakeConnections(Connections):
+    def __init__(self, queues: FakeMessageQueues, environ: Mapping[str, str]) -> None:
+        super().__init__(environ)
+        self.fake = queues
+
+    def queues(self, name: str | None) -> MessageQueues:
+        return self.fake
+
+
+def queue_app(behaviour: Any) -> list[FunctionSpec]:
+    app = func.FunctionApp()
+
+    @app.queue_trigger(arg_name="msg", queue_name="%JOBS%", connection="STORE")
+    async def work(msg: func.QueueMessage) -> None:
+        await behaviour(msg)
+
+    return [describe(f) for f in app.get_functions()]
+
+
+def host_for(
+    functions: list[FunctionSpec], queues: FakeMessageQueues, options: QueueOptions
+) -> DevHost:
+    return DevHost(functions, HostConfig(queues=options), ENVIRON, FakeConnections(queues, ENVIRON))
+
+
+def run(host: DevHost) -> None:
+    asyncio.run(host.run_until_idle(timeout=10))
+
+
+def test_message_that_keeps_failing_is_poisoned_after_max_dequeue_count() -> None:
+    counts: list[int | None] = []
+
+    async def fail(msg: func.QueueMessage) -> None:
+        counts.append(msg.dequeue_count)
+        raise RuntimeError("transient")
+
+    queues = FakeMessageQueues()
+    queues.ensure_queue(QUEUE)
+    queues.send(QUEUE, json_body({"n": 1}))
+    host = host_for(queue_app(fail), queues, QueueOptions(max_dequeue_count=3))
+
+    run(host)
+
+    assert counts == [1, 2, 3]
+    assert queues.approximate_count(QUEUE) == 0
+    [poisoned] = queues.receive(poison_queue_name(QUEUE), max_messages=1, visibility_timeout=1)
+    assert poisoned.json() == {"n": 1}
+
+
+def test_message_that_fails_once_succeeds_on_redelivery_and_is_deleted() -> None:
+    counts: list[int | None] = []
+
+    async def flaky(msg: func.QueueMessage) -> None:
+        counts.append(msg.dequeue_count)
+        if msg.dequeue_count == 1:
+            raise RuntimeError("transient")
+
+    queues = FakeMessageQueues()
+    queues.ensure_queue(QUEUE)
+    queues.send(QUEUE, b"{}")
+    host = host_for(queue_app(flaky), queues, QueueOptions())
+
+    run(host)
+
+    assert counts == [1, 2]
+    assert (host.stats.succeeded["work"], host.stats.failed["work"]) == (1, 1)
+    assert queues.approximate_count(QUEUE) == 0
+    assert poison_queue_name(QUEUE) not in queues.queues
+
+
+def test_message_delivered_past_the_maximum_is_poisoned_without_running() -> None:
+    ran: list[int | None] = []
+
+    async def record(msg: func.QueueMessage) -> None:
+        ran.append(msg.dequeue_count)
+
+    queues = FakeMessageQueues()
+    queues.ensure_queue(QUEUE)
+    queues.send(QUEUE, b"{}")
+    for _ in range(2):  # two deliveries whose invocations died with their host
+        [lost] = queues.receive(QUEUE, max_messages=1, visibility_timeout=1)
+        queues.release(lost, visibility_timeout=0)
+
+    run(host_for(queue_app(record), queues, QueueOptions(max_dequeue_count=2)))
+
+    assert ran == []
+    assert queues.approximate_count(poison_queue_name(QUEUE)) == 1
+
+
+def test_message_that_is_not_base64_fails_until_poisoned() -> None:
+    async def never(msg: func.QueueMessage) -> None:
+        raise AssertionError("must not run")
+
+    queues = FakeMessageQueues()
+    queues.ensure_queue(QUEUE)
+    queues.send_content(QUEUE, "{not base64}")
+    host = host_for(queue_app(never), queues, QueueOptions(max_dequeue_count=2))
+
+    run(host)
+
+    assert host.stats.failed["work"] == 2
+    assert queues.approximate_count(poison_queue_name(QUEUE)) == 1
+
+
+def test_concurrency_stays_within_batch_size_plus_new_batch_threshold() -> None:
+    running = {"now": 0, "peak": 0}
+
+    async def slow(msg: func.QueueMessage) -> None:
+        running["now"] += 1
+        running["peak"] = max(running["peak"], running["now"])
+        await asyncio.sleep(0.01)
+        running["now"] -= 1
+
+    queues = FakeMessageQueues()
+    queues.ensure_queue(QUEUE)
+    for n in range(20):
+        queues.send(QUEUE, json_body({"n": n}))
+    options = QueueOptions(batch_size=2, new_batch_threshold=1)
+
+    run(host_for(queue_app(slow), queues, options))
+
+    assert 1 < running["peak"] <= options.max_concurrency == 3
+    assert queues.approximate_count(QUEUE) == 0
+
+
+def http_host() -> DevHost:
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+    @app.route(route="v1/echo/{word}", methods=["POST"])
+    def echo(req: func.HttpRequest) -> func.HttpResponse:
+        payload = {"word": req.route_params["word"], "body": req.get_body().decode()}
+        return func.HttpResponse(json.dumps(payload), status_code=201)
+
+    @app.route(route="boom", auth_level=func.AuthLevel.ANONYMOUS)
+    def boom(req: func.HttpRequest) -> func.HttpResponse:
+        raise RuntimeError("bug")
+
+    functions = [describe(f) for f in app.get_functions()]
+    return DevHost(functions, HostConfig(), ENVIRON, FakeConnections(FakeMessageQueues(), ENVIRON))
+
+
+def test_http_request_reaches_the_function_with_route_params_and_body() -> None:
+    answer = asyncio.run(
+        http_host().handle_http("POST", "/api/v1/echo/hi?code=k", {"Host": "h"}, b"data")
+    )
+    assert (answer.status, json.loads(answer.body)) == (201, {"word": "hi", "body": "data"})
+
+
+def test_http_function_route_without_the_key_is_401_and_a_crash_is_500() -> None:
+    host = http_host()
+    assert asyncio.run(host.handle_http("POST", "/api/v1/echo/hi", {}, b"")).status == 401
+    assert asyncio.run(host.handle_http("GET", "/api/boom", {}, b"")).status == 500
+
+
+def test_indexing_rejects_parameters_that_do_not_match_binding_names() -> None:
+    app = func.FunctionApp()
+
+    @app.queue_trigger(arg_name="message", queue_name="q", connection="STORE")
+    def misnamed(msg: func.QueueMessage) -> None: ...
+
+    [function] = app.get_functions()
+    with pytest.raises(ConfigurationError, match="do not match"):
+        describe(function)
+
+
+def test_indexing_rejects_bindings_the_local_host_cannot_carry_out() -> None:
+    app = func.FunctionApp()
+
+    @app.queue_trigger(arg_name="msg", queue_name="q", connection="STORE")
+    @app.cosmos_db_output(
+        arg_name="doc", database_name="d", container_name="c", connection="COSMOS"
+    )
+    def to_cosmos(msg: func.QueueMessage, doc: func.Out[str]) -> None: ...
+
+    [function] = app.get_functions()
+    with pytest.raises(ConfigurationError, match="cosmosDB"):
+        describe(function)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import azure.functions as func
+import pytest
+
+from prism.devhost.indexing import describe
+from prism.devhost.routes import Router, authorized, compile_route
+
+
+@pytest.mark.parametrize(
+    ("route", "path", "params"),
+    [
+        ("v1/results/{id}", "/api/v1/results/abc", {"id": "abc"}),
+        ("v1/results/{id:int}", "/api/v1/results/7/", {"id": "7"}),
+        ("files/{*rest}", "/api/files/a/b/c.txt", {"rest": "a/b/c.txt"}),
+        ("v1/results/{id?}", "/api/v1/results/", {}),
+    ],
+)
+def test_route_templates_match_paths_under_the_prefix(
+    route: str, path: str, params: dict[str, str]
+) -> None:
+    found = compile_route("api", route).match(path)
+    assert found is not None
+    assert {k: v for k, v in found.groupdict().items() if v is not None} == params
+
+
+@pytest.mark.parametrize("path", ["/v1/results/abc", "/api/v1/results/a/b", "/api/v1/resultsx"])
+def test_route_templates_reject_other_paths(path: str) -> None:
+    assert compile_route("api", "v1/results/{id}").match(path) is None
+
+
+def test_empty_route_prefix_serves_from_the_root() -> None:
+    assert compile_route("", "health").match("/health")
+
+
+def router() -> Router:
+    app = func.FunctionApp()
+
+    @app.route(route="items/{item}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+    def get_item(req: func.HttpRequest) -> func.HttpResponse:
+        return func.HttpResponse("")
+
+    @app.route(auth_level=func.AuthLevel.ANONYMOUS)
+    def ping(req: func.HttpRequest) -> func.HttpResponse:
+        return func.HttpResponse("")
+
+    return Router([describe(f) for f in app.get_functions()], "api")
+
+
+def test_router_finds_the_function_its_parameters_and_auth_level() -> None:
+    found = router().match("GET", "/api/items/9")
+    assert not isinstance(found, str) and found is not None
+    route, params = found
+    assert (route.spec.name, params, route.auth_level) == ("get_item", {"item": "9"}, "function")
+
+
+def test_router_defaults_the_route_to_the_function_name_and_allows_any_method() -> None:
+    found = router().match("DELETE", "/api/ping")
+    assert not isinstance(found, str) and found is not None
+    assert found[0].spec.name == "ping"
+
+
+def test_router_tells_a_wrong_method_from_an_unknown_path() -> None:
+    assert router().match("POST", "/api/items/9") == "method"
+    assert router().match("GET", "/api/nothing") is None
+
+
+@pytest.mark.parametrize(
+    ("level", "headers", "query", "allowed"),
+    [
+        ("anonymous", {}, {}, True),
+        ("function", {}, {}, False),
+        ("function", {"X-Functions-Key": "k"}, {}, True),
+        ("function", {}, {"code": "k"}, True),
+        ("admin", {"x-functions-key": "k"}, {}, True),
+        ("function", {"x-functions-key": "other"}, {}, False),
+    ],
+)
+def test_auth_levels_need_the_key_except_anonymous(
+    level: str, headers: dict[str, str], query: dict[str, str], allowed: bool
+) -> None:
+    assert authorized(level, headers, query, "k") is allowed
+
+
+def test_without_a_configured_key_only_anonymous_routes_answer() -> None:
+    assert not authorized("function", {"x-functions-key": ""}, {"code": ""}, None)
+    assert authorized("anonymous", {}, {}, None)
