@@ -1,6 +1,7 @@
 // Starts @vercel/cosmosdb-server for Prism's local stack (see docs/local-stack.md).
 //
 // Usage: node localstack/cosmos-emulator.mjs --host 127.0.0.1 --port N --cert C --key K
+//        [--no-keep-alive]   (only for bench/emulators.py, which measures what it costs)
 //
 // Why a wrapper instead of the package's own CLI:
 // * its bundled certificate expired in 2021, so we pass the one `prism.localstack`
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     port: { type: "string" },
     cert: { type: "string" },
     key: { type: "string" },
+    "no-keep-alive": { type: "boolean", default: false },
   },
 });
 if (!values.port || !values.cert || !values.key) {
@@ -54,7 +56,7 @@ if (!values.port || !values.cert || !values.key) {
 const server = createHttpsServer({
   cert: readFileSync(values.cert),
   key: readFileSync(values.key),
-  keepAlive: true,
+  keepAlive: !values["no-keep-alive"],
 });
 server.on("error", (err) => {
   console.error(`cosmos emulator failed: ${err.message}`);

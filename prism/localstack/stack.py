@@ -19,7 +19,7 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -145,10 +145,12 @@ class LocalStack:
         *,
         project_root: Path = PROJECT_ROOT,
         prefer_default_ports: bool = True,
+        cosmos_arguments: Sequence[str] = (),
     ) -> None:
         self.state_dir = state_dir
         self.project_root = project_root
         self.prefer_default_ports = prefer_default_ports
+        self.cosmos_arguments = tuple(cosmos_arguments)  # extra wrapper flags (benchmarks)
         self.state_path = state_dir / "stack.json"
 
     def files(self, name: str) -> ProcessFiles:
@@ -309,6 +311,7 @@ class LocalStack:
             node, str(script),
             "--host", LOOPBACK, "--port", str(port),
             "--cert", str(certificate), "--key", str(key),
+            *self.cosmos_arguments,
         ]  # fmt: skip
         files = self.files("cosmos")
         pid = processes.start(
