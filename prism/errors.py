@@ -24,6 +24,8 @@ class ErrorCode(StrEnum):
     INVALID_ENCODING = "invalid_encoding"
     TOO_LONG = "too_long"
     BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"
+    UNAUTHORIZED = "unauthorized"
     MODEL_UNAVAILABLE = "model_unavailable"
     DEPENDENCY_UNAVAILABLE = "dependency_unavailable"
     INTERNAL = "internal"
@@ -34,6 +36,8 @@ _HTTP_STATUS = {
     ErrorCode.TOO_LARGE: 413,
     ErrorCode.UNSUPPORTED_TYPE: 415,
     ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.NOT_FOUND: 404,
 }
 
 

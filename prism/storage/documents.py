@@ -86,10 +86,17 @@ class DocumentContainer:
                 self.container
             )
         with translated(f"create Cosmos DB container {self.database}/{self.container}"):
-            database = self.client.create_database_if_not_exists(self.database)
-            return database.create_container_if_not_exists(
-                self.container, PartitionKey(path=f"/{self.partition_key_field}")
-            )
+            try:
+                database = self.client.create_database_if_not_exists(self.database)
+                return database.create_container_if_not_exists(
+                    self.container, PartitionKey(path=f"/{self.partition_key_field}")
+                )
+            except CosmosResourceExistsError:
+                # Another worker created it between the existence check and the create
+                # (the *_if_not_exists calls are not atomic): it exists, so use it.
+                return self.client.get_database_client(self.database).get_container_client(
+                    self.container
+                )
 
     def _partition_value(self, document: Mapping[str, Any]) -> Any:
         if self.partition_key_field not in document:

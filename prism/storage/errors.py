@@ -25,7 +25,7 @@ class NotFoundError(PermanentError):
     """The blob, queue message or document does not exist."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(ErrorCode.BAD_REQUEST, message)
+        super().__init__(ErrorCode.NOT_FOUND, message)
 
 
 class ConditionFailedError(TransientError):

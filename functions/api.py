@@ -1,0 +1,133 @@
+"""The HTTP API under ``/api/v1``: synchronous inference, results, health and models.
+
+Function-level auth (a function key) on everything but ``/health``. Errors always
+answer ``{"error": {"code", "message"}}`` with the status the code maps to.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import azure.functions as func
+
+bp = func.Blueprint()
+logger = logging.getLogger("prism.functions.api")
+
+JSON = "application/json"
+
+
+def respond(body: Any, status: int = 200) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype=JSON)
+
+
+def error_response(code: str, message: str, status: int) -> func.HttpResponse:
+    return respond({"error": {"code": code, "message": message}}, status)
+
+
+def translate_errors(call: Any) -> Any:
+    """Turn Prism errors into coded HTTP answers; anything unexpected into a safe 500."""
+    import functools
+
+    @functools.wraps(call)
+    async def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        from prism.errors import PermanentError, TransientError
+
+        try:
+            result: func.HttpResponse = await call(req)
+            return result
+        except PermanentError as error:
+            return error_response(error.code.value, error.message, error.http_status)
+        except TransientError as error:
+            logger.warning("transient failure on %s: %s", req.url, error)
+            return error_response(error.code.value, error.message, 503)
+        except Exception:
+            logger.exception("unexpected failure on %s", req.url)
+            return error_response("internal", "an unexpected error occurred; it was logged", 500)
+
+    return wrapper
+
+
+@bp.function_name("api_infer")
+@bp.route(route="v1/infer", methods=["POST"])
+@translate_errors
+async def infer(req: func.HttpRequest) -> func.HttpResponse:
+    from prism.errors import ErrorCode, PermanentError
+    from prism.modalities.base import Modality
+    from prism.pipeline import get_pipeline
+    from prism.results import public_view
+
+    pipeline = get_pipeline()
+    limit = pipeline.settings.max_bytes_overall
+    declared = req.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PermanentError(
+            ErrorCode.TOO_LARGE, f"the body is {declared} bytes; the limit is {limit} bytes"
+        )
+    body = req.get_body()
+    if len(body) > limit:
+        raise PermanentError(
+            ErrorCode.TOO_LARGE, f"the body is {len(body)} bytes; the limit is {limit} bytes"
+        )
+    requested = req.params.get("modality")
+    try:
+        modality = Modality(requested) if requested else None
+    except ValueError:
+        raise PermanentError(
+            ErrorCode.BAD_REQUEST,
+            f"unknown modality {requested!r}; use image, audio or text (or omit it)",
+        ) from None
+    name = req.params.get("name") or "upload"
+    document = await pipeline.infer_bytes(body, name=name, modality=modality)
+    return respond(public_view(document))
+
+
+@bp.function_name("api_result")
+@bp.route(route="v1/results/{id}", methods=["GET"])
+@translate_errors
+async def get_result(req: func.HttpRequest) -> func.HttpResponse:
+    from prism.errors import ErrorCode, PermanentError
+    from prism.pipeline import get_pipeline
+    from prism.results import find_result
+
+    document_id = req.route_params["id"]
+    document = find_result(get_pipeline().results, document_id)
+    if document is None:
+        raise PermanentError(ErrorCode.NOT_FOUND, f"no result with id {document_id}")
+    return respond(document)
+
+
+@bp.function_name("api_results")
+@bp.route(route="v1/results", methods=["GET"])
+@translate_errors
+async def list_results(req: func.HttpRequest) -> func.HttpResponse:
+    from prism.errors import ErrorCode, PermanentError
+    from prism.pipeline import get_pipeline
+    from prism.results import list_results as newest
+
+    raw_limit = req.params.get("limit", "20")
+    if not raw_limit.isdigit():
+        raise PermanentError(ErrorCode.BAD_REQUEST, f"limit must be a number: {raw_limit!r}")
+    documents = newest(get_pipeline().results, req.params.get("modality"), int(raw_limit))
+    return respond({"results": documents, "count": len(documents)})
+
+
+@bp.function_name("api_health")
+@bp.route(route="v1/health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@translate_errors
+async def health(req: func.HttpRequest) -> func.HttpResponse:
+    from prism.health import check_health
+    from prism.pipeline import get_pipeline
+
+    report = check_health(get_pipeline())
+    return respond(report, 200 if report["status"] == "ok" else 503)
+
+
+@bp.function_name("api_models")
+@bp.route(route="v1/models", methods=["GET"])
+@translate_errors
+async def models(req: func.HttpRequest) -> func.HttpResponse:
+    from prism.commands.models import model_rows
+
+    return respond({"models": model_rows()})

@@ -1,0 +1,62 @@
+"""The inference functions: one async queue trigger per modality queue, so each
+modality scales on its own (queue-triggered functions scale one by one on Flex).
+
+A raised exception makes the host retry the message; after ``maxDequeueCount`` it
+moves to ``<queue>-poison``. Only transient errors raise: bad input is recorded as a
+rejected result by the core, and a message that is not a Prism job goes straight to
+the poison queue (retrying it cannot help, and dropping it would lose it).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import azure.functions as func
+
+bp = func.Blueprint()
+logger = logging.getLogger("prism.functions.inference")
+
+# (function name, the app setting naming its queue, the modality it serves)
+QUEUES = (
+    ("infer_image", "PRISM_IMAGE_QUEUE", "image"),
+    ("infer_audio", "PRISM_AUDIO_QUEUE", "audio"),
+    ("infer_text", "PRISM_TEXT_QUEUE", "text"),
+)
+
+
+async def handle(message: func.QueueMessage, modality: str) -> None:
+    from prism.errors import PermanentError
+    from prism.modalities.base import Modality
+    from prism.pipeline import get_pipeline
+    from prism.results import Job
+    from prism.storage import poison_queue_name
+
+    pipeline = get_pipeline()
+    body = message.get_body()
+    try:
+        job = Job.from_json(body)
+    except PermanentError as error:
+        poison = poison_queue_name(pipeline.queue_for(Modality(modality)))
+        pipeline.queues.send(poison, body)
+        logger.error("message %s is not a job (%s); moved to %s", message.id, error, poison)
+        return
+    logger.info(
+        "job %s (attempt %s)",
+        job.id,
+        message.dequeue_count,
+        extra={"invocation_message_id": message.id, "blob": job.blob, "result_id": job.id},
+    )
+    await pipeline.process(job)
+
+
+def _register(function_name: str, queue_setting: str, modality: str) -> None:
+    @bp.function_name(function_name)
+    @bp.queue_trigger(
+        arg_name="message", queue_name=f"%{queue_setting}%", connection="PRISM_STORAGE"
+    )
+    async def run(message: func.QueueMessage) -> None:
+        await handle(message, modality)
+
+
+for _name, _setting, _modality in QUEUES:
+    _register(_name, _setting, _modality)

@@ -1,0 +1,324 @@
+"""One input end to end, shared by the blob/queue path and the HTTP path.
+
+ingest (blob event) → route from properties + ranged reads → job on the modality's
+queue, or a rejected result and the blob moved to quarantine.
+process (queue message) → download that blob version → sha256 → infer → upsert result.
+infer_bytes (HTTP) → route (or the given modality) → infer → upsert result.
+
+Failure semantics: a :class:`PermanentError` (bad input) becomes a rejected result and
+is never retried; a :class:`TransientError` propagates so the queue redelivers, and
+after ``maxDequeueCount`` the message lands in ``<queue>-poison``. Every write uses a
+deterministic id, so redelivery overwrites instead of duplicating.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from prism import telemetry
+from prism.errors import ErrorCode, PermanentError
+from prism.inference.engine import Engine
+from prism.modalities.base import Modality
+from prism.results import (
+    UNROUTED,
+    Job,
+    Source,
+    Timings,
+    blob_result_id,
+    content_result_id,
+    result_document,
+    utc_now,
+)
+from prism.settings import Settings
+from prism.storage import BlobStore, DocumentContainer, MessageQueues, NotFoundError
+from prism.storage.errors import ConditionFailedError
+
+logger = logging.getLogger("prism.pipeline")
+
+HEAD_BYTES = 4096
+TAIL_BYTES = 4096
+# The lifecycle policy tiers only blobs carrying this tag: below ~0.5 MiB the 128 KiB
+# minimum billable size and the tier-change operations cost more than cool storage
+# saves (see lifecycle_policies/README.md), so ingest tags only large inputs.
+TIERING_TAG = ("prism-tiering", "on")
+TIERING_MIN_BYTES = 1024 * 1024
+QUARANTINE_TAG = "prism-rejected"
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """What ingest did with one blob: queued it, rejected it, or found it gone."""
+
+    action: str  # "queued" | "rejected" | "gone"
+    document_id: str | None = None
+    modality: str | None = None
+    error: PermanentError | None = None
+
+
+def _elapsed_ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        blobs: BlobStore,
+        queues: MessageQueues,
+        results: DocumentContainer,
+        engine: Engine,
+    ) -> None:
+        self.settings = settings
+        self.blobs = blobs
+        self.queues = queues
+        self.results = results
+        self.engine = engine
+
+    def queue_for(self, modality: Modality) -> str:
+        return {
+            Modality.IMAGE: self.settings.image_queue,
+            Modality.AUDIO: self.settings.audio_queue,
+            Modality.TEXT: self.settings.text_queue,
+        }[modality]
+
+    # ---- ingest: the blob-triggered router -----------------------------------------
+
+    def ingest(self, container: str, name: str) -> IngestOutcome:
+        """Route one blob without downloading it; queue a job or reject the blob."""
+        start = time.perf_counter()
+        try:
+            info = self.blobs.properties(container, name)
+        except NotFoundError:
+            # Already quarantined or deleted by an earlier delivery of this event.
+            logger.info("blob %s/%s is gone; nothing to ingest", container, name)
+            return IngestOutcome("gone")
+        document_id = blob_result_id(container, name, info.etag)
+        source = Source(
+            kind="blob",
+            name=name,
+            size=info.size,
+            media_type=info.content_type,
+            container=container,
+            blob=name,
+            etag=info.etag,
+        )
+        try:
+            if info.size == 0:
+                raise PermanentError(ErrorCode.EMPTY, "the file is empty")
+            head = self.blobs.read_range(container, name, 0, HEAD_BYTES)
+            tail = (
+                self.blobs.read_range(container, name, info.size - TAIL_BYTES, TAIL_BYTES)
+                if info.size > HEAD_BYTES
+                else b""
+            )
+            route = self.engine.route(
+                head, size=info.size, name=name, declared_type=info.content_type, tail=tail
+            )
+        except PermanentError as error:
+            timings = Timings()
+            timings.add("route", _elapsed_ms(start))
+            self._reject_blob(document_id, source, error, timings=timings)
+            return IngestOutcome("rejected", document_id, UNROUTED, error)
+        if info.size >= TIERING_MIN_BYTES:
+            self.blobs.set_tags(container, name, dict([TIERING_TAG]))
+        job = Job(
+            id=document_id,
+            container=container,
+            blob=name,
+            etag=info.etag,
+            size=info.size,
+            modality=route.modality.value,
+            media_type=route.media_type,
+            enqueued_at=utc_now(),
+        )
+        self.queues.send(self.queue_for(route.modality), job.to_json())
+        telemetry.record_routed(route.modality.value, route.detected_by, _elapsed_ms(start))
+        logger.info(
+            "queued %s/%s as %s (%s by %s)",
+            container,
+            name,
+            route.modality,
+            route.media_type,
+            route.detected_by,
+            extra={"blob": name, "result_id": document_id},
+        )
+        return IngestOutcome("queued", document_id, route.modality.value)
+
+    def _reject_blob(
+        self, document_id: str, source: Source, error: PermanentError, *, timings: Timings
+    ) -> None:
+        """Record the rejection first, then quarantine: a crash in between is repaired
+        by the redelivery, which writes the same document and moves the blob again."""
+        document = result_document(
+            document_id=document_id, modality=UNROUTED, source=source, error=error, timings=timings
+        )
+        self.results.upsert(document)
+        self._quarantine(source, error)
+        telemetry.record_rejected(UNROUTED, error.code.value)
+        logger.info(
+            "rejected %s: %s",
+            source.blob,
+            error,
+            extra={"blob": source.blob, "result_id": document_id, "code": error.code.value},
+        )
+
+    def _quarantine(self, source: Source, error: PermanentError) -> None:
+        """Move this blob version to the quarantine container, tagged with its code."""
+        assert source.container is not None and source.blob is not None
+        # Gone: moved by an earlier delivery. Changed: replaced by a newer upload, which
+        # has its own event. Either way this version needs nothing more.
+        with contextlib.suppress(NotFoundError, ConditionFailedError):
+            self.blobs.move(
+                source.container, source.blob, self.settings.quarantine_container,
+                if_match=source.etag,
+            )  # fmt: skip
+            self.blobs.set_tags(
+                self.settings.quarantine_container, source.blob, {QUARANTINE_TAG: error.code}
+            )
+
+    # ---- process: the queue-triggered inference functions ----------------------------
+
+    async def process(self, job: Job) -> dict[str, Any] | None:
+        """Run one job; returns the stored document, or None when the blob version is
+        gone (deleted, or replaced by a newer upload that has its own job)."""
+        timings = Timings()
+        timings.add("queue_wait", _ms_since(job.enqueued_at))
+        start = time.perf_counter()
+        try:
+            data = self.blobs.download(job.container, job.blob, if_match=job.etag)
+        except (NotFoundError, ConditionFailedError):
+            logger.info("job %s: blob %s/%s version gone", job.id, job.container, job.blob)
+            return None
+        timings.add("download", _elapsed_ms(start))
+        document = await self._infer(
+            Modality(job.modality), data, document_id=job.id, source=job.source, timings=timings
+        )
+        if document["error"]:
+            self._quarantine(job.source, _as_error(document["error"]))
+        return document
+
+    async def _infer(
+        self,
+        modality: Modality,
+        data: bytes,
+        *,
+        document_id: str,
+        source: Source,
+        timings: Timings,
+    ) -> dict[str, Any]:
+        content_sha256 = hashlib.sha256(data).hexdigest()
+        start = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        # ONNX Runtime releases the GIL: run it off the event loop so concurrent
+        # invocations (and HTTP requests) keep flowing.
+        (outcome,) = await loop.run_in_executor(None, self.engine.run, modality, [data])
+        timings.add("inference", _elapsed_ms(start))
+        write_start = time.perf_counter()
+        document = result_document(
+            document_id=document_id,
+            modality=modality.value,
+            source=source,
+            result=outcome.result,
+            error=outcome.error,
+            content_sha256=content_sha256,
+            model=self.engine.model(modality),
+            timings=timings,
+            cache="miss",
+        )
+        self.results.upsert(document)
+        telemetry.record_processed(
+            modality.value,
+            document["status"],
+            inference_ms=timings.values["inference"],
+            write_ms=_elapsed_ms(write_start),
+            error_code=outcome.error.code.value if outcome.error else None,
+        )
+        logger.info(
+            "%s %s: %s",
+            modality,
+            document["status"],
+            source.name,
+            extra={
+                "blob": source.blob,
+                "content_sha256": content_sha256,
+                "result_id": document_id,
+            },
+        )
+        return document
+
+    # ---- infer_bytes: the synchronous HTTP path ---------------------------------------
+
+    async def infer_bytes(
+        self, data: bytes, *, name: str, modality: Modality | None = None
+    ) -> dict[str, Any]:
+        """Infer on bytes posted over HTTP. Bad input raises PermanentError (the API maps
+        it to 413/415/422); a rejection found while decoding is also recorded."""
+        timings = Timings()
+        start = time.perf_counter()
+        if not data:
+            raise PermanentError(ErrorCode.EMPTY, "the request body is empty")
+        if modality is None:
+            modality = self.engine.route(
+                data[:HEAD_BYTES], size=len(data), name=name, tail=data[-TAIL_BYTES:]
+            ).modality
+        timings.add("route", _elapsed_ms(start))
+        document_id = content_result_id(hashlib.sha256(data).hexdigest(), modality.value)
+        document = await self._infer(
+            modality,
+            data,
+            document_id=document_id,
+            source=Source(kind="http", name=name, size=len(data)),
+            timings=timings,
+        )
+        if document["error"]:
+            raise _as_error(document["error"])
+        return document
+
+
+def _as_error(error: dict[str, str]) -> PermanentError:
+    return PermanentError(ErrorCode(error["code"]), error["message"])
+
+
+def _ms_since(iso_timestamp: str) -> float:
+    try:
+        then = datetime.fromisoformat(iso_timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return max(0.0, (datetime.now(UTC) - then).total_seconds() * 1000)
+
+
+_pipeline: list[Pipeline] = []
+_pipeline_lock = threading.Lock()
+
+
+def get_pipeline() -> Pipeline:
+    """The process-wide pipeline over the app settings' storage, Cosmos DB and models.
+
+    Built under a lock: concurrent first invocations must share one set of clients
+    (two would race to create the same Cosmos DB containers on first use).
+    """
+    with _pipeline_lock:
+        if not _pipeline:
+            from prism.inference.engine import get_engine
+            from prism.settings import get_settings
+            from prism.storage import blob_store, message_queues, results_container
+
+            _pipeline.append(
+                Pipeline(
+                    get_settings(),
+                    blobs=blob_store(),
+                    queues=message_queues(),
+                    results=results_container(),
+                    engine=get_engine(),
+                )
+            )
+        return _pipeline[0]
