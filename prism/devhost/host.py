@@ -103,6 +103,10 @@ class DevHost:
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: Counter[str] = Counter()  # queue function → invocations in flight
         self._blobs_in_flight: set[tuple[str, str, str]] = set()
+        # Blob versions this host has receipted. A scan lists blobs, then receipts, then
+        # filters; a run that writes its receipt after that listing and leaves the
+        # in-flight set before the filter would otherwise look new and run twice.
+        self._blobs_done: set[tuple[str, str, str]] = set()
         self._blob_attempts: Counter[tuple[str, str, str]] = Counter()
         self._prepared = False
 
@@ -218,7 +222,7 @@ class DevHost:
         started = 0
         for blob in unreceipted(blobs, receipts, spec.name):
             key = (spec.name, blob.name, blob.etag)
-            if key in self._blobs_in_flight:
+            if key in self._blobs_in_flight or key in self._blobs_done:
                 continue
             self._blobs_in_flight.add(key)
             self._spawn(self._run_blob(spec, blob, prefix))
@@ -242,6 +246,7 @@ class DevHost:
             else:
                 self.stats.succeeded[spec.name] += 1
             await asyncio.to_thread(self._receipts.write, spec.name, blob)
+            self._blobs_done.add(key)
         finally:
             self._blobs_in_flight.discard(key)
 

@@ -18,6 +18,7 @@ import pytest
 
 from prism.devhost import DevHost, FunctionSpec, HostConfig, load_app
 from prism.devhost.host import BLOB_POISON_QUEUE, MAX_BLOB_ATTEMPTS
+from prism.devhost.receipts import RECEIPTS_CONTAINER, receipt_name
 from prism.localstack.processes import free_port
 from prism.storage import (
     StorageConnection,
@@ -85,6 +86,23 @@ def test_dropped_blob_runs_its_function_once_and_receipts_stop_reruns(
 
     seen = drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_SEEN_QUEUE"])
     assert seen == [{"name": f"{container}/a/cat.jpg", "length": 4, "bytes": 4}]
+
+
+def test_host_never_reruns_a_blob_it_completed_before_the_receipt_is_listed(
+    sample_functions: list[FunctionSpec], environ: dict[str, str]
+) -> None:
+    store = blob_store(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
+    container = environ["SAMPLE_CONTAINER"]
+    store.ensure_container(container)
+    uploaded = store.upload(container, "x.txt", b"x")
+    host = new_host(sample_functions, environ)
+    run(host)
+    # As if the receipt were written after a scan had listed the receipts.
+    store.delete(RECEIPTS_CONTAINER, receipt_name("on_upload", container, "x.txt", uploaded.etag))
+
+    run(host)
+
+    assert host.stats.succeeded["on_upload"] == 1
 
 
 def test_overwritten_blob_runs_again_under_its_new_etag(
