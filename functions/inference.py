@@ -26,7 +26,6 @@ QUEUES = (
 
 async def handle(message: func.QueueMessage, modality: str) -> None:
     from prism.errors import PermanentError
-    from prism.modalities.base import Modality
     from prism.pipeline import get_pipeline
     from prism.results import Job
     from prism.storage import poison_queue_name
@@ -36,7 +35,7 @@ async def handle(message: func.QueueMessage, modality: str) -> None:
     try:
         job = Job.from_json(body)
     except PermanentError as error:
-        poison = poison_queue_name(pipeline.queue_for(Modality(modality)))
+        poison = poison_queue_name(pipeline.settings.modality_queues[modality])
         pipeline.queues.send(poison, body)
         logger.error("message %s is not a job (%s); moved to %s", message.id, error, poison)
         return

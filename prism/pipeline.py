@@ -83,13 +83,6 @@ class Pipeline:
         self.results = results
         self.engine = engine
 
-    def queue_for(self, modality: Modality) -> str:
-        return {
-            Modality.IMAGE: self.settings.image_queue,
-            Modality.AUDIO: self.settings.audio_queue,
-            Modality.TEXT: self.settings.text_queue,
-        }[modality]
-
     # ---- ingest: the blob-triggered router -----------------------------------------
 
     def ingest(self, container: str, name: str) -> IngestOutcome:
@@ -140,7 +133,7 @@ class Pipeline:
             media_type=route.media_type,
             enqueued_at=utc_now(),
         )
-        self.queues.send(self.queue_for(route.modality), job.to_json())
+        self.queues.send(self.settings.modality_queues[route.modality], job.to_json())
         telemetry.record_routed(route.modality.value, route.detected_by, _elapsed_ms(start))
         logger.info(
             "queued %s/%s as %s (%s by %s)",

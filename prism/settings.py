@@ -105,6 +105,11 @@ class Settings:
     text_other_threshold: float = field(default=0.2, metadata={"env": Env.TEXT_OTHER_THRESHOLD})
 
     @property
+    def modality_queues(self) -> dict[str, str]:
+        """Modality name → the queue its inference function listens on."""
+        return {"image": self.image_queue, "audio": self.audio_queue, "text": self.text_queue}
+
+    @property
     def max_bytes_overall(self) -> int:
         return max(self.max_image_bytes, self.max_audio_bytes, self.max_text_bytes)
 

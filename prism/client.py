@@ -1,0 +1,142 @@
+"""What a user does with a running pipeline: submit files, wait for and list results,
+replay poisoned messages. Used by the CLI, the demo and the end-to-end tests."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prism.results import blob_result_id, find_result
+from prism.settings import Settings
+from prism.storage import BlobStore, DocumentContainer, MessageQueues, poison_queue_name
+
+# Blob names keep the file's name readable but never its directories or control
+# characters; a short random prefix keeps two files of the same name apart.
+_UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
+MAX_NAME_CHARS = 200
+POLL_SECONDS = 0.25
+REPLAY_BATCH = 32
+
+
+def blob_name_for(path: Path) -> str:
+    stem = _UNSAFE_NAME.sub("_", path.name).strip(" ._") or "file"
+    return f"{uuid.uuid4().hex[:8]}-{stem[:MAX_NAME_CHARS]}"
+
+
+@dataclass
+class Submission:
+    file: str
+    blob: str
+    id: str
+    result: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        document = self.result or {}
+        return {
+            "file": self.file,
+            "id": self.id,
+            "blob": self.blob,
+            "modality": document.get("modality"),
+            "status": document.get("status", "pending"),
+            "error": document.get("error"),
+            "result": document.get("result"),
+        }
+
+
+class PipelineClient:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        blobs: BlobStore,
+        queues: MessageQueues,
+        results: DocumentContainer,
+    ) -> None:
+        self.settings = settings
+        self.blobs = blobs
+        self.queues = queues
+        self.results = results
+
+    def submit(
+        self, paths: Sequence[Path], progress: Callable[[int], None] | None = None
+    ) -> list[Submission]:
+        """Upload each file into the incoming container; ``progress`` gets bytes sent."""
+        container = self.settings.incoming_container
+        self.blobs.ensure_container(container)
+        submissions = []
+        for path in paths:
+            data = path.read_bytes()
+            name = blob_name_for(path)
+            info = self.blobs.upload(container, name, data, overwrite=False)
+            submissions.append(
+                Submission(str(path), name, blob_result_id(container, name, info.etag))
+            )
+            if progress is not None:
+                progress(len(data))
+        return submissions
+
+    def wait(
+        self,
+        submissions: Sequence[Submission],
+        timeout: float,
+        progress: Callable[[int], None] | None = None,
+    ) -> bool:
+        """Poll until every submission has its result; False on timeout."""
+        deadline = time.monotonic() + timeout
+        pending = [s for s in submissions if s.result is None]
+        while pending:
+            for submission in list(pending):
+                submission.result = find_result(self.results, submission.id)
+                if submission.result is not None:
+                    pending.remove(submission)
+                    if progress is not None:
+                        progress(1)
+            if pending:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(POLL_SECONDS)
+        return True
+
+    def poison_depths(self) -> dict[str, int]:
+        depths = {}
+        for queue in self.settings.modality_queues.values():
+            poison = poison_queue_name(queue)
+            self.queues.ensure_queue(poison)
+            depths[poison] = self.queues.approximate_count(poison)
+        return depths
+
+    def replay_poison(self) -> dict[str, int]:
+        """Move every message of each ``<queue>-poison`` back to ``<queue>``, unchanged
+        (at least once: a crash mid-way can leave a duplicate, which the deterministic
+        result ids make harmless). Returns how many were replayed per queue."""
+        replayed: dict[str, int] = {}
+        for queue in self.settings.modality_queues.values():
+            poison = poison_queue_name(queue)
+            self.queues.ensure_queue(poison)
+            count = 0
+            while batch := self.queues.receive(
+                poison, max_messages=REPLAY_BATCH, visibility_timeout=30
+            ):
+                for message in batch:
+                    self.queues.move(message, queue)
+                    count += 1
+            replayed[queue] = count
+        return replayed
+
+
+def connect(settings: Settings | None = None) -> PipelineClient:
+    """A client over the app settings' storage and Cosmos DB (see ``prism.storage``)."""
+    from prism.settings import get_settings
+    from prism.storage import blob_store, message_queues, results_container
+
+    return PipelineClient(
+        settings or get_settings(),
+        blobs=blob_store(),
+        queues=message_queues(),
+        results=results_container(),
+    )

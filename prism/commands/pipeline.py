@@ -1,0 +1,190 @@
+"""Commands for a running pipeline: ``submit``, ``results``, ``replay-poison``,
+``doctor`` and ``demo`` (what the README's first command runs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prism.errors import ConfigurationError
+from prism.localstack import DEFAULT_STATE_DIR, LocalStack
+from prism.settings import PROJECT_ROOT
+from prism.summary import format_table, summarize
+
+if TYPE_CHECKING:
+    from prism.devhost.indexing import Binding
+
+SETTINGS_FILE = PROJECT_ROOT / "local.settings.json"
+SAMPLES = PROJECT_ROOT / "samples"
+
+
+def register(subparsers: Any) -> None:
+    submit = subparsers.add_parser("submit", help="upload files into the incoming container")
+    submit.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    submit.add_argument("--wait", action="store_true", help="wait for every result")
+    submit.add_argument("--timeout", type=float, default=300.0, help="seconds to wait")
+    submit.add_argument("--json", action="store_true", help="print JSON")
+    submit.set_defaults(handler=run_submit)
+
+    results = subparsers.add_parser("results", help="the newest results")
+    results.add_argument("--modality", choices=("image", "audio", "text", "unrouted"))
+    results.add_argument("--limit", type=int, default=20)
+    results.add_argument("--json", action="store_true", help="print JSON")
+    results.set_defaults(handler=run_results)
+
+    replay = subparsers.add_parser(
+        "replay-poison", help="move poisoned messages back to their queues"
+    )
+    replay.set_defaults(handler=run_replay)
+
+    doctor = subparsers.add_parser(
+        "doctor", help="show the app's functions and check the emulators and models"
+    )
+    doctor.set_defaults(handler=run_doctor)
+
+    demo = subparsers.add_parser(
+        "demo", help="start the local stack, process the sample files, show the results"
+    )
+    demo.add_argument("--keep", action="store_true", help="leave the stack running after")
+    demo.set_defaults(handler=run_demo)
+
+
+def use_local_stack() -> None:
+    """Point this process at the stack `prism up` started (ports and keys)."""
+    from prism.devhost import prepare_environment
+
+    if LocalStack(DEFAULT_STATE_DIR).running_state() is None:
+        raise ConfigurationError("the local stack is not running: start it with `prism up`")
+    prepare_environment(SETTINGS_FILE, DEFAULT_STATE_DIR)
+
+
+def _progress_bar(total: int, unit: str, description: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, unit_scale=unit == "B", desc=description, leave=False)
+
+
+def submit_and_wait(paths: list[Path], *, wait: bool, timeout: float) -> tuple[list[Any], bool]:
+    from prism.client import connect
+
+    client = connect()
+    with _progress_bar(sum(p.stat().st_size for p in paths), "B", "uploading") as bar:
+        submissions = client.submit(paths, bar.update)
+    finished = True
+    if wait:
+        with _progress_bar(len(submissions), "file", "processing") as bar:
+            finished = client.wait(submissions, timeout, bar.update)
+    return submissions, finished
+
+
+def print_submissions(submissions: list[Any], as_json: bool) -> None:
+    rows = [s.to_dict() for s in submissions]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(format_table([_row(Path(r["file"]).name, r) for r in rows], _HEADERS))
+
+
+_HEADERS = ["file", "modality", "status", "result"]
+
+
+def _row(name: str, document: dict[str, Any]) -> list[str]:
+    error = document.get("error")
+    detail = (
+        f"{error['code']}: {error['message']}"
+        if error
+        else summarize(document.get("modality"), document.get("result"))
+    )
+    return [name, str(document.get("modality") or "-"), str(document["status"]), detail]
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    use_local_stack()
+    submissions, finished = submit_and_wait(list(args.files), wait=args.wait, timeout=args.timeout)
+    print_submissions(submissions, args.json)
+    return 0 if finished else 1
+
+
+def run_results(args: argparse.Namespace) -> int:
+    from prism.client import connect
+    from prism.results import list_results
+
+    use_local_stack()
+    documents = list_results(connect().results, args.modality, args.limit)
+    if args.json:
+        print(json.dumps(documents, indent=2))
+    else:
+        print(format_table([_row(d["source"]["name"], d) for d in documents], _HEADERS))
+    return 0
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from prism.client import connect
+
+    use_local_stack()
+    replayed = connect().replay_poison()
+    for queue, count in replayed.items():
+        print(f"{queue}: {count} message(s) replayed")
+    return 0
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from prism.devhost import load_app
+
+    functions = load_app("function_app", PROJECT_ROOT)
+    rows = [[spec.name, spec.trigger.type, _binding_detail(spec.trigger)] for spec in functions]
+    print(format_table(rows, ["function", "trigger", "binding"]))
+    print()
+    for status in LocalStack(DEFAULT_STATE_DIR).status():
+        print(f"{status.name:<8} {'running' if status.running else 'stopped':<8} {status.where}")
+    try:
+        use_local_stack()
+    except ConfigurationError as exc:
+        print(f"\n{exc.message}")
+        return 1
+    from prism.health import check_health
+    from prism.pipeline import get_pipeline
+
+    report = check_health(get_pipeline())
+    print()
+    for name, check in report["checks"].items():
+        print(f"{name:<8} {'ok' if check['ok'] else 'FAIL':<5} {check['detail']}")
+    return 0 if report["status"] == "ok" else 1
+
+
+def _binding_detail(binding: Binding) -> str:
+    keys = ("path", "queueName", "route", "schedule", "connection", "source", "authLevel")
+    return ", ".join(f"{key}={binding.get(key)}" for key in keys if binding.get(key))
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    stack = LocalStack(DEFAULT_STATE_DIR)
+    print("Starting the local stack: Azurite, the Cosmos DB emulator, the Functions host…")
+    state = stack.start_devhost("function_app", SETTINGS_FILE)
+    try:
+        use_local_stack()
+        # Good files first, then the bad ones (samples/bad/), each set by name.
+        paths = sorted(
+            (p for p in SAMPLES.rglob("*") if p.is_file() and p.name != "README.md"),
+            key=lambda p: (p.parent != SAMPLES, p.name),
+        )
+        print(f"Dropping {len(paths)} sample files into the incoming container…")
+        start = time.perf_counter()
+        submissions, finished = submit_and_wait(paths, wait=True, timeout=300.0)
+        elapsed = time.perf_counter() - start
+        print_submissions(submissions, as_json=False)
+        done = sum(1 for s in submissions if s.result is not None)
+        print(f"\n{done} of {len(paths)} files processed in {elapsed:.1f} s.")
+        if state.devhost is not None:
+            print(f"API: {state.devhost.url}/api/v1/results  (header x-functions-key, see "
+                  "local.settings.json)")  # fmt: skip
+        return 0 if finished else 1
+    finally:
+        if args.keep:
+            print("The stack is still running: `prism status`, `prism down` to stop it.")
+        else:
+            stack.stop()
+            print("Stopped the local stack.")
