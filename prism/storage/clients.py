@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import warnings
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prism.settings import Settings, get_settings
 from prism.storage.blobs import AzureBlobStore
 from prism.storage.connections import CosmosConnection, StorageConnection, managed_identity
 from prism.storage.documents import DocumentContainer
+from prism.storage.errors import translated
 from prism.storage.queues import AzureMessageQueues
 
 if TYPE_CHECKING:
@@ -65,21 +66,23 @@ def cosmos_client(connection: CosmosConnection | None = None) -> CosmosClient:
 
     connection = connection or CosmosConnection.from_environ()
     credential = connection.key or managed_identity(connection.client_id)
-    if not connection.is_loopback:
-        return CosmosClient(connection.endpoint, credential)
-    # The local emulator: the SDK itself skips certificate checks for loopback hosts
-    # (the certificate is self-signed), so silence urllib3's warning for those hosts only;
-    # and its account metadata advertises no real regions to discover.
-    from urllib3.exceptions import InsecureRequestWarning
+    options: dict[str, Any] = {}
+    if connection.is_loopback:
+        # The local emulator: the SDK itself skips certificate checks for loopback
+        # hosts (the certificate is self-signed), so silence urllib3's warning for those
+        # hosts only; and its account metadata advertises no real regions to discover.
+        from urllib3.exceptions import InsecureRequestWarning
 
-    warnings.filterwarnings(
-        "ignore",
-        message=r"Unverified HTTPS request is being made to host '(127\.0\.0\.1|localhost|::1)'",
-        category=InsecureRequestWarning,
-    )
-    return CosmosClient(
-        connection.endpoint, credential, connection_verify=False, enable_endpoint_discovery=False
-    )
+        warnings.filterwarnings(
+            "ignore",
+            message=r"Unverified HTTPS request is being made to host "
+            r"'(127\.0\.0\.1|localhost|::1)'",
+            category=InsecureRequestWarning,
+        )
+        options = {"connection_verify": False, "enable_endpoint_discovery": False}
+    # The client reads the account's metadata when constructed: an outage shows here.
+    with translated(f"connect to Cosmos DB at {connection.endpoint}"):
+        return CosmosClient(connection.endpoint, credential, **options)
 
 
 def _container(
