@@ -21,11 +21,10 @@ from tests.fakes import FakeMessageQueues
 LONG = 300  # seconds: a lease that cannot expire during a test
 
 
-@pytest.fixture(params=["azurite", "fake"])
+@pytest.fixture(params=[pytest.param("azurite", marks=pytest.mark.integration), "fake"])
 def queues(request: pytest.FixtureRequest, unique_name: str) -> MessageQueues:
     implementation: MessageQueues
     if request.param == "azurite":
-        request.applymarker(pytest.mark.integration)
         connection: StorageConnection = request.getfixturevalue("storage_connection")
         implementation = message_queues(connection)
     else:
