@@ -36,6 +36,7 @@ async def handle(message: func.QueueMessage, modality: str) -> None:
         job = Job.from_json(body)
     except PermanentError as error:
         poison = poison_queue_name(pipeline.settings.modality_queues[modality])
+        pipeline.queues.ensure_queue(poison)
         pipeline.queues.send(poison, body)
         logger.error("message %s is not a job (%s); moved to %s", message.id, error, poison)
         return

@@ -415,7 +415,17 @@ class DevHost:
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
+                declared = self.headers.get("Content-Length") or "0"
+                if not declared.isdigit():
+                    self._refuse(400, "Content-Length is not a number")
+                    return
+                length = int(declared)
+                if length > MAX_REQUEST_BODY_BYTES:
+                    # As the Functions host does: refuse before reading a byte of it.
+                    self._refuse(
+                        413, f"request bodies are limited to {MAX_REQUEST_BODY_BYTES} bytes"
+                    )
+                    return
                 body = self.rfile.read(length) if length else b""
                 future = asyncio.run_coroutine_threadsafe(
                     host.handle_http(self.command, self.path, dict(self.headers.items()), body),
@@ -430,6 +440,15 @@ class DevHost:
                 self.end_headers()
                 self.wfile.write(answer.body)
 
+            def _refuse(self, status: int, message: str) -> None:
+                self.close_connection = True
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(message.encode())))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(message.encode())
+
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _answer
 
             def log_message(self, format: str, *args: Any) -> None:
@@ -438,6 +457,10 @@ class DevHost:
         server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=server.serve_forever, name="devhost-http", daemon=True).start()
         return server
+
+
+# The Functions host's default request body limit (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT).
+MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024
 
 
 def _text(status: int, message: str) -> HttpAnswer:

@@ -8,7 +8,7 @@ keeps importing ``function_app`` free of side effects.
 from __future__ import annotations
 
 import warnings
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from prism.settings import Settings, get_settings
@@ -91,7 +91,7 @@ def _container(
     connection = connection or CosmosConnection.from_environ()
     settings = settings or get_settings()
     return DocumentContainer(
-        cosmos_client(connection),
+        partial(cosmos_client, connection),
         settings.cosmos_database,
         name,
         partition_key,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from azure.core import MatchConditions
@@ -57,14 +57,16 @@ class DocumentContainer:
 
     def __init__(
         self,
-        client: CosmosClient,
+        client: CosmosClient | Callable[[], CosmosClient],
         database: str,
         container: str,
         partition_key_path: str,
         *,
         create_if_missing: bool,
     ) -> None:
-        self.client = client
+        # A factory defers connecting until the first call, so a process whose Cosmos DB
+        # is down still starts and does the work that does not need it (e.g. routing).
+        self._client = client
         self.database = database
         self.container = container
         self.partition_key_field = _field(partition_key_path)
@@ -79,6 +81,12 @@ class DocumentContainer:
                 if self._proxy is None:
                     self._proxy = self._open()
         return self._proxy
+
+    @property
+    def client(self) -> CosmosClient:
+        if callable(self._client):
+            self._client = self._client()
+        return self._client
 
     def _open(self) -> ContainerProxy:
         if not self.create_if_missing:

@@ -1,0 +1,198 @@
+"""End-to-end harness: the real ``function_app`` served by the local host in a child
+process (as ``func start`` would), against the session's real emulators and the real
+built models. Every test gets its own containers, queues and database, so tests never
+see each other's data; the test process reads results through the same adapters."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prism.client import PipelineClient
+from prism.localstack import StackState
+from prism.localstack.processes import free_port
+from prism.results import PARTITIONS
+from prism.settings import Settings, load_settings
+from prism.storage import (
+    CosmosConnection,
+    StorageConnection,
+    blob_store,
+    message_queues,
+    poison_queue_name,
+)
+from prism.storage.clients import results_container
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTION_KEY = "e2e-function-key"
+MAX_BYTES = 2 * 1024 * 1024
+
+
+@dataclass
+class PipelineUnderTest:
+    environ: dict[str, str]
+    settings: Settings
+    client: PipelineClient
+
+    def run_until_idle(self, timeout: float = 180.0, **overrides: str) -> str:
+        """Run the app until every blob, queue and in-flight invocation is done."""
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "prism.devhost",
+                "run",
+                "--app-dir",
+                str(ROOT),
+                "--settings",
+                str(ROOT / "local.settings.example.json"),
+                "--timeout",
+                str(timeout),
+            ],
+            env={**self.environ, **overrides},
+            capture_output=True,
+            text=True,
+            timeout=timeout + 60,
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stderr[-4000:]
+        return completed.stdout
+
+    def documents(self) -> list[dict[str, Any]]:
+        return [
+            document
+            for partition in PARTITIONS
+            for document in self.client.results.query(partition)
+        ]
+
+    def queue_depths(self) -> dict[str, int]:
+        depths = {}
+        for queue in self.settings.modality_queues.values():
+            for name in (queue, poison_queue_name(queue)):
+                self.client.queues.ensure_queue(name)
+                depths[name] = self.client.queues.approximate_count(name)
+        return depths
+
+
+@pytest.fixture
+def pipeline(
+    local_stack: StackState, built_models: Mapping[str, Any], unique_name: str
+) -> PipelineUnderTest:
+    environ = {
+        **os.environ,
+        **local_stack.app_settings(),
+        "PRISM_INCOMING_CONTAINER": f"{unique_name}-in",
+        "PRISM_QUARANTINE_CONTAINER": f"{unique_name}-q",
+        "PRISM_IMAGE_QUEUE": f"{unique_name}-image",
+        "PRISM_AUDIO_QUEUE": f"{unique_name}-audio",
+        "PRISM_TEXT_QUEUE": f"{unique_name}-text",
+        "PRISM_COSMOS_DATABASE": unique_name,
+        "PRISM_FUNCTION_KEY": FUNCTION_KEY,
+        # Small caps keep the oversized-input tests small.
+        "PRISM_MAX_IMAGE_BYTES": str(MAX_BYTES),
+        "PRISM_MAX_AUDIO_BYTES": str(MAX_BYTES),
+        "PRISM_MAX_TEXT_BYTES": str(MAX_BYTES // 4),
+    }
+    settings = load_settings(environ)
+    storage = StorageConnection(connection_string=local_stack.azurite.connection_string)
+    cosmos = CosmosConnection(endpoint=local_stack.cosmos.endpoint, key=local_stack.cosmos.key)
+    client = PipelineClient(
+        settings,
+        blobs=blob_store(storage),
+        queues=message_queues(storage),
+        results=results_container(cosmos, settings),
+    )
+    for container in (settings.incoming_container, settings.quarantine_container):
+        client.blobs.ensure_container(container)
+    for queue in settings.modality_queues.values():
+        client.queues.ensure_queue(queue)
+    return PipelineUnderTest(environ, settings, client)
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    body: Any
+
+
+class ServedApp:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        key: str | None = FUNCTION_KEY,
+        headers: Mapping[str, str] | None = None,
+    ) -> HttpAnswer:
+        request = urllib.request.Request(
+            f"{self.base_url}{path}", data=body, method=method, headers=dict(headers or {})
+        )
+        if key is not None:
+            request.add_header("x-functions-key", key)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        try:
+            return HttpAnswer(status, json.loads(raw))
+        except json.JSONDecodeError:
+            return HttpAnswer(status, raw.decode(errors="replace"))
+
+
+@pytest.fixture
+def served_app(pipeline: PipelineUnderTest, tmp_path: Path) -> Iterator[ServedApp]:
+    """The app served over HTTP on a free loopback port until the test ends."""
+    port = free_port(None)
+    log = (tmp_path / "devhost.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "prism.devhost",
+            "serve",
+            "--app-dir",
+            str(ROOT),
+            "--settings",
+            str(ROOT / "local.settings.example.json"),
+            "--port",
+            str(port),
+        ],
+        env=pipeline.environ,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    app = ServedApp(f"http://127.0.0.1:{port}/api")
+    try:
+        deadline = time.monotonic() + 60
+        while app_not_ready(app):
+            assert process.poll() is None, (tmp_path / "devhost.log").read_text()[-4000:]
+            assert time.monotonic() < deadline, "the local host did not answer within 60 s"
+            time.sleep(0.2)
+        yield app
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def app_not_ready(app: ServedApp) -> bool:
+    try:
+        app.request("GET", "/v1/health", key=None)
+    except OSError:
+        return True
+    return False

@@ -1,0 +1,98 @@
+"""The HTTP API served by the local host: success and error paths, and auth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import MAX_BYTES, ServedApp
+
+pytestmark = pytest.mark.e2e
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+def test_posting_a_photo_returns_its_labels_synchronously(served_app: ServedApp) -> None:
+    answer = served_app.request(
+        "POST", "/v1/infer?name=cat.jpg", (SAMPLES / "cat.jpg").read_bytes()
+    )
+    assert answer.status == 200, answer.body
+    assert answer.body["modality"] == "image" and answer.body["status"] == "ok"
+    assert answer.body["result"]["labels"][0]["label"]
+    assert answer.body["source"] == {"kind": "http", "name": "cat.jpg", "size": 27833}
+
+
+def test_a_result_can_be_read_back_by_id_and_listed(served_app: ServedApp) -> None:
+    posted = served_app.request("POST", "/v1/infer", b"The match ended in a draw after extra time.")
+    assert posted.status == 200, posted.body
+    read = served_app.request("GET", f"/v1/results/{posted.body['id']}")
+    assert read.status == 200 and read.body["id"] == posted.body["id"]
+    listed = served_app.request("GET", "/v1/results?modality=text&limit=5")
+    assert listed.status == 200 and posted.body["id"] in [d["id"] for d in listed.body["results"]]
+
+
+def test_posting_the_same_content_twice_keeps_one_result(served_app: ServedApp) -> None:
+    first = served_app.request("POST", "/v1/infer", b"Same words, same result.")
+    second = served_app.request("POST", "/v1/infer", b"Same words, same result.")
+    assert first.body["id"] == second.body["id"]
+    listed = served_app.request("GET", "/v1/results?modality=text&limit=100")
+    assert [d["id"] for d in listed.body["results"]].count(first.body["id"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "path", "status", "code"),
+    [
+        ((SAMPLES / "bad" / "invoice.pdf").read_bytes(), "/v1/infer", 415, "unsupported_type"),
+        (b"", "/v1/infer", 422, "empty"),
+        ((SAMPLES / "bad" / "truncated.jpg").read_bytes(), "/v1/infer", 422, "corrupt"),
+        ("café".encode("latin-1") * 20, "/v1/infer", 422, "invalid_encoding"),
+        (b"hello", "/v1/infer?modality=video", 400, "bad_request"),
+        (b"not an image", "/v1/infer?modality=image", 415, "unsupported_type"),
+    ],
+)
+def test_bad_input_answers_its_status_and_code(
+    served_app: ServedApp, body: bytes, path: str, status: int, code: str
+) -> None:
+    answer = served_app.request("POST", path, body)
+    assert answer.status == status, answer.body
+    assert answer.body["error"]["code"] == code
+    assert answer.body["error"]["message"]
+
+
+def test_a_body_over_the_limit_is_refused_with_413_and_its_code(served_app: ServedApp) -> None:
+    answer = served_app.request("POST", "/v1/infer", b"x" * (MAX_BYTES + 1))
+    assert answer.status == 413
+    assert answer.body["error"]["code"] == "too_large"
+
+
+def test_a_huge_declared_body_is_refused_before_it_is_read(served_app: ServedApp) -> None:
+    # Ten bytes sent, a terabyte declared: answered at once, not after a long read.
+    answer = served_app.request(
+        "POST", "/v1/infer", b"x" * 10, headers={"Content-Length": str(10**12)}
+    )
+    assert answer.status == 413
+
+
+def test_unknown_result_id_is_404_with_a_code(served_app: ServedApp) -> None:
+    answer = served_app.request("GET", "/v1/results/" + "0" * 64)
+    assert answer.status == 404 and answer.body["error"]["code"] == "not_found"
+
+
+def test_protected_routes_need_the_function_key(served_app: ServedApp) -> None:
+    assert served_app.request("GET", "/v1/models", key=None).status == 401
+    assert served_app.request("GET", "/v1/models", key="wrong").status == 401
+    assert served_app.request("POST", "/v1/infer", b"hi", key=None).status == 401
+
+
+def test_health_is_anonymous_and_checks_every_dependency(served_app: ServedApp) -> None:
+    answer = served_app.request("GET", "/v1/health", key=None)
+    assert answer.status == 200, answer.body
+    assert set(answer.body["checks"]) == {"storage", "queues", "cosmos", "models"}
+    assert all(check["ok"] for check in answer.body["checks"].values())
+
+
+def test_models_lists_every_model_with_its_gate(served_app: ServedApp) -> None:
+    answer = served_app.request("GET", "/v1/models")
+    assert answer.status == 200
+    assert {m["modality"] for m in answer.body["models"]} == {"image", "audio", "text", "router"}
+    assert all(m["gate_passed"] for m in answer.body["models"])

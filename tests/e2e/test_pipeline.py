@@ -1,0 +1,123 @@
+"""Files in, results out: the real app, local host, emulators and models."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from prism.results import Job, blob_result_id, utc_now
+from prism.storage import poison_queue_name
+from tests.e2e.conftest import PipelineUnderTest
+
+pytestmark = pytest.mark.e2e
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+GOOD = sorted(p for p in SAMPLES.iterdir() if p.is_file() and p.name != "README.md")
+BAD_CODES = {
+    "empty.txt": "empty",
+    "invoice.pdf": "unsupported_type",
+    "latin1.txt": "invalid_encoding",
+    "truncated.jpg": "corrupt",
+}
+DEAD_COSMOS = "https://127.0.0.1:9/"  # the discard port: nothing listens there
+
+
+def test_files_of_every_modality_get_exactly_one_result_each(pipeline: PipelineUnderTest) -> None:
+    submissions = pipeline.client.submit(GOOD)
+    pipeline.run_until_idle()
+    assert pipeline.client.wait(submissions, timeout=5)
+    documents = pipeline.documents()
+    assert len(documents) == len(GOOD)
+    by_file = {Path(s.file).name: s.result for s in submissions}
+    assert all(d is not None and d["status"] == "ok" for d in by_file.values()), by_file
+    assert Counter(d["modality"] for d in documents if d) == {"image": 3, "text": 3, "audio": 1}
+    cat = by_file["cat.jpg"]
+    assert cat is not None
+    assert cat["model"]["name"] == "efficientnet-lite0"
+    assert cat["source"]["etag"] and len(cat["content_sha256"]) == 64
+    assert set(cat["timings_ms"]) >= {"queue_wait", "download", "inference"}
+    assert pipeline.queue_depths() == dict.fromkeys(pipeline.queue_depths(), 0)
+
+
+def test_each_bad_input_code_is_a_rejected_result_and_nothing_is_poisoned(
+    pipeline: PipelineUnderTest,
+) -> None:
+    submissions = pipeline.client.submit(sorted((SAMPLES / "bad").iterdir()))
+    pipeline.run_until_idle()
+    assert pipeline.client.wait(submissions, timeout=5)
+    codes = {Path(s.file).name: (s.result or {})["error"]["code"] for s in submissions}
+    assert codes == BAD_CODES
+    assert all(depth == 0 for depth in pipeline.queue_depths().values())
+    quarantined = {b.name.split("-", 1)[1] for b in pipeline.client.blobs.list(
+        pipeline.settings.quarantine_container)}  # fmt: skip
+    assert quarantined == set(BAD_CODES)
+    assert not list(pipeline.client.blobs.list(pipeline.settings.incoming_container))
+
+
+def test_the_same_blob_delivered_twice_gives_one_result(pipeline: PipelineUnderTest) -> None:
+    (submission,) = pipeline.client.submit([SAMPLES / "review.txt"])
+    pipeline.run_until_idle()
+    # Event Grid delivers at least once: a second delivery of the same BlobCreated event
+    # is a second job for the same blob version.
+    info = pipeline.client.blobs.properties(pipeline.settings.incoming_container, submission.blob)
+    job = Job(
+        id=blob_result_id(info.container, info.name, info.etag),
+        container=info.container,
+        blob=info.name,
+        etag=info.etag,
+        size=info.size,
+        modality="text",
+        media_type="text/plain",
+        enqueued_at=utc_now(),
+    )
+    pipeline.client.queues.send(pipeline.settings.text_queue, job.to_json())
+    output = pipeline.run_until_idle()
+    assert "'infer_text': 1" in output  # the redelivery really ran
+    assert [d["id"] for d in pipeline.documents()] == [submission.id]
+
+
+def test_the_same_message_delivered_twice_gives_one_result(pipeline: PipelineUnderTest) -> None:
+    container = pipeline.settings.incoming_container
+    info = pipeline.client.blobs.upload(container, "twice.txt", b"Delivered more than once.")
+    job = Job(
+        id=blob_result_id(container, "twice.txt", info.etag),
+        container=container,
+        blob="twice.txt",
+        etag=info.etag,
+        size=info.size,
+        modality="text",
+        media_type="text/plain",
+        enqueued_at=utc_now(),
+    )
+    for _ in range(2):
+        pipeline.client.queues.send(pipeline.settings.text_queue, job.to_json())
+    output = pipeline.run_until_idle()
+    assert "'infer_text': 3" in output  # two copies plus the blob event's own job
+    assert [d["id"] for d in pipeline.documents()] == [job.id]
+
+
+def test_a_transient_fault_is_retried_then_poisoned_then_replayed(
+    pipeline: PipelineUnderTest,
+) -> None:
+    (submission,) = pipeline.client.submit([SAMPLES / "forecast.md"])
+    # Cosmos DB unreachable: every attempt fails with a transient error.
+    output = pipeline.run_until_idle(PRISM_COSMOS__accountEndpoint=DEAD_COSMOS)
+    assert "'infer_text': 5" in output.split("failed")[1]  # maxDequeueCount attempts
+    poison = poison_queue_name(pipeline.settings.text_queue)
+    assert pipeline.queue_depths()[poison] == 1
+    assert pipeline.documents() == []
+
+    assert pipeline.client.replay_poison()[pipeline.settings.text_queue] == 1
+    pipeline.run_until_idle()
+    assert pipeline.client.wait([submission], timeout=5)
+    assert submission.result is not None and submission.result["status"] == "ok"
+    assert pipeline.queue_depths()[poison] == 0
+    assert len(pipeline.documents()) == 1
+
+
+def test_a_message_that_is_not_a_job_goes_straight_to_poison(pipeline: PipelineUnderTest) -> None:
+    pipeline.client.queues.send(pipeline.settings.image_queue, b'{"hello": "world"}')
+    output = pipeline.run_until_idle()
+    assert "'infer_image': 1" in output.split("failed")[0]  # handled once, not retried
+    assert pipeline.queue_depths()[poison_queue_name(pipeline.settings.image_queue)] == 1
