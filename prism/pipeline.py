@@ -2,13 +2,15 @@
 
 ingest (blob event) → route from properties + ranged reads → job on the modality's
 queue, or a rejected result and the blob moved to quarantine.
-process (queue message) → download that blob version → sha256 → infer → upsert result.
-infer_bytes (HTTP) → route (or the given modality) → infer → upsert result.
+process (queue message) → already done? → download that blob version → sha256 →
+prediction cache → micro-batched inference → create the result document.
+infer_bytes (HTTP) → route (or the given modality) → the same inference path.
 
 Failure semantics: a :class:`PermanentError` (bad input) becomes a rejected result and
 is never retried; a :class:`TransientError` propagates so the queue redelivers, and
-after ``maxDequeueCount`` the message lands in ``<queue>-poison``. Every write uses a
-deterministic id, so redelivery overwrites instead of duplicating.
+after ``maxDequeueCount`` the message lands in ``<queue>-poison``. Result ids are
+deterministic, so a redelivered job finds its result and stops, and of two workers
+racing on one input the second's create fails (409) and it keeps the first's result.
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from prism import telemetry
+from prism.cache import PredictionCache, cache_key
 from prism.errors import ErrorCode, PermanentError
+from prism.inference.batcher import BatchPolicy, MicroBatcher
 from prism.inference.engine import Engine
-from prism.modalities.base import Modality
+from prism.modalities.base import Modality, Outcome
 from prism.results import (
     UNROUTED,
     Job,
@@ -76,12 +81,39 @@ class Pipeline:
         queues: MessageQueues,
         results: DocumentContainer,
         engine: Engine,
+        cache: PredictionCache,
     ) -> None:
         self.settings = settings
         self.blobs = blobs
         self.queues = queues
         self.results = results
         self.engine = engine
+        self.cache = cache
+        # Per event loop and modality: a batcher's futures belong to one loop.
+        self._batchers: dict[tuple[int, Modality], MicroBatcher[bytes, Outcome]] = {}
+        # Cache key → the inference already running for it (single flight).
+        self._inflight: dict[str, asyncio.Future[Outcome]] = {}
+
+    def batcher(self, modality: Modality) -> MicroBatcher[bytes, Outcome]:
+        """This loop's micro-batcher for ``modality``, created on first use."""
+        loop_id = id(asyncio.get_running_loop())
+        batcher = self._batchers.get((loop_id, modality))
+        if batcher is None:
+            size, wait_ms = self.settings.batching(modality.value)
+            batcher = MicroBatcher(
+                partial(self.engine.run, modality),
+                BatchPolicy(size, wait_ms, max(self.settings.batch_queue_limit, size)),
+                name=f"{modality}-batcher",
+                on_batch=partial(telemetry.record_batch, modality.value),
+            )
+            self._batchers[(loop_id, modality)] = batcher
+        return batcher
+
+    async def close(self) -> None:
+        """Finish what the batchers hold (clean shutdown)."""
+        batchers, self._batchers = list(self._batchers.values()), {}
+        for batcher in batchers:
+            await batcher.close()
 
     # ---- ingest: the blob-triggered router -----------------------------------------
 
@@ -181,13 +213,21 @@ class Pipeline:
     # ---- process: the queue-triggered inference functions ----------------------------
 
     async def process(self, job: Job) -> dict[str, Any] | None:
-        """Run one job; returns the stored document, or None when the blob version is
+        """Run one job; returns its result document, or None when the blob version is
         gone (deleted, or replaced by a newer upload that has its own job)."""
+        # At least once: a redelivered job whose result exists is done. Reading first
+        # (1 RU) saves a download and an inference for every redelivery.
+        existing = await asyncio.to_thread(self.results.read, job.id, job.modality)
+        if existing is not None:
+            logger.info("job %s: already done", job.id, extra={"result_id": job.id})
+            return existing
         timings = Timings()
         timings.add("queue_wait", _ms_since(job.enqueued_at))
         start = time.perf_counter()
         try:
-            data = self.blobs.download(job.container, job.blob, if_match=job.etag)
+            data = await asyncio.to_thread(
+                self.blobs.download, job.container, job.blob, if_match=job.etag
+            )
         except (NotFoundError, ConditionFailedError):
             logger.info("job %s: blob %s/%s version gone", job.id, job.container, job.blob)
             return None
@@ -196,7 +236,7 @@ class Pipeline:
             Modality(job.modality), data, document_id=job.id, source=job.source, timings=timings
         )
         if document["error"]:
-            self._quarantine(job.source, _as_error(document["error"]))
+            await asyncio.to_thread(self._quarantine, job.source, _as_error(document["error"]))
         return document
 
     async def _infer(
@@ -209,13 +249,20 @@ class Pipeline:
         timings: Timings,
     ) -> dict[str, Any]:
         content_sha256 = hashlib.sha256(data).hexdigest()
+        model = self.engine.model(modality)
+        key = cache_key(content_sha256, model)
         start = time.perf_counter()
-        loop = asyncio.get_running_loop()
-        # ONNX Runtime releases the GIL: run it off the event loop so concurrent
-        # invocations (and HTTP requests) keep flowing.
-        (outcome,) = await loop.run_in_executor(None, self.engine.run, modality, [data])
-        timings.add("inference", _elapsed_ms(start))
-        write_start = time.perf_counter()
+        cached = await asyncio.to_thread(self.cache.get, key)
+        timings.add("cache", _elapsed_ms(start))
+        telemetry.record_cache(modality.value, hit=cached is not None)
+        if cached is not None:
+            outcome = Outcome(result=cached)
+        else:
+            start = time.perf_counter()
+            outcome = await self._single_flight(key, modality, data)
+            timings.add("inference", _elapsed_ms(start))
+            if outcome.result is not None:
+                await asyncio.to_thread(self.cache.put, key, outcome.result, model)
         document = result_document(
             document_id=document_id,
             modality=modality.value,
@@ -223,23 +270,30 @@ class Pipeline:
             result=outcome.result,
             error=outcome.error,
             content_sha256=content_sha256,
-            model=self.engine.model(modality),
+            model=model,
             timings=timings,
-            cache="miss",
+            cache="hit" if cached is not None else "miss",
         )
-        self.results.upsert(document)
+        write_start = time.perf_counter()
+        stored = await asyncio.to_thread(self.results.create, document)
+        if stored is None:
+            # Another worker finished the same input first: its document stands.
+            logger.info("result %s was written concurrently; keeping it", document_id)
+            theirs = await asyncio.to_thread(self.results.read, document_id, modality.value)
+            document = theirs or document
         telemetry.record_processed(
             modality.value,
             document["status"],
-            inference_ms=timings.values["inference"],
+            inference_ms=timings.values.get("inference", 0.0),
             write_ms=_elapsed_ms(write_start),
             error_code=outcome.error.code.value if outcome.error else None,
         )
         logger.info(
-            "%s %s: %s",
+            "%s %s: %s (cache %s)",
             modality,
             document["status"],
             source.name,
+            document["cache"],
             extra={
                 "blob": source.blob,
                 "content_sha256": content_sha256,
@@ -247,6 +301,25 @@ class Pipeline:
             },
         )
         return document
+
+    async def _single_flight(self, key: str, modality: Modality, data: bytes) -> Outcome:
+        """Concurrent requests for the same content in this process share one inference."""
+        running = self._inflight.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        # Retrieve a failure even if no duplicate waited for it (no "never retrieved").
+        future.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._inflight[key] = future
+        try:
+            outcome = await self.batcher(modality).submit(data)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            del self._inflight[key]
+        future.set_result(outcome)
+        return outcome
 
     # ---- infer_bytes: the synchronous HTTP path ---------------------------------------
 
@@ -265,13 +338,17 @@ class Pipeline:
             ).modality
         timings.add("route", _elapsed_ms(start))
         document_id = content_result_id(hashlib.sha256(data).hexdigest(), modality.value)
-        document = await self._infer(
-            modality,
-            data,
-            document_id=document_id,
-            source=Source(kind="http", name=name, size=len(data)),
-            timings=timings,
-        )
+        existing = await asyncio.to_thread(self.results.read, document_id, modality.value)
+        if existing is not None:
+            document = existing
+        else:
+            document = await self._infer(
+                modality,
+                data,
+                document_id=document_id,
+                source=Source(kind="http", name=name, size=len(data)),
+                timings=timings,
+            )
         if document["error"]:
             raise _as_error(document["error"])
         return document
@@ -303,7 +380,12 @@ def get_pipeline() -> Pipeline:
         if not _pipeline:
             from prism.inference.engine import get_engine
             from prism.settings import get_settings
-            from prism.storage import blob_store, message_queues, results_container
+            from prism.storage import (
+                blob_store,
+                message_queues,
+                prediction_cache_container,
+                results_container,
+            )
 
             _pipeline.append(
                 Pipeline(
@@ -312,6 +394,9 @@ def get_pipeline() -> Pipeline:
                     queues=message_queues(),
                     results=results_container(),
                     engine=get_engine(),
+                    cache=PredictionCache(
+                        prediction_cache_container(), get_settings().cache_entries
+                    ),
                 )
             )
         return _pipeline[0]

@@ -54,6 +54,14 @@ class Env:
     TEXT_LABELS = "PRISM_TEXT_LABELS"
     TEXT_OTHER_THRESHOLD = "PRISM_TEXT_OTHER_THRESHOLD"
     APPINSIGHTS_CONNECTION = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+    IMAGE_BATCH_SIZE = "PRISM_IMAGE_BATCH_SIZE"
+    IMAGE_BATCH_WAIT_MS = "PRISM_IMAGE_BATCH_WAIT_MS"
+    AUDIO_BATCH_SIZE = "PRISM_AUDIO_BATCH_SIZE"
+    AUDIO_BATCH_WAIT_MS = "PRISM_AUDIO_BATCH_WAIT_MS"
+    TEXT_BATCH_SIZE = "PRISM_TEXT_BATCH_SIZE"
+    TEXT_BATCH_WAIT_MS = "PRISM_TEXT_BATCH_WAIT_MS"
+    BATCH_QUEUE_LIMIT = "PRISM_BATCH_QUEUE_LIMIT"
+    CACHE_ENTRIES = "PRISM_CACHE_ENTRIES"
     # Key the local host (prism.devhost) demands on function- and admin-level routes.
     FUNCTION_KEY = "PRISM_FUNCTION_KEY"
 
@@ -102,7 +110,26 @@ class Settings:
     text_labels: tuple[str, ...] = field(
         default=DEFAULT_TEXT_LABELS, metadata={"env": Env.TEXT_LABELS}
     )
+    # Micro-batching per modality (see README "Performance" for why these defaults).
+    image_batch_size: int = field(default=8, metadata={"env": Env.IMAGE_BATCH_SIZE})
+    image_batch_wait_ms: float = field(default=5.0, metadata={"env": Env.IMAGE_BATCH_WAIT_MS})
+    # The VAD model is stateful per file: files cannot share a model call.
+    audio_batch_size: int = field(default=1, metadata={"env": Env.AUDIO_BATCH_SIZE})
+    audio_batch_wait_ms: float = field(default=0.0, metadata={"env": Env.AUDIO_BATCH_WAIT_MS})
+    text_batch_size: int = field(default=16, metadata={"env": Env.TEXT_BATCH_SIZE})
+    text_batch_wait_ms: float = field(default=5.0, metadata={"env": Env.TEXT_BATCH_WAIT_MS})
+    batch_queue_limit: int = field(default=256, metadata={"env": Env.BATCH_QUEUE_LIMIT})
+    # In-process LRU of predictions in front of the Cosmos DB cache container.
+    cache_entries: int = field(default=2048, metadata={"env": Env.CACHE_ENTRIES})
     text_other_threshold: float = field(default=0.2, metadata={"env": Env.TEXT_OTHER_THRESHOLD})
+
+    def batching(self, modality: str) -> tuple[int, float]:
+        """(max batch size, max wait in ms) of a modality's micro-batcher."""
+        return {
+            "image": (self.image_batch_size, self.image_batch_wait_ms),
+            "audio": (self.audio_batch_size, self.audio_batch_wait_ms),
+            "text": (self.text_batch_size, self.text_batch_wait_ms),
+        }[modality]
 
     @property
     def modality_queues(self) -> dict[str, str]:

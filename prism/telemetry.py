@@ -24,6 +24,8 @@ REJECTIONS = "prism.rejections"  # counter: modality, code
 INFERENCE_LATENCY = "prism.inference.duration"  # histogram ms: modality
 WRITE_LATENCY = "prism.write.duration"  # histogram ms: modality
 ROUTE_LATENCY = "prism.route.duration"  # histogram ms: modality, detected_by
+CACHE_LOOKUPS = "prism.cache.lookups"  # counter: modality, outcome (hit | miss)
+BATCH_SIZE = "prism.batch.size"  # histogram items per model call: modality
 
 
 def configure() -> bool:
@@ -54,7 +56,19 @@ def _instruments() -> dict[str, Any]:
         INFERENCE_LATENCY: meter.create_histogram(INFERENCE_LATENCY, unit="ms"),
         WRITE_LATENCY: meter.create_histogram(WRITE_LATENCY, unit="ms"),
         ROUTE_LATENCY: meter.create_histogram(ROUTE_LATENCY, unit="ms"),
+        CACHE_LOOKUPS: meter.create_counter(CACHE_LOOKUPS, unit="1"),
+        BATCH_SIZE: meter.create_histogram(BATCH_SIZE, unit="1"),
     }
+
+
+def record_cache(modality: str, *, hit: bool) -> None:
+    _instruments()[CACHE_LOOKUPS].add(
+        1, {"modality": modality, "outcome": "hit" if hit else "miss"}
+    )
+
+
+def record_batch(modality: str, size: int) -> None:
+    _instruments()[BATCH_SIZE].record(size, {"modality": modality})
 
 
 def record_routed(modality: str, detected_by: str, route_ms: float) -> None:

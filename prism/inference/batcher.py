@@ -1,0 +1,161 @@
+"""A dynamic micro-batcher: concurrent requests on one event loop share one model call.
+
+Async queue-triggered functions (and HTTP requests, once per-instance concurrency is
+above one) run concurrently on the worker's event loop. Each submits its item here;
+the batcher collects items until ``max_batch_size`` or until ``max_wait_ms`` after the
+first one, runs the batch function once in an executor (ONNX Runtime releases the GIL,
+so the loop keeps accepting), and resolves every request with its own outcome.
+
+Guarantees (tested): one outcome per item, each to its own caller; an item whose
+processing raises fails alone — if a whole batch call raises, its items are retried one
+by one so a poisoned item cannot fail its peers; the queue of waiting items is bounded
+and ``submit`` waits for room (back-pressure); ``close`` finishes what was submitted and
+refuses new items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+logger = logging.getLogger("prism.batcher")
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """How one modality batches: at most ``max_batch_size`` items per model call, waiting
+    at most ``max_wait_ms`` after the first item for more; at most ``max_queue`` items
+    wait (further submitters wait for room)."""
+
+    max_batch_size: int = 8
+    max_wait_ms: float = 5.0
+    max_queue: int = 256
+
+    def __post_init__(self) -> None:
+        if self.max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be at least 1, got {self.max_batch_size}")
+        if self.max_wait_ms < 0:
+            raise ValueError(f"max_wait_ms must not be negative, got {self.max_wait_ms}")
+        if self.max_queue < self.max_batch_size:
+            raise ValueError(
+                f"max_queue ({self.max_queue}) must hold at least one full batch "
+                f"({self.max_batch_size})"
+            )
+
+
+class BatcherClosedError(RuntimeError):
+    """The batcher was closed: it accepts no new items."""
+
+
+@dataclass
+class _Pending(Generic[In, Out]):
+    item: In
+    future: asyncio.Future[Out]
+
+
+class MicroBatcher(Generic[In, Out]):
+    """Batches ``submit`` calls into ``process(items) -> outputs`` calls (same length,
+    same order). Create it inside the event loop that will use it."""
+
+    def __init__(
+        self,
+        process: Callable[[Sequence[In]], list[Out]],
+        policy: BatchPolicy,
+        *,
+        executor: Executor | None = None,
+        name: str = "batcher",
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        self.process = process
+        self.policy = policy
+        self.name = name
+        self._executor = executor
+        self._on_batch = on_batch
+        self._queue: asyncio.Queue[_Pending[In, Out]] = asyncio.Queue(policy.max_queue)
+        self._closed = False
+        self._worker = asyncio.get_running_loop().create_task(self._run(), name=name)
+
+    async def submit(self, item: In) -> Out:
+        """The item's output, once its batch has run; raises what its processing raised."""
+        if self._closed:
+            raise BatcherClosedError(f"{self.name} is closed")
+        future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(item, future))  # waits while the queue is full
+        return await future
+
+    async def close(self) -> None:
+        """Refuse new items, finish every item already submitted, stop the worker."""
+        self._closed = True
+        await self._queue.join()
+        self._worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._worker
+
+    async def _collect(self) -> list[_Pending[In, Out]]:
+        batch = [await self._queue.get()]
+        deadline = asyncio.get_running_loop().time() + self.policy.max_wait_ms / 1000
+        while len(batch) < self.policy.max_batch_size:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                # Deadline passed: still take whatever is already waiting, for free.
+                try:
+                    batch.append(self._queue.get_nowait())
+                    continue
+                except asyncio.QueueEmpty:
+                    break
+            try:
+                batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+            except TimeoutError:
+                break
+        return batch
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self._collect()
+            try:
+                await self._execute(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _execute(self, batch: list[_Pending[In, Out]]) -> None:
+        loop = asyncio.get_running_loop()
+        if self._on_batch is not None:
+            self._on_batch(len(batch))
+        try:
+            outputs = await loop.run_in_executor(
+                self._executor, self.process, [p.item for p in batch]
+            )
+            if len(outputs) != len(batch):
+                raise RuntimeError(f"{self.name}: {len(outputs)} outputs for {len(batch)} inputs")
+        except Exception as exc:
+            if len(batch) == 1:
+                _fail(batch[0].future, exc)
+                return
+            # One item may have broken the whole call: run each alone, so only the
+            # item that fails on its own gets the error.
+            logger.warning("%s: batch of %d failed (%s); retrying items alone",
+                           self.name, len(batch), exc)  # fmt: skip
+            for pending in batch:
+                await self._execute([pending])
+            return
+        for pending, output in zip(batch, outputs, strict=True):
+            _resolve(pending.future, output)
+
+
+def _resolve(future: asyncio.Future[Out], output: Out) -> None:
+    if not future.cancelled():  # the caller may have given up (its invocation timed out)
+        future.set_result(output)
+
+
+def _fail(future: asyncio.Future[Out], exc: BaseException) -> None:
+    if not future.cancelled():
+        future.set_exception(exc)
