@@ -346,7 +346,7 @@ def _text_label(text: str, complete: bool) -> str:
             return "json"
         try:
             json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting deeper than the parser's stack
             return "txt"
         return "json"
     if _HTML.search(start):
