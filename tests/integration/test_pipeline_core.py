@@ -1,0 +1,155 @@
+"""The pipeline core in-process against the real emulators and models: the prediction
+cache, single flight, create-once results and micro-batch fault isolation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from prism.cache import PredictionCache
+from prism.inference.engine import Engine
+from prism.modalities.base import Modality, ModelRef, Outcome
+from prism.pipeline import Pipeline
+from prism.results import Job
+from prism.settings import Settings, load_settings
+from prism.storage import CosmosConnection, StorageConnection, blob_store, message_queues
+from prism.storage.clients import prediction_cache_container, results_container
+
+pytestmark = pytest.mark.integration
+POISON = b"POISON"
+
+
+class CountingEngine(Engine):
+    """The real engine, counting the inputs it runs; an input holding POISON makes the
+    whole model call raise, as a crashing kernel would."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.inputs: list[bytes] = []
+        self.version_suffix = ""
+
+    def run(self, modality: Modality, payloads: Sequence[bytes]) -> list[Outcome]:
+        self.inputs.extend(payloads)
+        if any(POISON in payload for payload in payloads):
+            raise RuntimeError("the model call crashed")
+        return super().run(modality, payloads)
+
+    def model(self, modality: Modality) -> ModelRef:
+        ref = super().model(modality)
+        return replace(ref, version=ref.version + self.version_suffix)
+
+
+@pytest.fixture
+def core(
+    storage_connection: StorageConnection,
+    cosmos_settings: CosmosConnection,
+    unique_name: str,
+    built_models: dict[str, Any],
+) -> Iterator[Pipeline]:
+    settings = load_settings(
+        {
+            "PRISM_INCOMING_CONTAINER": f"{unique_name}-in",
+            "PRISM_QUARANTINE_CONTAINER": f"{unique_name}-q",
+            "PRISM_TEXT_QUEUE": f"{unique_name}-text",
+            "PRISM_IMAGE_QUEUE": f"{unique_name}-image",
+            "PRISM_AUDIO_QUEUE": f"{unique_name}-audio",
+            "PRISM_COSMOS_DATABASE": unique_name,
+            "PRISM_TEXT_BATCH_SIZE": "8",
+            "PRISM_TEXT_BATCH_WAIT_MS": "50",
+        }
+    )
+    pipeline = Pipeline(
+        settings,
+        blobs=blob_store(storage_connection),
+        queues=message_queues(storage_connection),
+        results=results_container(cosmos_settings, settings),
+        engine=CountingEngine(settings),
+        cache=PredictionCache(prediction_cache_container(cosmos_settings, settings), 64),
+    )
+    pipeline.blobs.ensure_container(settings.incoming_container)
+    pipeline.blobs.ensure_container(settings.quarantine_container)
+    for queue in settings.modality_queues.values():
+        pipeline.queues.ensure_queue(queue)
+    yield pipeline
+
+
+def engine_of(pipeline: Pipeline) -> CountingEngine:
+    assert isinstance(pipeline.engine, CountingEngine)
+    return pipeline.engine
+
+
+def ingest_jobs(pipeline: Pipeline, files: dict[str, bytes]) -> list[Job]:
+    container = pipeline.settings.incoming_container
+    for name, data in files.items():
+        pipeline.blobs.upload(container, name, data)
+        assert pipeline.ingest(container, name).action == "queued"
+    messages = pipeline.queues.receive(
+        pipeline.settings.text_queue, max_messages=32, visibility_timeout=60
+    )
+    return [Job.from_json(message.body()) for message in messages]
+
+
+def run(pipeline: Pipeline, *jobs: Job) -> list[Any]:
+    async def scenario() -> list[Any]:
+        try:
+            return await asyncio.gather(
+                *(pipeline.process(j) for j in jobs), return_exceptions=True
+            )
+        finally:
+            await pipeline.close()
+
+    return asyncio.run(scenario())
+
+
+def test_the_same_content_under_two_names_costs_one_inference(core: Pipeline) -> None:
+    text = b"Heavy rain and strong wind are expected along the coast tonight."
+    first, second = ingest_jobs(core, {"a.txt": text, "b.txt": text})
+    (fresh,) = run(core, first)
+    (cached,) = run(core, second)
+    assert engine_of(core).inputs == [text]
+    assert (fresh["cache"], cached["cache"]) == ("miss", "hit")
+    assert fresh["id"] != cached["id"]
+    assert cached["result"] == fresh["result"]  # a cached result is the fresh one
+
+
+def test_a_new_model_version_misses_the_cache(core: Pipeline) -> None:
+    text = b"The committee approved the new budget on Tuesday."
+    first, second = ingest_jobs(core, {"v1.txt": text, "v2.txt": text})
+    run(core, first)
+    engine_of(core).version_suffix = "+next"
+    (again,) = run(core, second)
+    assert again["cache"] == "miss"
+    assert engine_of(core).inputs == [text, text]
+
+
+def test_concurrent_duplicates_of_a_job_make_one_inference_and_one_write(core: Pipeline) -> None:
+    (job,) = ingest_jobs(core, {"dup.txt": b"Two workers received this same message."})
+    documents = run(core, job, job, job)
+    assert len(engine_of(core).inputs) == 1
+    assert len({d["id"] for d in documents}) == 1
+    stored = core.results.query("text")
+    assert [d["id"] for d in stored] == [job.id]
+
+
+def test_a_redelivered_job_finds_its_result_and_does_nothing_more(core: Pipeline) -> None:
+    (job,) = ingest_jobs(core, {"again.txt": b"Delivered at least once."})
+    (first,) = run(core, job)
+    (second,) = run(core, job)
+    assert len(engine_of(core).inputs) == 1
+    assert second["id"] == first["id"] and second["created_at"] == first["created_at"]
+
+
+def test_one_poisoned_item_in_a_micro_batch_never_fails_its_peers(core: Pipeline) -> None:
+    files = {f"peer{i}.txt": f"Ordinary sentence number {i}.".encode() for i in range(5)}
+    files["poison.txt"] = b"This input crashes the model: " + POISON
+    jobs = ingest_jobs(core, files)
+    outcomes = dict(zip((j.blob for j in jobs), run(core, *jobs), strict=True))
+    assert isinstance(outcomes.pop("poison.txt"), RuntimeError)  # raised: will be retried
+    assert all(d["status"] == "ok" for d in outcomes.values()), outcomes
+    # They shared one model call first (which the poisoned input broke), then ran alone.
+    assert len(engine_of(core).inputs) > len(files)
+    assert len(core.results.query("text")) == 5

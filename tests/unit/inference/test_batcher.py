@@ -1,0 +1,164 @@
+"""The micro-batcher's invariants, on a recording batch function (no model)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from prism.inference.batcher import BatcherClosedError, BatchPolicy, MicroBatcher
+
+
+class Recorder:
+    """Doubles numbers; raises for negative ones; records every batch it was given."""
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
+        self.batches: list[list[int]] = []
+        self.gate = gate
+
+    def __call__(self, items: Sequence[int]) -> list[int]:
+        if self.gate is not None:
+            self.gate.wait(5)
+        self.batches.append(list(items))
+        if any(item < 0 for item in items):
+            raise ValueError(f"negative item in {list(items)}")
+        return [2 * item for item in items]
+
+
+async def submit_all(batcher: MicroBatcher[int, int], items: Sequence[int]) -> list[object]:
+    return await asyncio.gather(*(batcher.submit(i) for i in items), return_exceptions=True)
+
+
+def test_policy_is_checked_when_built() -> None:
+    with pytest.raises(ValueError, match="max_batch_size"):
+        BatchPolicy(max_batch_size=0)
+    with pytest.raises(ValueError, match="max_wait_ms"):
+        BatchPolicy(max_wait_ms=-1)
+    with pytest.raises(ValueError, match="max_queue"):
+        BatchPolicy(max_batch_size=8, max_queue=4)
+
+
+def test_concurrent_items_flush_when_the_batch_is_full() -> None:
+    async def scenario() -> tuple[list[object], list[list[int]]]:
+        recorder = Recorder()
+        # A long wait: only reaching the size can flush the first batch early.
+        batcher = MicroBatcher(recorder, BatchPolicy(max_batch_size=4, max_wait_ms=10_000))
+        results = await submit_all(batcher, range(8))
+        await batcher.close()
+        return results, recorder.batches
+
+    results, batches = asyncio.run(scenario())
+    assert results == [0, 2, 4, 6, 8, 10, 12, 14]
+    assert batches == [[0, 1, 2, 3], [4, 5, 6, 7]]
+
+
+def test_a_lone_item_flushes_at_the_deadline() -> None:
+    async def scenario() -> list[list[int]]:
+        recorder = Recorder()
+        batcher = MicroBatcher(recorder, BatchPolicy(max_batch_size=64, max_wait_ms=20))
+        assert await batcher.submit(21) == 42
+        await batcher.close()
+        return recorder.batches
+
+    assert asyncio.run(scenario()) == [[21]]
+
+
+def test_a_failing_item_gets_its_error_and_its_peers_their_results() -> None:
+    async def scenario() -> tuple[list[object], list[list[int]]]:
+        recorder = Recorder()
+        batcher = MicroBatcher(recorder, BatchPolicy(max_batch_size=4, max_wait_ms=50))
+        results = await submit_all(batcher, [1, -1, 3, 4])
+        await batcher.close()
+        return results, recorder.batches
+
+    results, batches = asyncio.run(scenario())
+    assert results[0] == 2 and results[2] == 6 and results[3] == 8
+    assert isinstance(results[1], ValueError)
+    # The whole batch failed once, then every item ran alone.
+    assert batches == [[1, -1, 3, 4], [1], [-1], [3], [4]]
+
+
+def test_output_count_mismatch_fails_the_batch_not_silently() -> None:
+    async def scenario() -> list[object]:
+        batcher: MicroBatcher[int, int] = MicroBatcher(
+            lambda items: [0] * (len(items) + 1), BatchPolicy(max_batch_size=2, max_wait_ms=50)
+        )
+        results = await submit_all(batcher, [1, 2])
+        await batcher.close()
+        return results
+
+    results = asyncio.run(scenario())
+    assert all(isinstance(r, RuntimeError) and "outputs for" in str(r) for r in results)
+
+
+def test_submitters_wait_for_room_when_the_queue_is_full() -> None:
+    async def scenario() -> tuple[int, list[object]]:
+        gate = threading.Event()  # holds the first batch inside the model call
+        recorder = Recorder(gate)
+        batcher = MicroBatcher(recorder, BatchPolicy(max_batch_size=1, max_wait_ms=0, max_queue=2))
+        tasks = [asyncio.create_task(batcher.submit(i)) for i in range(6)]
+        await asyncio.sleep(0.1)
+        # One item is in the model, two wait in the queue; three are held back.
+        waiting = batcher._queue.qsize()
+        gate.set()
+        results = await asyncio.gather(*tasks)
+        await batcher.close()
+        return waiting, list(results)
+
+    waiting, results = asyncio.run(scenario())
+    assert waiting == 2
+    assert results == [0, 2, 4, 6, 8, 10]
+
+
+def test_close_finishes_submitted_items_and_refuses_new_ones() -> None:
+    async def scenario() -> tuple[list[object], bool]:
+        batcher = MicroBatcher(Recorder(), BatchPolicy(max_batch_size=2, max_wait_ms=30))
+        tasks = [asyncio.create_task(batcher.submit(i)) for i in range(5)]
+        await asyncio.sleep(0)
+        await batcher.close()
+        results = await asyncio.gather(*tasks)
+        try:
+            await batcher.submit(9)
+        except BatcherClosedError:
+            return list(results), True
+        return list(results), False
+
+    results, refused = asyncio.run(scenario())
+    assert results == [0, 2, 4, 6, 8]
+    assert refused
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    items=st.lists(st.integers(-3, 50), max_size=40),
+    size=st.integers(1, 8),
+    wait_ms=st.sampled_from([0.0, 1.0, 5.0]),
+)
+def test_every_item_gets_exactly_its_own_outcome_in_any_composition(
+    items: list[int], size: int, wait_ms: float
+) -> None:
+    async def scenario() -> tuple[list[object], list[list[int]]]:
+        recorder = Recorder()
+        batcher = MicroBatcher(recorder, BatchPolicy(max_batch_size=size, max_wait_ms=wait_ms))
+        results = await submit_all(batcher, items)
+        await batcher.close()
+        return results, recorder.batches
+
+    results, batches = asyncio.run(scenario())
+    assert len(results) == len(items)
+    for item, result in zip(items, results, strict=True):
+        if item < 0:
+            assert isinstance(result, ValueError)
+        else:
+            assert result == 2 * item
+    assert all(len(batch) <= size for batch in batches)
+    ran_alone_or_in_a_clean_batch = [
+        batch for batch in batches if len(batch) == 1 or all(i >= 0 for i in batch)
+    ]
+    # Every non-negative item's result came from exactly one successful call.
+    successful = [i for batch in ran_alone_or_in_a_clean_batch for i in batch if i >= 0]
+    assert sorted(successful) == sorted(i for i in items if i >= 0)
