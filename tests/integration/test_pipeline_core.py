@@ -4,7 +4,7 @@ cache, single flight, create-once results and micro-batch fault isolation."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -49,7 +49,7 @@ def core(
     cosmos_settings: CosmosConnection,
     unique_name: str,
     built_models: dict[str, Any],
-) -> Iterator[Pipeline]:
+) -> Pipeline:
     settings = load_settings(
         {
             "PRISM_INCOMING_CONTAINER": f"{unique_name}-in",
@@ -74,7 +74,7 @@ def core(
     pipeline.blobs.ensure_container(settings.quarantine_container)
     for queue in settings.modality_queues.values():
         pipeline.queues.ensure_queue(queue)
-    yield pipeline
+    return pipeline
 
 
 def engine_of(pipeline: Pipeline) -> CountingEngine:
