@@ -96,9 +96,8 @@ def ingest_jobs(pipeline: Pipeline, files: dict[str, bytes]) -> list[Job]:
 def run(pipeline: Pipeline, *jobs: Job) -> list[Any]:
     async def scenario() -> list[Any]:
         try:
-            return await asyncio.gather(
-                *(pipeline.process(j) for j in jobs), return_exceptions=True
-            )
+            processed = [pipeline.process(job) for job in jobs]
+            return list(await asyncio.gather(*processed, return_exceptions=True))
         finally:
             await pipeline.close()
 
