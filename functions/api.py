@@ -55,6 +55,7 @@ def translate_errors(call: Any) -> Any:
 async def infer(req: func.HttpRequest) -> func.HttpResponse:
     from prism.errors import ErrorCode, PermanentError
     from prism.modalities.base import Modality
+    from prism.names import safe_file_name
     from prism.pipeline import get_pipeline
     from prism.results import public_view
 
@@ -78,7 +79,7 @@ async def infer(req: func.HttpRequest) -> func.HttpResponse:
             ErrorCode.BAD_REQUEST,
             f"unknown modality {requested!r}; use image, audio or text (or omit it)",
         ) from None
-    name = req.params.get("name") or "upload"
+    name = safe_file_name(req.params.get("name") or "", default="upload")
     document = await pipeline.infer_bytes(body, name=name, modality=modality)
     return respond(public_view(document))
 

@@ -3,7 +3,6 @@ replay poisoned messages. Used by the CLI, the demo and the end-to-end tests."""
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -11,21 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prism.names import safe_file_name
 from prism.results import blob_result_id, find_result
 from prism.settings import Settings
 from prism.storage import BlobStore, DocumentContainer, MessageQueues, poison_queue_name
 
-# Blob names keep the file's name readable but never its directories or control
-# characters; a short random prefix keeps two files of the same name apart.
-_UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
-MAX_NAME_CHARS = 200
 POLL_SECONDS = 0.25
 REPLAY_BATCH = 32
 
 
 def blob_name_for(path: Path) -> str:
-    stem = _UNSAFE_NAME.sub("_", path.name).strip(" ._") or "file"
-    return f"{uuid.uuid4().hex[:8]}-{stem[:MAX_NAME_CHARS]}"
+    """The file's name made safe (see :mod:`prism.names`) behind a short random prefix
+    that keeps two files of the same name apart."""
+    return f"{uuid.uuid4().hex[:8]}-{safe_file_name(path.name)}"
 
 
 @dataclass

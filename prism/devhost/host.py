@@ -452,7 +452,10 @@ class DevHost:
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _answer
 
             def log_message(self, format: str, *args: Any) -> None:
-                log.info("%s %s", self.address_string(), format % args)
+                # The request line is the client's: escape its control characters, as
+                # the base class does, so a request cannot forge or recolour log lines.
+                message = (format % args).translate(_CONTROL_ESCAPES)
+                log.info("%s %s", self.address_string(), message)
 
         server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=server.serve_forever, name="devhost-http", daemon=True).start()
@@ -461,6 +464,7 @@ class DevHost:
 
 # The Functions host's default request body limit (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT).
 MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024
+_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 
 
 def _text(status: int, message: str) -> HttpAnswer:
