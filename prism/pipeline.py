@@ -102,7 +102,12 @@ class Pipeline:
             size, wait_ms = self.settings.batching(modality.value)
             batcher = MicroBatcher(
                 partial(self.engine.run, modality),
-                BatchPolicy(size, wait_ms, max(self.settings.batch_queue_limit, size)),
+                BatchPolicy(
+                    size,
+                    wait_ms,
+                    max(self.settings.batch_queue_limit, size),
+                    self.settings.batches_in_flight,
+                ),
                 name=f"{modality}-batcher",
                 on_batch=partial(telemetry.record_batch, modality.value),
             )

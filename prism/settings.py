@@ -61,6 +61,7 @@ class Env:
     TEXT_BATCH_SIZE = "PRISM_TEXT_BATCH_SIZE"
     TEXT_BATCH_WAIT_MS = "PRISM_TEXT_BATCH_WAIT_MS"
     BATCH_QUEUE_LIMIT = "PRISM_BATCH_QUEUE_LIMIT"
+    BATCHES_IN_FLIGHT = "PRISM_BATCHES_IN_FLIGHT"
     CACHE_ENTRIES = "PRISM_CACHE_ENTRIES"
     # Key the local host (prism.devhost) demands on function- and admin-level routes.
     FUNCTION_KEY = "PRISM_FUNCTION_KEY"
@@ -119,6 +120,7 @@ class Settings:
     text_batch_size: int = field(default=16, metadata={"env": Env.TEXT_BATCH_SIZE})
     text_batch_wait_ms: float = field(default=5.0, metadata={"env": Env.TEXT_BATCH_WAIT_MS})
     batch_queue_limit: int = field(default=256, metadata={"env": Env.BATCH_QUEUE_LIMIT})
+    batches_in_flight: int = field(default=2, metadata={"env": Env.BATCHES_IN_FLIGHT})
     # In-process LRU of predictions in front of the Cosmos DB cache container.
     cache_entries: int = field(default=2048, metadata={"env": Env.CACHE_ENTRIES})
     text_other_threshold: float = field(default=0.2, metadata={"env": Env.TEXT_OTHER_THRESHOLD})

@@ -2,9 +2,11 @@
 
 Async queue-triggered functions (and HTTP requests, once per-instance concurrency is
 above one) run concurrently on the worker's event loop. Each submits its item here;
-the batcher collects items until ``max_batch_size`` or until ``max_wait_ms`` after the
-first one, runs the batch function once in an executor (ONNX Runtime releases the GIL,
-so the loop keeps accepting), and resolves every request with its own outcome.
+the batcher collects items until ``max_batch_size`` or ``max_wait_ms`` after the first
+one — waiting only while the model is busy, so a lone request is never delayed — runs
+the batch function in an executor (ONNX Runtime releases the GIL, so the loop keeps
+accepting; up to ``max_in_flight`` calls at once) and resolves every request with its
+own outcome.
 
 Guarantees (tested): one outcome per item, each to its own caller; an item whose
 processing raises fails alone — if a whole batch call raises, its items are retried one
@@ -38,8 +40,13 @@ class BatchPolicy:
     max_batch_size: int = 8
     max_wait_ms: float = 5.0
     max_queue: int = 256
+    # Model calls running at once. One per core the instance owns keeps every core busy;
+    # while they run, new items queue up and form the next, fuller batch.
+    max_in_flight: int = 1
 
     def __post_init__(self) -> None:
+        if self.max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {self.max_in_flight}")
         if self.max_batch_size < 1:
             raise ValueError(f"max_batch_size must be at least 1, got {self.max_batch_size}")
         if self.max_wait_ms < 0:
@@ -81,6 +88,7 @@ class MicroBatcher(Generic[In, Out]):
         self._on_batch = on_batch
         self._queue: asyncio.Queue[_Pending[In, Out]] = asyncio.Queue(policy.max_queue)
         self._closed = False
+        self._running = 0  # model calls in flight
         self._worker = asyncio.get_running_loop().create_task(self._run(), name=name)
 
     async def submit(self, item: In) -> Out:
@@ -100,17 +108,21 @@ class MicroBatcher(Generic[In, Out]):
             await self._worker
 
     async def _collect(self) -> list[_Pending[In, Out]]:
+        """The next batch: what is waiting now, and — only while another batch is
+        running — whatever arrives within ``max_wait_ms`` of the first item. An idle
+        batcher never delays a lone item: waiting pays only when the model is busy."""
         batch = [await self._queue.get()]
-        deadline = asyncio.get_running_loop().time() + self.policy.max_wait_ms / 1000
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.policy.max_wait_ms / 1000
         while len(batch) < self.policy.max_batch_size:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                # Deadline passed: still take whatever is already waiting, for free.
-                try:
-                    batch.append(self._queue.get_nowait())
-                    continue
-                except asyncio.QueueEmpty:
-                    break
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except asyncio.QueueEmpty:
+                pass
+            remaining = deadline - loop.time()
+            if self._running == 0 or remaining <= 0:
+                break
             try:
                 batch.append(await asyncio.wait_for(self._queue.get(), remaining))
             except TimeoutError:
@@ -118,13 +130,26 @@ class MicroBatcher(Generic[In, Out]):
         return batch
 
     async def _run(self) -> None:
+        slots = asyncio.Semaphore(self.policy.max_in_flight)
+        running: set[asyncio.Task[None]] = set()
         while True:
+            await slots.acquire()
             batch = await self._collect()
-            try:
-                await self._execute(batch)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
+            task = asyncio.get_running_loop().create_task(self._execute_batch(batch, slots))
+            running.add(task)  # keep a reference until it is done
+            task.add_done_callback(running.discard)
+
+    async def _execute_batch(
+        self, batch: list[_Pending[In, Out]], slots: asyncio.Semaphore
+    ) -> None:
+        self._running += 1
+        try:
+            await self._execute(batch)
+        finally:
+            self._running -= 1
+            slots.release()
+            for _ in batch:
+                self._queue.task_done()
 
     async def _execute(self, batch: list[_Pending[In, Out]]) -> None:
         loop = asyncio.get_running_loop()

@@ -3,9 +3,8 @@
 decode: strict UTF-8 (a BOM is dropped), size cap, no binary control characters.
 preprocess: WordPiece tokens from the model's own tokenizer.json, truncated to the
 token cap (the result says so).
-execute: one session call per batch; items are padded to the longest in the batch,
-which is cheap because the batcher's items are sorted by length (see
-:func:`pad_batch`).
+execute: items are sorted by length and cut into groups that pad cheaply (see
+:func:`length_groups`); one session call per group, padded to its longest item.
 postprocess: the 384-d embedding, and zero-shot labels by cosine similarity to the
 embeddings of the label descriptions ("sports: a match, a game, …") — or "other" when
 no label reaches the threshold.
@@ -101,6 +100,29 @@ def pad_batch(items: Sequence[TokenizedText]) -> dict[str, np.ndarray]:
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
+# A group's padded size may exceed its real tokens by this much before it is split: the
+# encoder's cost grows with padded length, so mixing 8- and 60-token texts in one call
+# costs more than two calls.
+MAX_PADDING_OVERHEAD = 1.25
+
+
+def length_groups(lengths: Sequence[int]) -> list[list[int]]:
+    """Indices grouped by similar length: sorted, then cut wherever padding the group to
+    its longest item would cost more than ``MAX_PADDING_OVERHEAD`` × its real tokens."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    groups: list[list[int]] = []
+    for index in order:
+        if groups:
+            group = groups[-1]
+            padded = lengths[index] * (len(group) + 1)
+            real = sum(lengths[i] for i in group) + lengths[index]
+            if padded <= MAX_PADDING_OVERHEAD * real:
+                group.append(index)
+                continue
+        groups.append([index])
+    return groups
+
+
 class TextEmbedder:
     """The text modality (see the module docstring for its steps)."""
 
@@ -154,7 +176,12 @@ class TextEmbedder:
         return np.asarray(embeddings, dtype=np.float32)
 
     def execute(self, batch: Sequence[TokenizedText]) -> list[np.ndarray]:
-        return list(self.embed(batch))
+        """One model call per group of similar lengths (see :func:`length_groups`)."""
+        outputs: list[np.ndarray | None] = [None] * len(batch)
+        for group in length_groups([len(item.ids) for item in batch]):
+            for index, embedding in zip(group, self.embed([batch[i] for i in group]), strict=True):
+                outputs[index] = embedding
+        return [output for output in outputs if output is not None]
 
     def label_embeddings(self) -> np.ndarray:
         if self._label_embeddings is None:

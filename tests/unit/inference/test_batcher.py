@@ -40,6 +40,8 @@ def test_policy_is_checked_when_built() -> None:
         BatchPolicy(max_wait_ms=-1)
     with pytest.raises(ValueError, match="max_queue"):
         BatchPolicy(max_batch_size=8, max_queue=4)
+    with pytest.raises(ValueError, match="max_in_flight"):
+        BatchPolicy(max_in_flight=0)
 
 
 def test_concurrent_items_flush_when_the_batch_is_full() -> None:
@@ -56,15 +58,51 @@ def test_concurrent_items_flush_when_the_batch_is_full() -> None:
     assert batches == [[0, 1, 2, 3], [4, 5, 6, 7]]
 
 
-def test_a_lone_item_flushes_at_the_deadline() -> None:
+def test_a_lone_item_on_an_idle_batcher_runs_without_waiting() -> None:
     async def scenario() -> list[list[int]]:
         recorder = Recorder()
-        batcher = MicroBatcher(recorder, BatchPolicy(max_batch_size=64, max_wait_ms=20))
-        assert await batcher.submit(21) == 42
+        # A wait far longer than the test's timeout: only "idle → run now" can pass.
+        batcher = MicroBatcher(recorder, BatchPolicy(max_batch_size=64, max_wait_ms=60_000))
+        assert await asyncio.wait_for(batcher.submit(21), timeout=10) == 42
         await batcher.close()
         return recorder.batches
 
     assert asyncio.run(scenario()) == [[21]]
+
+
+class HeldFirstCall(Recorder):
+    """Blocks the call holding item 0 until released; other calls run at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def __call__(self, items: Sequence[int]) -> list[int]:
+        if 0 in items:
+            self.release.wait(5)
+        return super().__call__(items)
+
+
+def test_while_busy_a_partial_batch_flushes_at_the_deadline() -> None:
+    async def scenario() -> tuple[int, list[list[int]]]:
+        recorder = HeldFirstCall()
+        policy = BatchPolicy(max_batch_size=64, max_wait_ms=30, max_in_flight=2)
+        batcher = MicroBatcher(recorder, policy)
+        first = asyncio.create_task(batcher.submit(0))  # occupies the model
+        await asyncio.sleep(0.05)
+        # The model is busy: these wait for company, then go at the deadline, in the
+        # second slot, although the batch is far from full and the first call still runs.
+        second = await asyncio.wait_for(
+            asyncio.gather(batcher.submit(1), batcher.submit(2)), timeout=10
+        )
+        recorder.release.set()
+        await first
+        await batcher.close()
+        return sum(second), recorder.batches
+
+    total, batches = asyncio.run(scenario())
+    assert total == 6
+    assert batches[0] == [1, 2]
 
 
 def test_a_failing_item_gets_its_error_and_its_peers_their_results() -> None:
