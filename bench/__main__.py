@@ -1,33 +1,57 @@
-"""``python -m bench`` (or ``make bench``): run the benchmarks, print tables, write JSON."""
+"""``python -m bench`` (``make bench``): every benchmark, printed as tables of figures
+measured side by side in one run, written as JSON and PNG plots to bench/results/."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
-
-from bench import models
+from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SUITES = ("models", "batching", "pipeline")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "--models", default="image,text,audio", help="comma-separated roles to benchmark"
+        "--only", default=",".join(SUITES), help=f"comma-separated suites of {SUITES}"
     )
+    parser.add_argument("--files", type=int, default=200, help="files in the end-to-end run")
     args = parser.parse_args()
-    roles = tuple(role.strip() for role in args.models.split(",") if role.strip())
-    report = models.run(roles)
-    print("fp32 vs int8, median latency per call (ratios measured side by side in this run)")
-    print(models.render(report["comparison"]))
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     RESULTS_DIR.mkdir(exist_ok=True)
-    target = RESULTS_DIR / "models.json"
-    target.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(
-        f"\nwrote {target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target}"
-    )
+    for suite in chosen:
+        report = run_suite(suite, args.files)
+        target = RESULTS_DIR / f"{suite}.json"
+        target.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"(written to bench/results/{target.name})\n")
     return 0
+
+
+def run_suite(suite: str, files: int) -> dict[str, Any]:
+    if suite == "models":
+        from bench import models
+
+        report = models.run()
+        print("fp32 vs int8, median latency per call (side by side in this run)")
+        print(models.render(report["comparison"]))
+        return report
+    if suite == "batching":
+        from bench import batching
+
+        report = batching.run()
+        print("micro-batching off vs on, closed loop over the real engine")
+        print(batching.render(report["comparison"]))
+        batching.plot(report["comparison"], RESULTS_DIR / "batching.png")
+        return report
+    if suite == "pipeline":
+        from bench import pipeline
+
+        report = pipeline.run_all(files)
+        print(pipeline.render(report))
+        return report
+    raise SystemExit(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
 
 
 if __name__ == "__main__":

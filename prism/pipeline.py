@@ -169,6 +169,7 @@ class Pipeline:
             modality=route.modality.value,
             media_type=route.media_type,
             enqueued_at=utc_now(),
+            route_ms=round(_elapsed_ms(start), 3),
         )
         self.queues.send(self.settings.modality_queues[route.modality], job.to_json())
         telemetry.record_routed(route.modality.value, route.detected_by, _elapsed_ms(start))
@@ -227,6 +228,7 @@ class Pipeline:
             logger.info("job %s: already done", job.id, extra={"result_id": job.id})
             return existing
         timings = Timings()
+        timings.add("route", job.route_ms)
         timings.add("queue_wait", _ms_since(job.enqueued_at))
         start = time.perf_counter()
         try:

@@ -123,6 +123,7 @@ class Job:
     modality: str
     media_type: str
     enqueued_at: str
+    route_ms: float = 0.0  # time the router spent, carried into the result's timings
     version: int = JOB_VERSION
 
     def to_json(self) -> bytes:

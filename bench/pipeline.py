@@ -1,0 +1,355 @@
+"""Benchmarks of the whole pipeline against the real emulators and models:
+
+* end to end: N mixed files through the local host, files/s and each stage's share,
+  next to the raw model throughput on the same files measured in the same run;
+* cache: a hit (in-process LRU, and Cosmos DB point read) against a miss (inference);
+* router: ingest of a 1 KB file against a 100 MB file of the same type;
+* cold start: importing ``function_app``, and the first request per modality (model
+  load included) against the second.
+
+Each starts what it needs (a private local stack on free ports) and stops it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from prism.localstack import LocalStack, StackState
+from prism.settings import PROJECT_ROOT, Settings, load_settings
+
+SAMPLES = PROJECT_ROOT / "samples"
+STAGES = ("route", "queue_wait", "download", "cache", "inference", "write")
+
+
+@contextmanager
+def private_stack() -> Iterator[StackState]:
+    with tempfile.TemporaryDirectory(prefix="prism-bench-") as state_dir:
+        stack = LocalStack(Path(state_dir), prefer_default_ports=False)
+        try:
+            yield stack.start()
+        finally:
+            stack.stop()
+
+
+def stack_environment(state: StackState, tag: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        **state.app_settings(),
+        "PRISM_INCOMING_CONTAINER": f"{tag}-in",
+        "PRISM_QUARANTINE_CONTAINER": f"{tag}-q",
+        "PRISM_IMAGE_QUEUE": f"{tag}-image",
+        "PRISM_AUDIO_QUEUE": f"{tag}-audio",
+        "PRISM_TEXT_QUEUE": f"{tag}-text",
+        "PRISM_COSMOS_DATABASE": tag,
+    }
+
+
+def mixed_files(count: int, seed: int = 0) -> list[tuple[str, bytes]]:
+    """``count`` distinct real files (so no cache hits): the sample photos re-cropped,
+    the sample speech with a little noise, sentences with their own numbers."""
+    import soundfile
+    from PIL import Image
+
+    from models.datasets import sentences
+
+    rng = np.random.default_rng(seed)
+    photos = [Image.open(SAMPLES / n).convert("RGB") for n in ("cat.jpg", "coffee.png")]
+    speech, rate = soundfile.read(SAMPLES / "greeting.flac", dtype="float32")
+    texts = sentences(64)
+    files: list[tuple[str, bytes]] = []
+    for index in range(count):
+        kind = index % 10
+        if kind < 4:  # 40 % images
+            photo = photos[index % len(photos)]
+            left, top = int(rng.integers(0, 40)), int(rng.integers(0, 40))
+            crop = photo.crop((left, top, photo.width - 40 + left, photo.height - 40 + top))
+            buffer = io.BytesIO()
+            crop.save(buffer, format="JPEG", quality=int(rng.integers(70, 95)))
+            files.append((f"photo-{index}.jpg", buffer.getvalue()))
+        elif kind < 5:  # 10 % audio
+            noisy = speech + rng.normal(0, 0.002, speech.shape).astype(np.float32)
+            buffer = io.BytesIO()
+            soundfile.write(buffer, noisy, rate, format="FLAC")
+            files.append((f"speech-{index}.flac", buffer.getvalue()))
+        else:  # 50 % text
+            text = f"{texts[index % len(texts)]} (note {index})"
+            files.append((f"note-{index}.txt", text.encode()))
+    return files
+
+
+def _clients(environ: dict[str, str], settings: Settings) -> Any:
+    from prism.client import PipelineClient
+    from prism.storage import CosmosConnection, StorageConnection, blob_store, message_queues
+    from prism.storage.clients import results_container
+
+    storage = StorageConnection(connection_string=environ["PRISM_STORAGE"])
+    cosmos = CosmosConnection(
+        endpoint=environ["PRISM_COSMOS__accountEndpoint"], key=environ["PRISM_COSMOS__key"]
+    )
+    return PipelineClient(
+        settings,
+        blobs=blob_store(storage),
+        queues=message_queues(storage),
+        results=results_container(cosmos, settings),
+    )
+
+
+def end_to_end(count: int) -> dict[str, Any]:
+    from prism.inference.engine import Engine
+    from prism.modalities.base import Modality
+    from prism.results import PARTITIONS
+    from prism.routing import route
+
+    files = mixed_files(count)
+    with private_stack() as state:
+        environ = stack_environment(state, "benche2e")
+        settings = load_settings(environ)
+        client = _clients(environ, settings)
+        client.blobs.ensure_container(settings.incoming_container)
+        start = time.perf_counter()
+        for name, data in files:
+            client.blobs.upload(settings.incoming_container, name, data)
+        upload_s = time.perf_counter() - start
+        start = time.perf_counter()
+        completed = subprocess.run(
+            [sys.executable, "-m", "prism.devhost", "run", "--app-dir", str(PROJECT_ROOT),
+             "--settings", str(PROJECT_ROOT / "local.settings.example.json"), "--timeout", "1200"],
+            env=environ, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        pipeline_s = time.perf_counter() - start
+        documents = [d for p in PARTITIONS for d in client.results.query(p)]
+        write_ms = _write_latency_ms(client)
+    stage_ms: dict[str, float] = defaultdict(float)
+    for document in documents:
+        for stage, value in document.get("timings_ms", {}).items():
+            stage_ms[stage] += value
+    stage_ms["write"] = write_ms * len(documents)
+    total = sum(stage_ms.get(s, 0.0) for s in STAGES)
+    # The models alone on the same files, in this process, one batch per modality.
+    engine = Engine(load_settings({}))
+    by_modality: dict[Modality, list[bytes]] = defaultdict(list)
+    for name, data in files:
+        by_modality[route(data[:4096], size=len(data), name=name).modality].append(data)
+    for modality, items in by_modality.items():
+        engine.run(modality, items[:2])  # load the sessions outside the timing
+    start = time.perf_counter()
+    for modality, items in by_modality.items():
+        engine.run(modality, items)
+    raw_s = time.perf_counter() - start
+    return {
+        "files": count,
+        "results": len(documents),
+        "upload_s": upload_s,
+        "pipeline_s": pipeline_s,
+        "files_per_s": count / pipeline_s,
+        "raw_model_files_per_s": count / raw_s,
+        "stage_share": {s: stage_ms.get(s, 0.0) / total for s in STAGES},
+        "stage_mean_ms": {s: stage_ms.get(s, 0.0) / max(1, len(documents)) for s in STAGES},
+        "host_summary": completed.stdout.strip().splitlines()[-1],
+    }
+
+
+def _write_latency_ms(client: Any, repeats: int = 50) -> float:
+    """Median create latency of a result-sized document, measured in this run."""
+    from prism.results import utc_now
+
+    timings = []
+    for index in range(repeats):
+        document = {"id": f"bench-write-{index}", "modality": "unrouted", "created_at": utc_now(),
+                    "payload": "x" * 2048}  # fmt: skip
+        start = time.perf_counter()
+        client.results.create(document)
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings) * 1000
+
+
+def cache(repeats: int = 40) -> dict[str, Any]:
+    from prism.cache import PredictionCache, cache_key
+    from prism.inference.engine import Engine
+    from prism.modalities.base import Modality
+    from prism.storage import CosmosConnection
+    from prism.storage.clients import prediction_cache_container
+
+    data = (SAMPLES / "cat.jpg").read_bytes()
+    with private_stack() as state:
+        environ = stack_environment(state, "benchcache")
+        settings = load_settings(environ)
+        cosmos = CosmosConnection(endpoint=state.cosmos.endpoint, key=state.cosmos.key)
+        store = prediction_cache_container(cosmos, settings)
+        engine = Engine(settings)
+        model = engine.model(Modality.IMAGE)
+        engine.run(Modality.IMAGE, [data])  # session loaded outside the timing
+
+        def miss(index: int) -> None:
+            key = cache_key(f"{index:064x}", model)
+            assert PredictionCache(store, 16).get(key) is None
+            (outcome,) = engine.run(Modality.IMAGE, [data])
+            assert outcome.result is not None
+
+        warm = PredictionCache(store, 16)
+        (outcome,) = engine.run(Modality.IMAGE, [data])
+        assert outcome.result is not None
+        warm.put("bench-hit", outcome.result, model)
+
+        def memory_hit(index: int) -> None:
+            assert warm.get("bench-hit") is not None
+
+        def cosmos_hit(index: int) -> None:
+            assert PredictionCache(store, 16).get("bench-hit") is not None
+
+        calls = {"miss": miss, "hit_memory": memory_hit, "hit_cosmos": cosmos_hit}
+        figures = {name: _median_ms(call, repeats) for name, call in calls.items()}
+    return {
+        **{f"{name}_ms": value for name, value in figures.items()},
+        "miss_over_memory_hit": figures["miss"] / figures["hit_memory"],
+        "miss_over_cosmos_hit": figures["miss"] / figures["hit_cosmos"],
+    }
+
+
+def _median_ms(call: Any, repeats: int) -> float:
+    timings = []
+    for index in range(repeats):
+        start = time.perf_counter()
+        call(index)
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings) * 1000
+
+
+def router(repeats: int = 20) -> dict[str, Any]:
+    """Ingest (properties, two ranged reads, routing, enqueue) of the same PNG image as
+    a 1 KB file and as a 100 MB file: routing must not read the whole file."""
+    from PIL import Image
+
+    from prism.cache import PredictionCache
+    from prism.inference.engine import Engine
+    from prism.pipeline import Pipeline
+    from prism.storage import CosmosConnection, StorageConnection, blob_store, message_queues
+    from prism.storage.clients import prediction_cache_container, results_container
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (10, 20, 30)).save(buffer, format="PNG")
+    small = buffer.getvalue() + b"\0" * (1024 - len(buffer.getvalue()))
+    large = buffer.getvalue() + b"\0" * (100 * 1024 * 1024 - len(buffer.getvalue()))
+    with private_stack() as state:
+        environ = stack_environment(state, "benchroute")
+        settings = load_settings(environ, max_image_bytes=200 * 1024 * 1024)
+        storage = StorageConnection(connection_string=state.azurite.connection_string)
+        cosmos = CosmosConnection(endpoint=state.cosmos.endpoint, key=state.cosmos.key)
+        pipeline = Pipeline(
+            settings,
+            blobs=blob_store(storage),
+            queues=message_queues(storage),
+            results=results_container(cosmos, settings),
+            engine=Engine(settings),
+            cache=PredictionCache(prediction_cache_container(cosmos, settings), 16),
+        )
+        pipeline.blobs.ensure_container(settings.incoming_container)
+        pipeline.queues.ensure_queue(settings.image_queue)
+        figures = {}
+        for label, data in (("1KB", small), ("100MB", large)):
+            pipeline.blobs.upload(settings.incoming_container, label, data)
+            pipeline.ingest(settings.incoming_container, label)  # warm-up
+            figures[label] = _median_ms(
+                partial(_ingest, pipeline, settings.incoming_container, label), repeats
+            )
+    return {
+        "ingest_1KB_ms": figures["1KB"],
+        "ingest_100MB_ms": figures["100MB"],
+        "large_over_small": figures["100MB"] / figures["1KB"],
+    }
+
+
+def _ingest(pipeline: Any, container: str, name: str, _: int) -> None:
+    pipeline.ingest(container, name)
+
+
+COLD_IMPORT = (
+    "import time; t = time.perf_counter(); import function_app; print(time.perf_counter() - t)"
+)
+FIRST_REQUEST = """
+import sys, time
+from pathlib import Path
+from prism.inference.engine import Engine
+from prism.modalities.base import Modality
+from prism.settings import get_settings
+modality = Modality(sys.argv[1])
+data = Path(sys.argv[2]).read_bytes()
+engine = Engine(get_settings())
+timings = []
+for _ in range(2):
+    start = time.perf_counter()
+    (outcome,) = engine.run(modality, [data])
+    assert outcome.ok
+    timings.append(time.perf_counter() - start)
+print(timings[0], timings[1])
+"""
+
+
+def cold_start(repeats: int = 5) -> dict[str, Any]:
+    imports = [
+        float(subprocess.run([sys.executable, "-c", COLD_IMPORT], cwd=PROJECT_ROOT,
+                             capture_output=True, text=True, check=True).stdout)
+        for _ in range(repeats)
+    ]  # fmt: skip
+    first_request = {}
+    for modality, sample in (
+        ("image", "cat.jpg"),
+        ("audio", "greeting.flac"),
+        ("text", "review.txt"),
+    ):
+        completed = subprocess.run(
+            [sys.executable, "-c", FIRST_REQUEST, modality, str(SAMPLES / sample)],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        first, second = (float(v) for v in completed.stdout.split())
+        first_request[modality] = {"first_ms": first * 1000, "second_ms": second * 1000}
+    return {
+        "import_function_app_ms": statistics.median(imports) * 1000,
+        "first_request": first_request,
+    }
+
+
+def run_all(files: int) -> dict[str, Any]:
+    return {
+        "end_to_end": end_to_end(files),
+        "cache": cache(),
+        "router": router(),
+        "cold_start": cold_start(),
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    e2e, hit, route, cold = (report[k] for k in ("end_to_end", "cache", "router", "cold_start"))
+    shares = ", ".join(f"{s} {v:.0%}" for s, v in e2e["stage_share"].items())
+    lines = [
+        f"end to end: {e2e['results']}/{e2e['files']} files in {e2e['pipeline_s']:.1f} s = "
+        f"{e2e['files_per_s']:.1f} files/s through the local host; the models alone "
+        f"{e2e['raw_model_files_per_s']:.1f} files/s on the same files",
+        f"  time per stage: {shares}",
+        f"cache: miss {hit['miss_ms']:.2f} ms, hit in memory {hit['hit_memory_ms']:.4f} ms "
+        f"({hit['miss_over_memory_hit']:.0f}× cheaper), hit from Cosmos DB "
+        f"{hit['hit_cosmos_ms']:.2f} ms ({hit['miss_over_cosmos_hit']:.1f}× cheaper)",
+        f"router: ingest of 1 KB {route['ingest_1KB_ms']:.1f} ms vs 100 MB "
+        f"{route['ingest_100MB_ms']:.1f} ms ({route['large_over_small']:.2f}×)",
+        f"cold start: import function_app {cold['import_function_app_ms']:.0f} ms; first/second "
+        "request "
+        + ", ".join(
+            f"{m} {v['first_ms']:.0f}/{v['second_ms']:.0f} ms"
+            for m, v in cold["first_request"].items()
+        ),
+    ]
+    return "\n".join(lines)
