@@ -91,7 +91,7 @@ async def measure(
     }
 
 
-def run(modalities: tuple[Modality, ...] = (Modality.IMAGE, Modality.TEXT)) -> dict[str, Any]:
+def run(modalities: tuple[Modality, ...] = tuple(Modality)) -> dict[str, Any]:
     settings = get_settings()
     engine = Engine(settings)
     rows = []

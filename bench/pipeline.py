@@ -13,6 +13,7 @@ Each starts what it needs (a private local stack on free ports) and stops it.
 from __future__ import annotations
 
 import io
+import json
 import os
 import statistics
 import subprocess
@@ -111,7 +112,7 @@ def _clients(environ: dict[str, str], settings: Settings) -> Any:
 def end_to_end(count: int) -> dict[str, Any]:
     from prism.inference.engine import Engine
     from prism.modalities.base import Modality
-    from prism.results import PARTITIONS
+    from prism.results import PARTITIONS, public_view
     from prism.routing import route
 
     files = mixed_files(count)
@@ -133,6 +134,9 @@ def end_to_end(count: int) -> dict[str, Any]:
         pipeline_s = time.perf_counter() - start
         documents = [d for p in PARTITIONS for d in client.results.query(p)]
         write_ms = _write_latency_ms(client)
+    sizes: dict[str, list[int]] = defaultdict(list)
+    for document in documents:
+        sizes[document["modality"]].append(len(json.dumps(public_view(document))))
     stage_ms: dict[str, float] = defaultdict(float)
     for document in documents:
         for stage, value in document.get("timings_ms", {}).items():
@@ -160,6 +164,7 @@ def end_to_end(count: int) -> dict[str, Any]:
         "stage_share": {s: stage_ms.get(s, 0.0) / total for s in STAGES},
         "stage_mean_ms": {s: stage_ms.get(s, 0.0) / max(1, len(documents)) for s in STAGES},
         "host_summary": completed.stdout.strip().splitlines()[-1],
+        "document_kb": {m: statistics.mean(v) / 1024 for m, v in sizes.items()},
     }
 
 

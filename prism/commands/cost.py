@@ -1,0 +1,68 @@
+"""``prism cost [--json]``: dollars per million files per modality, side by side for
+int8 vs fp32, batching on vs off, a cache hit rate, and lifecycle vs all-hot storage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from prism.summary import format_table
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "cost", help="cost per million files on Flex Consumption, from the benchmarks"
+    )
+    parser.add_argument("--instance-mb", type=int, default=2048, help="512, 2048 or 4096")
+    parser.add_argument("--cache-hit-rate", type=float, default=0.3, help="0 ≤ rate < 1")
+    parser.add_argument(
+        "--io-overlap", type=int, default=8, help="invocations whose I/O waits overlap"
+    )
+    parser.add_argument("--bench-dir", type=Path, help="benchmark results (default bench/results)")
+    parser.add_argument("--prices", type=Path, help="compute price table overriding the default")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from prism.cost import (
+        BENCH_DIR,
+        as_dict,
+        estimate,
+        load_compute_prices,
+        measured_from_bench,
+        storage_per_file,
+    )
+
+    prices = load_compute_prices(args.prices)
+    measured = measured_from_bench(args.bench_dir or BENCH_DIR, storage_per_file())
+    lines = estimate(
+        measured,
+        prices,
+        instance_mb=args.instance_mb,
+        io_overlap=args.io_overlap,
+        cache_hit_rate=args.cache_hit_rate,
+    )
+    if args.json:
+        document = {
+            "currency": prices["currency"],
+            "prices_recorded": prices["recorded"],
+            "prices_source": prices["source"],
+            "instance_mb": args.instance_mb,
+            "per_million_files": [as_dict(line) for line in lines],
+        }
+        print(json.dumps(document, indent=2))
+        return 0
+    rows = [
+        [line.modality, line.scenario]
+        + [f"{v:,.2f}" for v in (line.compute, line.executions, line.cosmos, line.storage)]
+        + [f"{line.total:,.2f}"]
+        for line in lines
+    ]
+    headers = ["modality", "configuration", "compute", "executions", "cosmos", "storage", "total"]
+    print(f"USD per million files, Flex Consumption {args.instance_mb} MB instances")
+    print(format_table(rows, headers))
+    print(f"\nPrices recorded {prices['recorded']}: {prices['source']}")
+    return 0

@@ -1,0 +1,114 @@
+"""The cost model on figures computed by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from prism.cost import (
+    Measured,
+    Scenario,
+    cost_line,
+    estimate,
+    load_compute_prices,
+    measured_from_bench,
+)
+from prism.errors import ConfigurationError
+
+PRICES = {
+    "flex_on_demand_per_gb_s": 0.00002,
+    "flex_per_million_executions": 0.4,
+    "cosmos_serverless_per_million_ru": 0.25,
+    "cosmos_ru_per_point_read": 1.0,
+    "cosmos_ru_per_kb_written": 5.0,
+}
+MEASURED = Measured(
+    cpu_s_batched=0.004,
+    cpu_s_unbatched=0.005,
+    fp32_extra_cpu_s=0.006,
+    io_s=0.080,
+    document_kb=2.0,
+    storage_per_file_policy=0.00001,
+    storage_per_file_hot=0.00003,
+)
+
+
+def line(scenario: Scenario, instance_mb: int = 2048) -> float:
+    cost = cost_line(
+        "image", scenario, measured=MEASURED, prices=PRICES, instance_mb=instance_mb, io_overlap=8
+    )
+    return cost.total
+
+
+def test_default_scenario_matches_the_hand_computed_figure() -> None:
+    cost = cost_line(
+        "image", Scenario("default"), measured=MEASURED, prices=PRICES, instance_mb=2048,
+        io_overlap=8,
+    )  # fmt: skip
+    # 2 GB × (0.004 s / 1 core + 0.080 s / 8) = 0.028 GB-s per file
+    assert cost.compute == pytest.approx(0.028 * 0.00002 * 1e6)  # $0.56
+    assert cost.executions == pytest.approx(0.8)
+    # 2 point reads + 2 KB result (10 RU) + 2 KB cache entry (10 RU) = 22 RU
+    assert cost.cosmos == pytest.approx(22 * 0.25)
+    assert cost.storage == pytest.approx(10.0)
+    assert cost.total == pytest.approx(0.56 + 0.8 + 5.5 + 10.0)
+
+
+def test_each_saving_shows_against_its_alternative() -> None:
+    default = Scenario("default")
+    assert line(Scenario("fp32", int8=False)) > line(default)
+    assert line(Scenario("no batching", batching=False)) > line(default)
+    assert line(Scenario("hits", cache_hit_rate=0.5)) < line(default)
+    assert line(Scenario("hot", lifecycle=False)) > line(default)
+
+
+def test_a_bigger_instance_has_more_cores_for_the_same_cpu_time() -> None:
+    small = cost_line("image", Scenario("d"), measured=MEASURED, prices=PRICES,
+                      instance_mb=2048, io_overlap=8)  # fmt: skip
+    big = cost_line("image", Scenario("d"), measured=MEASURED, prices=PRICES,
+                    instance_mb=4096, io_overlap=8)  # fmt: skip
+    # CPU part is the same GB-s (twice the memory, half the time); I/O part doubles.
+    assert big.compute == pytest.approx(small.compute + 2 * 0.080 / 8 * 0.00002 * 1e6)
+
+
+def test_impossible_settings_are_refused_with_their_reason() -> None:
+    measured = {m: MEASURED for m in ("image", "audio", "text")}
+    with pytest.raises(ConfigurationError, match="cache hit rate"):
+        estimate(measured, PRICES, instance_mb=2048, io_overlap=8, cache_hit_rate=1.0)
+    with pytest.raises(ConfigurationError, match="512, 2048 or 4096"):
+        estimate(measured, PRICES, instance_mb=3000, io_overlap=8, cache_hit_rate=0.3)
+
+
+def test_missing_benchmarks_say_how_to_make_them(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="make bench"):
+        measured_from_bench(tmp_path, {})
+
+
+def test_benchmark_files_become_per_file_cpu_seconds(tmp_path: Path) -> None:
+    batching = {
+        "comparison": [
+            {"modality": m, "concurrency": 32, "on_items_per_s": 400.0, "off_items_per_s": 200.0}
+            for m in ("image", "audio", "text")
+        ]
+    }
+    models = {"comparison": [{"model": "image", "threads": 1, "batch": 1, "fp32_ms": 10.0,
+                              "int8_ms": 4.0}]}  # fmt: skip
+    pipeline = {"end_to_end": {"stage_mean_ms": {"route": 10, "download": 20, "write": 30},
+                               "document_kb": {"image": 1.5}}}  # fmt: skip
+    for name, document in (("batching", batching), ("models", models), ("pipeline", pipeline)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(document))
+    storage = {m: (1e-5, 3e-5) for m in ("image", "audio", "text")}
+    measured = measured_from_bench(tmp_path, storage)
+    assert measured["image"].cpu_s_batched == pytest.approx(2 / 400)  # 2 cores measured
+    assert measured["image"].cpu_s_unbatched == pytest.approx(2 / 200)
+    assert measured["image"].fp32_extra_cpu_s == pytest.approx(0.006)
+    assert measured["text"].fp32_extra_cpu_s == 0.0  # not measured → no extra
+    assert measured["image"].io_s == pytest.approx(0.060)
+
+
+def test_the_shipped_price_table_is_dated_and_sourced() -> None:
+    prices = load_compute_prices()
+    assert prices["recorded"] and "Flex Consumption" in prices["source"]
+    assert prices["flex_on_demand_per_gb_s"] > 0
