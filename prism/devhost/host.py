@@ -323,7 +323,11 @@ class DevHost:
             return _text(500, "internal error")
         self.stats.succeeded[route.spec.name] += 1
         if isinstance(result, func.HttpResponse):
-            return HttpAnswer(result.status_code, dict(result.headers), result.get_body())
+            headers = dict(result.headers)
+            if not any(name.lower() == "content-type" for name in headers):
+                # The Python worker sends the response's mimetype as its Content-Type.
+                headers["Content-Type"] = f"{result.mimetype}; charset={result.charset}"
+            return HttpAnswer(result.status_code, headers, result.get_body())
         if result is None:
             return HttpAnswer(204, {}, b"")
         return _text(200, str(result))

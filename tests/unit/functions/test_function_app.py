@@ -35,10 +35,10 @@ print(json.dumps(out, default=str))
     return indexed
 
 
-def test_the_app_has_the_nine_functions_of_the_design(functions: dict[str, Any]) -> None:
+def test_the_app_has_the_ten_functions_of_the_design(functions: dict[str, Any]) -> None:
     assert set(functions) == {
         "ingest", "infer_image", "infer_audio", "infer_text",
-        "api_infer", "api_result", "api_results", "api_health", "api_models",
+        "api_infer", "api_result", "api_results", "api_health", "api_models", "api_openapi",
     }  # fmt: skip
 
 
@@ -70,7 +70,9 @@ def test_each_modality_has_its_own_async_queue_function(
     assert function["is_async"]  # so a micro-batcher can coalesce concurrent invocations
 
 
-def test_http_routes_are_versioned_and_only_health_is_anonymous(functions: dict[str, Any]) -> None:
+def test_http_routes_are_versioned_and_only_health_and_the_contract_are_anonymous(
+    functions: dict[str, Any],
+) -> None:
     routes = {
         name: (f["trigger"]["route"], f["trigger"]["authLevel"])
         for name, f in functions.items()
@@ -82,6 +84,7 @@ def test_http_routes_are_versioned_and_only_health_is_anonymous(functions: dict[
         "api_results": ("v1/results", "FUNCTION"),
         "api_health": ("v1/health", "ANONYMOUS"),
         "api_models": ("v1/models", "FUNCTION"),
+        "api_openapi": ("v1/openapi.json", "ANONYMOUS"),
     }
 
 
