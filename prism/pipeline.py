@@ -385,6 +385,7 @@ def get_pipeline() -> Pipeline:
     """
     with _pipeline_lock:
         if not _pipeline:
+            telemetry.configure()  # only exports when a connection string is set
             from prism.inference.engine import get_engine
             from prism.settings import get_settings
             from prism.storage import (
