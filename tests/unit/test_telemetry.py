@@ -22,7 +22,8 @@ def test_recording_metrics_without_an_exporter_is_harmless() -> None:
     code = (
         "from prism import telemetry\n"
         "telemetry.record_routed('image', 'magic', 1.0)\n"
-        "telemetry.record_processed('text', 'ok', inference_ms=2.0, write_ms=1.0, error_code=None)\n"
+        "telemetry.record_processed('text', 'ok', inference_ms=2.0, write_ms=1.0,"
+        " error_code=None)\n"
         "telemetry.record_rejected('unrouted', 'empty')\n"
         "telemetry.record_cache('image', hit=True)\n"
         "telemetry.record_batch('text', 8)\n"
