@@ -26,6 +26,11 @@ def error_response(code: str, message: str, status: int) -> func.HttpResponse:
     return respond({"error": {"code": code, "message": message}}, status)
 
 
+def _path(url: str) -> str:
+    """The URL without its query, which may carry the function key (``?code=``)."""
+    return url.split("?", 1)[0]
+
+
 def translate_errors(call: Any) -> Any:
     """Turn Prism errors into coded HTTP answers; anything unexpected into a safe 500."""
     import functools
@@ -40,10 +45,10 @@ def translate_errors(call: Any) -> Any:
         except PermanentError as error:
             return error_response(error.code.value, error.message, error.http_status)
         except TransientError as error:
-            logger.warning("transient failure on %s: %s", req.url, error)
+            logger.warning("transient failure on %s: %s", _path(req.url), error)
             return error_response(error.code.value, error.message, 503)
         except Exception:
-            logger.exception("unexpected failure on %s", req.url)
+            logger.exception("unexpected failure on %s", _path(req.url))
             return error_response("internal", "an unexpected error occurred; it was logged", 500)
 
     return wrapper

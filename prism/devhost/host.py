@@ -20,6 +20,7 @@ import asyncio
 import functools
 import logging
 import os
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -43,7 +44,7 @@ from prism.devhost.bindings import (
 from prism.devhost.config import HostConfig, resolve_settings
 from prism.devhost.indexing import FunctionSpec
 from prism.devhost.receipts import BlobReceipts, unreceipted
-from prism.devhost.routes import Router, authorized
+from prism.devhost.routes import KEY_PARAMETER, Router, authorized
 from prism.devhost.timers import Schedule
 from prism.settings import Env
 from prism.storage import (
@@ -456,9 +457,11 @@ class DevHost:
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _answer
 
             def log_message(self, format: str, *args: Any) -> None:
-                # The request line is the client's: escape its control characters, as
-                # the base class does, so a request cannot forge or recolour log lines.
-                message = (format % args).translate(_CONTROL_ESCAPES)
+                # The request line is the client's: hide a function key passed as
+                # ?code=, and escape control characters, as the base class does, so a
+                # request cannot forge or recolour log lines.
+                message = _KEY_IN_QUERY.sub(r"\1[redacted]", format % args)
+                message = message.translate(_CONTROL_ESCAPES)
                 log.info("%s %s", self.address_string(), message)
 
         server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
@@ -469,6 +472,7 @@ class DevHost:
 # The Functions host's default request body limit (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT).
 MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024
 _CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_KEY_IN_QUERY = re.compile(rf"([?&]{KEY_PARAMETER}=)[^&\s]*", re.IGNORECASE)
 
 
 def _text(status: int, message: str) -> HttpAnswer:
