@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from prism.localstack import LocalStack, StackState
-from prism.settings import PROJECT_ROOT, Settings, load_settings
+from prism.settings import PROJECT_ROOT, load_settings
 
 SAMPLES = PROJECT_ROOT / "samples"
 STAGES = ("route", "queue_wait", "download", "cache", "inference", "write")
@@ -92,24 +92,19 @@ def mixed_files(count: int, seed: int = 0) -> list[tuple[str, bytes]]:
     return files
 
 
-def _clients(environ: dict[str, str], settings: Settings) -> Any:
-    from prism.client import PipelineClient
-    from prism.storage import CosmosConnection, StorageConnection, blob_store, message_queues
-    from prism.storage.clients import results_container
+def _connections(environ: dict[str, str]) -> tuple[Any, Any]:
+    from prism.storage import CosmosConnection, StorageConnection
 
-    storage = StorageConnection(connection_string=environ["PRISM_STORAGE"])
-    cosmos = CosmosConnection(
-        endpoint=environ["PRISM_COSMOS__accountEndpoint"], key=environ["PRISM_COSMOS__key"]
-    )
-    return PipelineClient(
-        settings,
-        blobs=blob_store(storage),
-        queues=message_queues(storage),
-        results=results_container(cosmos, settings),
+    return (
+        StorageConnection(connection_string=environ["PRISM_STORAGE"]),
+        CosmosConnection(
+            endpoint=environ["PRISM_COSMOS__accountEndpoint"], key=environ["PRISM_COSMOS__key"]
+        ),
     )
 
 
 def end_to_end(count: int) -> dict[str, Any]:
+    from prism.client import connect
     from prism.inference.engine import Engine
     from prism.modalities.base import Modality
     from prism.results import PARTITIONS, public_view
@@ -119,7 +114,8 @@ def end_to_end(count: int) -> dict[str, Any]:
     with private_stack() as state:
         environ = stack_environment(state, "benche2e")
         settings = load_settings(environ)
-        client = _clients(environ, settings)
+        storage, cosmos = _connections(environ)
+        client = connect(settings, storage=storage, cosmos=cosmos)
         client.blobs.ensure_container(settings.incoming_container)
         start = time.perf_counter()
         for name, data in files:
@@ -239,11 +235,7 @@ def router(repeats: int = 20) -> dict[str, Any]:
     a 1 KB file and as a 100 MB file: routing must not read the whole file."""
     from PIL import Image
 
-    from prism.cache import PredictionCache
-    from prism.inference.engine import Engine
-    from prism.pipeline import Pipeline
-    from prism.storage import CosmosConnection, StorageConnection, blob_store, message_queues
-    from prism.storage.clients import prediction_cache_container, results_container
+    from prism.pipeline import build_pipeline
 
     buffer = io.BytesIO()
     Image.new("RGB", (16, 16), (10, 20, 30)).save(buffer, format="PNG")
@@ -252,16 +244,8 @@ def router(repeats: int = 20) -> dict[str, Any]:
     with private_stack() as state:
         environ = stack_environment(state, "benchroute")
         settings = load_settings(environ, max_image_bytes=200 * 1024 * 1024)
-        storage = StorageConnection(connection_string=state.azurite.connection_string)
-        cosmos = CosmosConnection(endpoint=state.cosmos.endpoint, key=state.cosmos.key)
-        pipeline = Pipeline(
-            settings,
-            blobs=blob_store(storage),
-            queues=message_queues(storage),
-            results=results_container(cosmos, settings),
-            engine=Engine(settings),
-            cache=PredictionCache(prediction_cache_container(cosmos, settings), 16),
-        )
+        storage, cosmos = _connections(environ)
+        pipeline = build_pipeline(settings, storage=storage, cosmos=cosmos)
         pipeline.blobs.ensure_container(settings.incoming_container)
         pipeline.queues.ensure_queue(settings.image_queue)
         figures = {}

@@ -7,19 +7,26 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from prism.names import safe_file_name
 from prism.results import blob_result_id, find_result
 from prism.settings import Settings
-from prism.storage import BlobStore, DocumentContainer, MessageQueues, poison_queue_name
+from prism.storage import (
+    BlobStore,
+    CosmosConnection,
+    DocumentContainer,
+    MessageQueues,
+    StorageConnection,
+    poison_queue_name,
+)
 
 POLL_SECONDS = 0.25
 REPLAY_BATCH = 32
 
 
-def blob_name_for(path: Path) -> str:
+def blob_name_for(path: PurePath) -> str:
     """The file's name made safe (see :mod:`prism.names`) behind a short random prefix
     that keeps two files of the same name apart."""
     return f"{uuid.uuid4().hex[:8]}-{safe_file_name(path.name)}"
@@ -63,19 +70,22 @@ class PipelineClient:
         self, paths: Sequence[Path], progress: Callable[[int], None] | None = None
     ) -> list[Submission]:
         """Upload each file into the incoming container; ``progress`` gets bytes sent."""
-        container = self.settings.incoming_container
-        self.blobs.ensure_container(container)
+        self.blobs.ensure_container(self.settings.incoming_container)
         submissions = []
         for path in paths:
             data = path.read_bytes()
-            name = blob_name_for(path)
-            info = self.blobs.upload(container, name, data, overwrite=False)
-            submissions.append(
-                Submission(str(path), name, blob_result_id(container, name, info.etag))
-            )
+            submissions.append(self.upload(path, data))
             if progress is not None:
                 progress(len(data))
         return submissions
+
+    def upload(self, path: PurePath, data: bytes) -> Submission:
+        """Upload one file's bytes under a fresh blob name (the container must exist);
+        the returned id is the one its result document will have."""
+        container = self.settings.incoming_container
+        name = blob_name_for(path)
+        info = self.blobs.upload(container, name, data, overwrite=False)
+        return Submission(str(path), name, blob_result_id(container, name, info.etag))
 
     def wait(
         self,
@@ -126,14 +136,21 @@ class PipelineClient:
         return replayed
 
 
-def connect(settings: Settings | None = None) -> PipelineClient:
-    """A client over the app settings' storage and Cosmos DB (see ``prism.storage``)."""
+def connect(
+    settings: Settings | None = None,
+    *,
+    storage: StorageConnection | None = None,
+    cosmos: CosmosConnection | None = None,
+) -> PipelineClient:
+    """A client over explicit connections (default: the app settings', see
+    ``prism.storage``)."""
     from prism.settings import get_settings
     from prism.storage import blob_store, message_queues, results_container
 
+    settings = settings or get_settings()
     return PipelineClient(
-        settings or get_settings(),
-        blobs=blob_store(),
-        queues=message_queues(),
-        results=results_container(),
+        settings,
+        blobs=blob_store(storage),
+        queues=message_queues(storage),
+        results=results_container(cosmos, settings),
     )

@@ -43,7 +43,14 @@ from prism.results import (
     utc_now,
 )
 from prism.settings import Settings
-from prism.storage import BlobStore, DocumentContainer, MessageQueues, NotFoundError
+from prism.storage import (
+    BlobStore,
+    CosmosConnection,
+    DocumentContainer,
+    MessageQueues,
+    NotFoundError,
+    StorageConnection,
+)
 from prism.storage.errors import ConditionFailedError
 
 logger = logging.getLogger("prism.pipeline")
@@ -388,23 +395,27 @@ def get_pipeline() -> Pipeline:
             telemetry.configure()  # only exports when a connection string is set
             from prism.inference.engine import get_engine
             from prism.settings import get_settings
-            from prism.storage import (
-                blob_store,
-                message_queues,
-                prediction_cache_container,
-                results_container,
-            )
 
-            _pipeline.append(
-                Pipeline(
-                    get_settings(),
-                    blobs=blob_store(),
-                    queues=message_queues(),
-                    results=results_container(),
-                    engine=get_engine(),
-                    cache=PredictionCache(
-                        prediction_cache_container(), get_settings().cache_entries
-                    ),
-                )
-            )
+            _pipeline.append(build_pipeline(get_settings(), engine=get_engine()))
         return _pipeline[0]
+
+
+def build_pipeline(
+    settings: Settings,
+    *,
+    storage: StorageConnection | None = None,
+    cosmos: CosmosConnection | None = None,
+    engine: Engine | None = None,
+) -> Pipeline:
+    """A pipeline over explicit connections (default: the app settings')."""
+    from prism.storage import blob_store, message_queues
+    from prism.storage.clients import prediction_cache_container, results_container
+
+    return Pipeline(
+        settings,
+        blobs=blob_store(storage),
+        queues=message_queues(storage),
+        results=results_container(cosmos, settings),
+        engine=engine or Engine(settings),
+        cache=PredictionCache(prediction_cache_container(cosmos, settings), settings.cache_entries),
+    )

@@ -13,25 +13,19 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from prism.client import PipelineClient
+from prism.client import PipelineClient, connect
 from prism.localstack import StackState
 from prism.localstack.processes import free_port
 from prism.results import PARTITIONS
 from prism.settings import Settings, load_settings
-from prism.storage import (
-    CosmosConnection,
-    StorageConnection,
-    blob_store,
-    message_queues,
-    poison_queue_name,
-)
-from prism.storage.clients import results_container
+from prism.storage import CosmosConnection, StorageConnection, poison_queue_name
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_KEY = "e2e-function-key"
@@ -88,6 +82,11 @@ class PipelineUnderTest:
 def pipeline(
     local_stack: StackState, built_models: Mapping[str, Any], unique_name: str
 ) -> PipelineUnderTest:
+    return make_pipeline(local_stack, unique_name)
+
+
+def make_pipeline(local_stack: StackState, unique_name: str) -> PipelineUnderTest:
+    """Settings naming containers, queues and a database of this test's own."""
     environ = {
         **os.environ,
         **local_stack.app_settings(),
@@ -106,12 +105,7 @@ def pipeline(
     settings = load_settings(environ)
     storage = StorageConnection(connection_string=local_stack.azurite.connection_string)
     cosmos = CosmosConnection(endpoint=local_stack.cosmos.endpoint, key=local_stack.cosmos.key)
-    client = PipelineClient(
-        settings,
-        blobs=blob_store(storage),
-        queues=message_queues(storage),
-        results=results_container(cosmos, settings),
-    )
+    client = connect(settings, storage=storage, cosmos=cosmos)
     for container in (settings.incoming_container, settings.quarantine_container):
         client.blobs.ensure_container(container)
     for queue in settings.modality_queues.values():
@@ -157,8 +151,15 @@ class ServedApp:
 @pytest.fixture
 def served_app(pipeline: PipelineUnderTest, tmp_path: Path) -> Iterator[ServedApp]:
     """The app served over HTTP on a free loopback port until the test ends."""
+    with serve(pipeline, tmp_path / "devhost.log") as app:
+        yield app
+
+
+@contextmanager
+def serve(pipeline: PipelineUnderTest, log_path: Path) -> Iterator[ServedApp]:
+    """Serve the app for ``pipeline`` on a free loopback port, logging to ``log_path``."""
     port = free_port(None)
-    log = (tmp_path / "devhost.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -180,7 +181,7 @@ def served_app(pipeline: PipelineUnderTest, tmp_path: Path) -> Iterator[ServedAp
     try:
         deadline = time.monotonic() + 60
         while app_not_ready(app):
-            assert process.poll() is None, (tmp_path / "devhost.log").read_text()[-4000:]
+            assert process.poll() is None, log_path.read_text()[-4000:]
             assert time.monotonic() < deadline, "the local host did not answer within 60 s"
             time.sleep(0.2)
         yield app

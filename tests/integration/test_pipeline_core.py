@@ -10,14 +10,12 @@ from typing import Any
 
 import pytest
 
-from prism.cache import PredictionCache
 from prism.inference.engine import Engine
 from prism.modalities.base import Modality, ModelRef, Outcome
-from prism.pipeline import Pipeline
+from prism.pipeline import Pipeline, build_pipeline
 from prism.results import Job
 from prism.settings import Settings, load_settings
-from prism.storage import CosmosConnection, StorageConnection, blob_store, message_queues
-from prism.storage.clients import prediction_cache_container, results_container
+from prism.storage import CosmosConnection, StorageConnection
 
 pytestmark = pytest.mark.integration
 POISON = b"POISON"
@@ -62,13 +60,11 @@ def core(
             "PRISM_TEXT_BATCH_WAIT_MS": "50",
         }
     )
-    pipeline = Pipeline(
+    pipeline = build_pipeline(
         settings,
-        blobs=blob_store(storage_connection),
-        queues=message_queues(storage_connection),
-        results=results_container(cosmos_settings, settings),
+        storage=storage_connection,
+        cosmos=cosmos_settings,
         engine=CountingEngine(settings),
-        cache=PredictionCache(prediction_cache_container(cosmos_settings, settings), 64),
     )
     pipeline.blobs.ensure_container(settings.incoming_container)
     pipeline.blobs.ensure_container(settings.quarantine_container)
