@@ -61,8 +61,11 @@ log = logging.getLogger("prism.devhost")
 MAX_BLOB_ATTEMPTS = 5
 BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"
 # The host leases a message for 10 minutes (and renews it); a run longer than that may
-# see the message delivered again, which at-least-once handlers already tolerate.
+# see the message delivered again, which at-least-once handlers already tolerate. A
+# killed host's messages reappear when their lease ends: fault tests shorten it with
+# LEASE_SETTING so that happens within the test.
 LEASE_SECONDS = 600
+LEASE_SETTING = "PRISM_DEVHOST_LEASE_SECONDS"
 BLOB_SCAN_SECONDS = 1.0
 _IDLE_POLL_SECONDS = 0.05
 
@@ -97,6 +100,7 @@ class DevHost:
         self.connections = connections or Connections(self.environ)
         self.router = Router(self.functions, config.route_prefix)
         self.function_key = self.environ.get(Env.FUNCTION_KEY) or None
+        self.lease_seconds = int(self.environ.get(LEASE_SETTING) or LEASE_SECONDS)
         self.stats = HostStats()
         self._of_type: Callable[[str], list[FunctionSpec]] = lambda kind: [
             f for f in self.functions if f.trigger.type == kind
@@ -163,7 +167,10 @@ class DevHost:
             return 0
         queues, queue = self._queue_of(spec)
         messages = await asyncio.to_thread(
-            queues.receive, queue, max_messages=options.batch_size, visibility_timeout=LEASE_SECONDS
+            queues.receive,
+            queue,
+            max_messages=options.batch_size,
+            visibility_timeout=self.lease_seconds,
         )
         for message in messages:
             self._running[spec.name] += 1

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -281,8 +281,20 @@ class LocalStack:
     def _port(self, service: str) -> int:
         return processes.free_port(DEFAULT_PORTS[service] if self.prefer_default_ports else None)
 
-    def _start_azurite(self, node: str) -> AzuriteInfo:
-        blob, queue, table = self._port("blob"), self._port("queue"), self._port("table")
+    def restart_azurite(self) -> StackState:
+        """Start Azurite again on its recorded ports and data folder (after it died or
+        was stopped: fault tests kill it mid-run), keeping the Cosmos DB emulator."""
+        state = self.read_state()
+        if state is None:
+            raise ConfigurationError("the stack is not started")
+        old = state.azurite
+        ports = (old.blob_port, old.queue_port, old.table_port)
+        state = replace(state, azurite=self._start_azurite(_node_executable(), ports))
+        self._write_state(state)
+        return state
+
+    def _start_azurite(self, node: str, ports: tuple[int, int, int] | None = None) -> AzuriteInfo:
+        blob, queue, table = ports or (self._port("blob"), self._port("queue"), self._port("table"))
         location = self.state_dir / "azurite"
         location.mkdir(parents=True, exist_ok=True)
         script = self.project_root / "node_modules" / AZURITE_MARKER
