@@ -45,11 +45,12 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# Debian packages: espeak-ng speaks the audio that gates the VAD model and the tests use.
+# Debian packages: espeak-ng speaks the audio that gates the VAD model and the tests use;
+# chromium is the browser the console's tests drive (no browser is ever downloaded).
 system-deps:
-	@command -v espeak-ng >/dev/null || { \
-	  (apt-get update -qq && apt-get install -y -qq espeak-ng >/dev/null) || \
-	  { echo "error: could not install espeak-ng (apt-get install espeak-ng)"; exit 1; }; }
+	@command -v espeak-ng >/dev/null && command -v chromium >/dev/null || { \
+	  (apt-get update -qq && apt-get install -y -qq espeak-ng chromium >/dev/null) || \
+	  { echo "error: could not install espeak-ng and chromium (apt-get install ...)"; exit 1; }; }
 
 models: setup system-deps
 	$(BIN)/prism models build

@@ -179,6 +179,18 @@ module alerts 'modules/alerts.bicep' = {
   }
 }
 
+module workbook 'modules/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    appInsightsId: monitoring.outputs.appInsightsId
+    workspaceId: monitoring.outputs.workspaceId
+    instanceMemoryMB: instanceMemoryMB
+  }
+}
+
 // Read by azd (as environment values) and by scripts/create-eventgrid-subscription.sh.
 output AZURE_LOCATION string = location
 output AZURE_RESOURCE_GROUP string = rg.name
@@ -187,3 +199,4 @@ output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_INCOMING_CONTAINER string = storage.outputs.incomingContainerName
 output AZURE_EVENTGRID_SYSTEM_TOPIC string = eventGrid.outputs.name
 output AZURE_COSMOS_ENDPOINT string = cosmos.outputs.endpoint
+output AZURE_WORKBOOK_ID string = workbook.outputs.id

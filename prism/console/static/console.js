@@ -1,0 +1,426 @@
+// Prism console: uploads files into the pipeline and shows what comes out, by polling
+// the app's own JSON API. Plain DOM code, no framework and nothing fetched from
+// elsewhere. Every string from a result goes in with textContent, never as HTML.
+"use strict";
+
+(() => {
+  const API = `${document.body.dataset.api}/v1`;
+  const KEY = new URLSearchParams(window.location.search).get("code") || "";
+  const RESULTS_EVERY_MS = 1500;
+  const STATS_EVERY_MS = 5000;
+  const RESULT_LIMIT = 50;
+  const SVG = "http://www.w3.org/2000/svg";
+  const TIERS = ["Hot", "Cool", "Cold", "Archive"];
+
+  const $ = (id) => document.getElementById(id);
+  const results = new Map(); // id → the newest document (or a pending placeholder)
+  const uploadedNames = new Map(); // id → the file's own name, for uploads from here
+
+  // ---- small DOM helpers ------------------------------------------------------------
+
+  function el(tag, options = {}, children = []) {
+    const node = document.createElement(tag);
+    if (options.className) node.className = options.className;
+    if (options.text !== undefined) node.textContent = String(options.text);
+    for (const [name, value] of Object.entries(options.attrs || {})) node.setAttribute(name, value);
+    for (const child of children) if (child) node.append(child);
+    return node;
+  }
+
+  function svg(tag, attrs = {}, children = []) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+    for (const child of children) node.append(child);
+    return node;
+  }
+
+  const percent = (value) => `${Math.round(value * 100)}%`;
+  const fixed = (value, digits = 1) => (value === null || value === undefined ? "–" : Number(value).toFixed(digits));
+  const megabytes = (bytes) => (bytes ? (bytes / 1e6).toFixed(1) : "–");
+
+  function notice(message) {
+    const box = $("notice");
+    box.textContent = message;
+    box.hidden = !message;
+  }
+
+  // ---- the API ------------------------------------------------------------------------
+
+  async function call(path) {
+    const response = await fetch(`${API}${path}`, { headers: { "x-functions-key": KEY } });
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 401) {
+      throw new Error("The function key is missing or wrong: open this page with ?code=<function key>.");
+    }
+    if (!response.ok && response.status !== 503) {
+      const error = body.error || {};
+      throw new Error(`${path}: ${error.code || response.status} ${error.message || ""}`.trim());
+    }
+    return body;
+  }
+
+  // Calls that fail show a notice and leave the last good view in place.
+  async function refresh(task) {
+    try {
+      await task();
+    } catch (error) {
+      notice(error.message);
+    }
+  }
+
+  // ---- uploads -----------------------------------------------------------------------
+
+  function upload(file) {
+    const progress = el("progress", { attrs: { max: "100", value: "0", "aria-label": `Uploading ${file.name}` } });
+    const state = el("span", { className: "state", text: "uploading…" });
+    const item = el("li", {}, [el("span", { className: "name", text: file.name }), state, progress]);
+    $("uploads").prepend(item);
+
+    const request = new XMLHttpRequest();
+    request.open("POST", `${API}/files?name=${encodeURIComponent(file.name)}`);
+    request.setRequestHeader("x-functions-key", KEY);
+    request.responseType = "json";
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) progress.value = Math.round((100 * event.loaded) / event.total);
+    });
+    request.addEventListener("load", () => {
+      const body = request.response || {};
+      if (request.status === 202) {
+        progress.value = 100;
+        state.textContent = "uploaded · processing";
+        uploadedNames.set(body.id, file.name);
+        if (!results.has(body.id)) {
+          results.set(body.id, { id: body.id, status: "pending", source: { name: file.name } });
+        }
+        renderResults();
+      } else {
+        const error = body.error || { code: String(request.status), message: request.statusText };
+        state.textContent = `${error.code}: ${error.message}`;
+        state.classList.add("bad");
+      }
+    });
+    request.addEventListener("error", () => {
+      state.textContent = "the upload failed: the app did not answer";
+      state.classList.add("bad");
+    });
+    request.send(file);
+  }
+
+  function setUpDropZone() {
+    const zone = $("drop-zone");
+    const input = $("file-input");
+    input.addEventListener("change", () => {
+      for (const file of input.files) upload(file);
+      input.value = "";
+    });
+    for (const type of ["dragenter", "dragover"]) {
+      zone.addEventListener(type, (event) => {
+        event.preventDefault();
+        zone.classList.add("dragging");
+      });
+    }
+    for (const type of ["dragleave", "drop"]) {
+      zone.addEventListener(type, () => zone.classList.remove("dragging"));
+    }
+    zone.addEventListener("drop", (event) => {
+      event.preventDefault();
+      for (const file of event.dataTransfer.files) upload(file);
+    });
+  }
+
+  // ---- results -----------------------------------------------------------------------
+
+  // Blob names carry an 8-hex prefix that keeps same-named uploads apart.
+  const displayName = (doc) =>
+    uploadedNames.get(doc.id) || String(doc.source?.name || doc.id).replace(/^[0-9a-f]{8}-/, "");
+
+  function bars(items, valueOf, format) {
+    return el(
+      "ul",
+      { className: "bars" },
+      items.map((item) => {
+        const fill = el("span");
+        fill.style.width = percent(Math.max(0, Math.min(1, valueOf(item))));
+        return el("li", {}, [
+          el("span", { className: "label", text: item.label }),
+          el("span", { className: "bar", attrs: { "aria-hidden": "true" } }, [fill]),
+          el("span", { className: "value", text: format(valueOf(item)) }),
+        ]);
+      }),
+    );
+  }
+
+  function timeline(result) {
+    const width = 300;
+    const duration = Math.max(result.duration, 0.001);
+    const segments = result.speech_segments || [];
+    const spoken = segments.map((s) => `${fixed(s.start)}–${fixed(s.end)} s`).join(", ") || "no speech";
+    const picture = svg(
+      "svg",
+      { viewBox: `0 0 ${width} 30`, class: "timeline", role: "img", "aria-label": `Speech at ${spoken} of ${fixed(duration)} s` },
+      [svg("rect", { class: "track", x: 0, y: 4, width, height: 12, rx: 2 })],
+    );
+    for (const segment of segments) {
+      const x = (segment.start / duration) * width;
+      const w = Math.max(1, ((segment.end - segment.start) / duration) * width);
+      picture.append(svg("rect", { class: "speech", x: x.toFixed(1), y: 4, width: w.toFixed(1), height: 12, rx: 2 }));
+    }
+    for (const [x, anchor, label] of [[0, "start", "0 s"], [width, "end", `${fixed(duration)} s`]]) {
+      const text = svg("text", { x, y: 28, "text-anchor": anchor });
+      text.textContent = label;
+      picture.append(text);
+    }
+    return picture;
+  }
+
+  function keyResult(doc) {
+    if (doc.status === "pending") return el("p", { className: "key meta", text: "waiting for its result…" });
+    if (doc.error) {
+      return el("p", { className: "key" }, [
+        el("code", { className: "error-code", text: doc.error.code }),
+        el("span", { text: ` ${doc.error.message}` }),
+      ]);
+    }
+    const result = doc.result || {};
+    if (doc.modality === "image") {
+      return el("div", { className: "key" }, [
+        bars(result.labels.slice(0, 3), (l) => l.probability, percent),
+        el("p", { className: "meta", text: `${result.width}×${result.height} ${result.format}` }),
+      ]);
+    }
+    if (doc.modality === "audio") {
+      return el("div", { className: "key" }, [
+        timeline(result),
+        el("p", { className: "meta", text: `${fixed(result.duration)} s · speech ${percent(result.speech_ratio)} · ${result.sample_rate} Hz` }),
+      ]);
+    }
+    if (doc.modality === "text") {
+      return el("div", { className: "key" }, [
+        bars(result.labels, (l) => l.score, (v) => v.toFixed(2)),
+        el("p", { className: "meta", text: `${result.tokens} tokens${result.truncated ? " · truncated" : ""}` }),
+      ]);
+    }
+    return el("p", { className: "key" });
+  }
+
+  function resultItem(doc) {
+    const status = doc.status;
+    const details = el("button", { className: "button", text: "Details", attrs: { type: "button" } });
+    details.addEventListener("click", () => showDetail(doc.id));
+    details.disabled = status === "pending";
+    const timings = doc.timings_ms || {};
+    const meta = [
+      doc.created_at ? new Date(doc.created_at).toLocaleTimeString() : "",
+      timings.inference !== undefined ? `inference ${fixed(timings.inference)} ms` : "",
+      doc.cache === "hit" ? "cache hit" : "",
+    ].filter(Boolean).join(" · ");
+    return el("li", { className: `result ${status}`, attrs: { "data-id": doc.id, "data-status": status } }, [
+      el("div", { className: "result-head" }, [
+        el("span", { className: "result-name", text: displayName(doc) }),
+        doc.modality ? el("span", { className: `badge ${doc.modality}`, text: doc.modality }) : null,
+        el("span", { className: `status ${status}`, text: status }),
+        details,
+      ]),
+      keyResult(doc),
+      meta ? el("p", { className: "meta", text: meta }) : null,
+    ]);
+  }
+
+  // Newest first; pending uploads (no created_at yet) on top.
+  function renderResults() {
+    const ordered = [...results.values()].sort((a, b) => String(b.created_at || "~").localeCompare(String(a.created_at || "~")));
+    const list = $("result-list");
+    const shown = new Map([...list.children].map((item) => [item.dataset.id, item]));
+    const fresh = ordered.map((doc) => {
+      const old = shown.get(doc.id);
+      // Re-render only what changed, so a screen reader hears new results once.
+      return old && old.dataset.status === doc.status ? old : resultItem(doc);
+    });
+    list.replaceChildren(...fresh);
+    $("results-empty").hidden = fresh.length > 0;
+  }
+
+  async function pollResults() {
+    const body = await call(`/results?limit=${RESULT_LIMIT}`);
+    for (const doc of body.results) results.set(doc.id, doc);
+    renderResults();
+    notice("");
+  }
+
+  // ---- the detail view ---------------------------------------------------------------
+
+  // Long number arrays (the text embedding) would drown the document: shown abbreviated.
+  function abbreviate(key, value) {
+    if (Array.isArray(value) && value.length > 12 && value.every((v) => typeof v === "number")) {
+      return `[${value.slice(0, 4).map((v) => v.toFixed(4)).join(", ")}, … ${value.length} numbers]`;
+    }
+    return value;
+  }
+
+  function showDetail(id) {
+    const doc = results.get(id);
+    if (!doc) return;
+    $("detail-title").textContent = displayName(doc);
+    $("detail-summary").replaceChildren(keyResult(doc));
+    const timings = Object.entries(doc.timings_ms || {}).map(([k, v]) => `${k} ${fixed(v)} ms`).join(", ");
+    const model = doc.model ? `${doc.model.name} ${doc.model.version}` : "–";
+    const fields = [
+      ["id", doc.id],
+      ["modality", doc.modality],
+      ["status", doc.status],
+      ["error", doc.error ? `${doc.error.code}: ${doc.error.message}` : "–"],
+      ["model", model],
+      ["cache", doc.cache || "–"],
+      ["timings", timings || "–"],
+      ["size", doc.source?.size !== undefined ? `${doc.source.size} bytes` : "–"],
+      ["sha-256", doc.content_sha256 || "–"],
+      ["created", doc.created_at || "–"],
+    ];
+    $("detail-fields").replaceChildren(...fields.flatMap(([name, value]) => [el("dt", { text: name }), el("dd", { text: value })]));
+    $("detail-json").textContent = JSON.stringify(doc, abbreviate, 2);
+    $("detail").showModal();
+    $("detail-close").focus();
+  }
+
+  // ---- counters, queues, models --------------------------------------------------------
+
+  function fillTable(id, rows) {
+    $(id).tBodies[0].replaceChildren(
+      ...rows.map((cells) =>
+        el("tr", {}, cells.map(([text, className], index) =>
+          el(index === 0 ? "th" : "td", { text, className, attrs: index === 0 ? { scope: "row" } : {} }))),
+      ),
+    );
+  }
+
+  async function pollStats() {
+    const stats = await call("/stats");
+    $("counters-window").textContent = `From the newest ${stats.window} results of each modality.`;
+    fillTable("counters", Object.entries(stats.modalities).map(([modality, c]) => [
+      [modality],
+      [String(c.processed), "num"],
+      [String(c.rejected), "num"],
+      [String(c.cache_hits), "num"],
+      [fixed(c.p50_ms), "num"],
+      [fixed(c.p95_ms), "num"],
+    ]));
+    fillTable("queues", stats.queues.map((q) => [
+      [q.queue],
+      [String(q.depth), "num"],
+      [String(q.poison_depth), q.poison_depth ? "num bad" : "num"],
+    ]));
+  }
+
+  // Each gated figure beside its threshold, as the build measured it.
+  function gateText(row) {
+    const gated = Object.entries(row.gate_thresholds || {}).filter(([, t]) => typeof t === "object");
+    if (!gated.length) return ["no gate (kept fp32)", ""];
+    const figures = gated.map(([name, t]) => {
+      const value = row.gate[name];
+      const bound = t.min !== undefined ? `≥ ${t.min}` : `≤ ${t.max}`;
+      return `${name.replaceAll("_", " ")} ${value === undefined ? "–" : value.toFixed(3)} (${bound})`;
+    });
+    return [`${row.gate_passed ? "pass" : "FAIL"}: ${figures.join("; ")}`, row.gate_passed ? "gate-pass" : "gate-fail"];
+  }
+
+  async function loadModels() {
+    const body = await call("/models");
+    fillTable("models", body.models.map((row) => {
+      const runtime = row.runtime_precision === "int8" ? row.int8_bytes : row.fp32_bytes;
+      return [
+        [row.name],
+        [row.modality],
+        [`${row.version} · ${row.runtime_precision}`],
+        [megabytes(runtime), "num"],
+        [megabytes(row.fp32_bytes), "num"],
+        gateText(row),
+      ];
+    }));
+  }
+
+  async function checkHealth() {
+    const pill = $("health");
+    const report = await call("/health");
+    const ok = report.status === "ok";
+    pill.textContent = ok ? "Healthy" : `Degraded: ${Object.entries(report.checks || {}).filter(([, c]) => !c.ok).map(([n]) => n).join(", ")}`;
+    pill.className = `pill ${ok ? "ok" : "bad"}`;
+  }
+
+  // ---- the lifecycle chart ------------------------------------------------------------
+
+  function lifecycleChart(view) {
+    const width = 720, height = 360, left = 56, right = 16, top = 12, split = 200, bottom = 36;
+    const series = view.series;
+    const lastDay = series[series.length - 1].day;
+    const x = (day) => left + ((width - left - right) * day) / lastDay;
+    const storedMax = Math.max(...series.map((p) => TIERS.reduce((sum, t) => sum + p.gigabytes[t], 0)));
+    const costMax = Math.max(...series.map((p) => Math.max(p.cumulative_cost, p.baseline_cumulative_cost)));
+    const yStored = (gb) => split - 8 - ((split - 8 - top) * gb) / storedMax;
+    const yCost = (cost) => height - bottom - ((height - bottom - split - 16) * cost) / costMax;
+    const chart = svg("svg", {
+      viewBox: `0 0 ${width} ${height}`, role: "img",
+      "aria-label": `Stored gigabytes by access tier, and cumulative cost, over ${lastDay + 1} days`,
+    });
+    // Tier areas stacked from the hottest up.
+    let below = series.map(() => 0);
+    for (const tier of TIERS) {
+      const above = series.map((p, i) => below[i] + p.gigabytes[tier]);
+      const upper = series.map((p, i) => `${x(p.day).toFixed(1)},${yStored(above[i]).toFixed(1)}`);
+      const lower = series.map((p, i) => `${x(p.day).toFixed(1)},${yStored(below[i]).toFixed(1)}`).reverse();
+      chart.append(svg("polygon", { class: tier.toLowerCase(), points: [...upper, ...lower].join(" ") }));
+      below = above;
+    }
+    for (const [cls, field] of [["baseline", "baseline_cumulative_cost"], ["policy", "cumulative_cost"]]) {
+      const points = series.map((p) => `${x(p.day).toFixed(1)},${yCost(p[field]).toFixed(1)}`).join(" ");
+      chart.append(svg("polyline", { class: cls, points }));
+    }
+    const label = (text, at, y, anchor = "end") => {
+      const node = svg("text", { x: at, y, "text-anchor": anchor });
+      node.textContent = text;
+      chart.append(node);
+    };
+    chart.append(svg("line", { class: "axis", x1: left, x2: width - right, y1: split - 8, y2: split - 8 }));
+    chart.append(svg("line", { class: "axis", x1: left, x2: width - right, y1: height - bottom, y2: height - bottom }));
+    label(`${Math.round(storedMax)} GB`, left - 4, top + 10);
+    label("0", left - 4, split - 8);
+    label(`${view.currency} ${Math.round(costMax)}`, left - 4, split + 26);
+    label("0", left - 4, height - bottom);
+    for (const day of [0, 90, 180, 270, lastDay]) {
+      label(`day ${day}`, x(day), height - bottom + 16, day === 0 ? "start" : day === lastDay ? "end" : "middle");
+    }
+    return chart;
+  }
+
+  async function loadLifecycle() {
+    const view = await call("/lifecycle");
+    $("lifecycle-chart").replaceChildren(lifecycleChart(view));
+    const policy = view.policy.costs.total, baseline = view.baseline_all_hot.costs.total;
+    $("lifecycle-summary").textContent =
+      `${view.policy_file} on ${view.workload_file}, ${view.days} days: ` +
+      `${view.currency} ${policy.toFixed(0)} with the policy against ${view.currency} ${baseline.toFixed(0)} ` +
+      `all hot (−${view.savings_percent.toFixed(0)} %). Top: stored GB by tier; bottom: cumulative cost.`;
+    $("lifecycle-legend").replaceChildren(
+      ...TIERS.map((t) => el("li", {}, [el("span", { className: `swatch ${t.toLowerCase()}` }), el("span", { text: `${t} (GB)` })])),
+      el("li", {}, [el("span", { className: "swatch policy" }), el("span", { text: "cost with the policy" })]),
+      el("li", {}, [el("span", { className: "swatch baseline" }), el("span", { text: "cost all hot" })]),
+    );
+  }
+
+  // ---- start -------------------------------------------------------------------------
+
+  function every(milliseconds, task) {
+    const run = () => {
+      if (!document.hidden) refresh(task);
+    };
+    run();
+    window.setInterval(run, milliseconds);
+  }
+
+  setUpDropZone();
+  $("detail-close").addEventListener("click", () => $("detail").close());
+  refresh(checkHealth);
+  refresh(loadModels);
+  refresh(loadLifecycle);
+  every(RESULTS_EVERY_MS, pollResults);
+  every(STATS_EVERY_MS, pollStats);
+})();

@@ -1,0 +1,170 @@
+"""The console in headless Chromium against the real app, emulators and models: files
+dropped on the page flow through the pipeline and their results appear on it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import FilePayload, Locator, expect
+
+from tests.browser.conftest import ARTIFACTS, Console, ConsoleApp
+from tests.e2e.conftest import MAX_BYTES
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+# The first result waits for the blob scan, the queue and the models' first load.
+RESULT_TIMEOUT_MS = 90_000
+
+
+def result_for(console: Console, name: str) -> Locator:
+    return console.page.locator("li.result", has=console.page.get_by_text(name, exact=True))
+
+
+def finished(result: Locator) -> None:
+    expect(result).to_have_attribute(
+        "data-status", re.compile("ok|rejected"), timeout=RESULT_TIMEOUT_MS
+    )
+
+
+def test_the_console_loads_its_data_without_a_browser_error(console: Console) -> None:
+    console.open()
+    page = console.page
+    expect(page).to_have_title("Prism console")
+    expect(page.locator("#health")).to_have_text("Healthy")
+    expect(page.locator("#models tbody tr")).to_have_count(4)
+    expect(page.locator("#models tbody")).to_contain_text("efficientnet-lite0")
+    expect(page.locator("#lifecycle-chart svg polygon")).to_have_count(4)
+    expect(page.locator("#lifecycle-summary")).to_contain_text("with the policy")
+    expect(page.locator("#queues tbody tr")).to_have_count(3)
+    assert console.errors == []
+
+
+def test_an_image_a_recording_and_a_text_show_their_results(console: Console) -> None:
+    console.open()
+    console.page.locator("#file-input").set_input_files(
+        [SAMPLES / "cat.jpg", SAMPLES / "greeting.flac", SAMPLES / "review.txt"]
+    )
+    image, audio, text = (
+        result_for(console, name) for name in ("cat.jpg", "greeting.flac", "review.txt")
+    )
+    for result in (image, audio, text):
+        finished(result)
+        expect(result).to_have_attribute("data-status", "ok")
+    expect(image.locator(".badge")).to_have_text("image")
+    expect(image.locator(".bars li")).to_have_count(3)
+    expect(image.locator(".meta").first).to_contain_text("451×300 jpeg")
+    expect(audio.locator(".badge")).to_have_text("audio")
+    # greeting.flac has two stretches of speech: each is drawn on the timeline.
+    expect(audio.locator("svg.timeline rect.speech")).to_have_count(2)
+    expect(text.locator(".badge")).to_have_text("text")
+    expect(text.locator(".bars li").first).to_be_visible()
+    expect(console.page.locator("#uploads")).to_contain_text("uploaded · processing")
+    assert console.errors == []
+
+
+@pytest.mark.parametrize(
+    ("sample", "code"),
+    [("bad/invoice.pdf", "unsupported_type"), ("bad/truncated.jpg", "corrupt")],
+)
+def test_a_hostile_file_shows_its_rejection_code(console: Console, sample: str, code: str) -> None:
+    console.open()
+    console.page.locator("#file-input").set_input_files(SAMPLES / sample)
+    result = result_for(console, Path(sample).name)
+    finished(result)
+    expect(result).to_have_attribute("data-status", "rejected")
+    expect(result.locator(".error-code")).to_have_text(code)
+    assert console.errors == []
+
+
+def test_an_oversized_file_is_refused_with_too_large(console: Console) -> None:
+    console.open()
+    payload: FilePayload = {
+        "name": "huge.bin",
+        "mimeType": "application/octet-stream",
+        "buffer": b"\0" * (MAX_BYTES + 1),
+    }
+    console.page.locator("#file-input").set_input_files(payload)
+    upload = console.page.locator("#uploads li", has_text="huge.bin")
+    expect(upload.locator(".state")).to_contain_text("too_large")
+    # A 413 answer is the expected outcome here, not an error of the page's own.
+    assert [e for e in console.errors if "413" not in e] == []
+
+
+def test_the_drop_zone_is_reachable_and_usable_from_the_keyboard(console: Console) -> None:
+    console.open()
+    page = console.page
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("#file-input")).to_be_focused()
+    outline = page.locator(".drop-label").evaluate("label => getComputedStyle(label).outlineStyle")
+    assert outline == "solid"  # the drop zone shows where the focus is
+    # Space on the focused input opens the file chooser, as a click would.
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(SAMPLES / "forecast.md")
+    result = result_for(console, "forecast.md")
+    finished(result)
+    # The detail view opens from the keyboard, takes the focus, and Escape closes it.
+    result.get_by_role("button", name="Details").focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("#detail")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#detail-close")).to_be_focused()
+    expect(dialog.locator("#detail-fields")).to_contain_text("all-minilm-l6-v2")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert console.errors == []
+
+
+def test_files_dropped_on_the_zone_are_uploaded(console: Console) -> None:
+    console.open()
+    page = console.page
+    # A real drag from the desktop cannot be scripted; this is the event it produces.
+    page.locator("#drop-zone").evaluate(
+        """zone => {
+            const data = new DataTransfer();
+            data.items.add(new File(["The striker scored twice in the final minutes."],
+                                    "dropped.txt", {type: "text/plain"}));
+            zone.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true,
+                                                      cancelable: true}));
+        }"""
+    )
+    result = result_for(console, "dropped.txt")
+    finished(result)
+    expect(result).to_have_attribute("data-status", "ok")
+    assert console.errors == []
+
+
+def test_counters_count_what_the_pipeline_processed(
+    console: Console, console_app: ConsoleApp
+) -> None:
+    for sample in ("coffee.png", "bad/latin1.txt"):
+        sent = console_app.app.request(
+            "POST", f"/v1/files?name={Path(sample).name}", (SAMPLES / sample).read_bytes()
+        )
+        assert sent.status == 202, sent.body
+    console.open()
+    for name in ("coffee.png", "latin1.txt"):
+        finished(result_for(console, name))
+    counters = console.page.locator("#counters tbody")
+    for modality in ("image", "unrouted"):
+        row = counters.locator("tr", has=console.page.locator("th", has_text=modality))
+        # Counters refresh on their own: wait for the next poll to count these.
+        expect(row.locator("td").first).not_to_have_text("0", timeout=RESULT_TIMEOUT_MS)
+    image = counters.locator("tr", has=console.page.locator("th", has_text="image"))
+    expect(image.locator("td").nth(3)).not_to_have_text("–")  # a p50 latency
+    assert console.errors == []
+
+
+def test_the_console_reads_well_on_a_phone(console: Console) -> None:
+    page = console.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    console.open()
+    expect(page.locator("#lifecycle-chart svg")).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0  # nothing wider than the screen
+    page.screenshot(path=ARTIFACTS / "console-phone.png", full_page=False)
+    assert console.errors == []
