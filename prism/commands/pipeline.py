@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from prism.errors import ConfigurationError
 from prism.localstack import DEFAULT_STATE_DIR, LocalStack
-from prism.settings import PROJECT_ROOT
+from prism.settings import PROJECT_ROOT, Env
 from prism.summary import format_table, summarize
 
 if TYPE_CHECKING:
@@ -160,6 +162,13 @@ def _binding_detail(binding: Binding) -> str:
     return ", ".join(f"{key}={binding.get(key)}" for key in keys if binding.get(key))
 
 
+def console_url(host_url: str) -> str:
+    """The console's address on the local host, with the local function key (from
+    local.settings.json, loaded by ``use_local_stack``) that the page passes on."""
+    key = os.environ.get(Env.FUNCTION_KEY, "")
+    return f"{host_url}/api/console?code={quote(key, safe='')}"
+
+
 def run_demo(args: argparse.Namespace) -> int:
     stack = LocalStack(DEFAULT_STATE_DIR)
     print("Starting the local stack: Azurite, the Cosmos DB emulator, the Functions host…")
@@ -181,6 +190,7 @@ def run_demo(args: argparse.Namespace) -> int:
         if state.devhost is not None:
             print(f"API: {state.devhost.url}/api/v1/results  (header x-functions-key, see "
                   "local.settings.json)")  # fmt: skip
+            print(f"Console: {console_url(state.devhost.url)}")
         return 0 if finished else 1
     finally:
         if args.keep:

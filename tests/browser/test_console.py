@@ -60,7 +60,11 @@ def test_an_image_a_recording_and_a_text_show_their_results(console: Console) ->
     expect(audio.locator("svg.timeline rect.speech")).to_have_count(2)
     expect(text.locator(".badge")).to_have_text("text")
     expect(text.locator(".bars li").first).to_be_visible()
-    expect(console.page.locator("#uploads")).to_contain_text("uploaded · processing")
+    expect(console.page.locator("#uploads li .state")).to_have_text(["processed"] * 3)
+    counters = console.page.locator("#counters tbody")
+    expect(counters.locator("tr").first.locator("td").first).not_to_have_text("0")  # image
+    # What a user sees first after three uploads (the README's picture).
+    console.page.screenshot(path=ARTIFACTS / "console-desktop.png")
     assert console.errors == []
 
 
@@ -75,6 +79,8 @@ def test_a_hostile_file_shows_its_rejection_code(console: Console, sample: str, 
     finished(result)
     expect(result).to_have_attribute("data-status", "rejected")
     expect(result.locator(".error-code")).to_have_text(code)
+    upload = console.page.locator("#uploads li", has_text=Path(sample).name)
+    expect(upload.locator(".state")).to_have_text(f"rejected · {code}")
     assert console.errors == []
 
 

@@ -15,6 +15,7 @@
   const $ = (id) => document.getElementById(id);
   const results = new Map(); // id → the newest document (or a pending placeholder)
   const uploadedNames = new Map(); // id → the file's own name, for uploads from here
+  const uploadStates = new Map(); // id → the upload's status line, until its result is in
 
   // ---- small DOM helpers ------------------------------------------------------------
 
@@ -89,6 +90,7 @@
         progress.value = 100;
         state.textContent = "uploaded · processing";
         uploadedNames.set(body.id, file.name);
+        uploadStates.set(body.id, state);
         if (!results.has(body.id)) {
           results.set(body.id, { id: body.id, status: "pending", source: { name: file.name } });
         }
@@ -242,9 +244,20 @@
 
   async function pollResults() {
     const body = await call(`/results?limit=${RESULT_LIMIT}`);
-    for (const doc of body.results) results.set(doc.id, doc);
+    let arrived = false;
+    for (const doc of body.results) {
+      arrived ||= results.get(doc.id)?.status !== doc.status;
+      results.set(doc.id, doc);
+      const state = uploadStates.get(doc.id);
+      if (state) {
+        state.textContent = doc.error ? `rejected · ${doc.error.code}` : "processed";
+        state.classList.toggle("bad", Boolean(doc.error));
+        uploadStates.delete(doc.id);
+      }
+    }
     renderResults();
     notice("");
+    if (arrived) refresh(pollStats); // counters follow new results without waiting
   }
 
   // ---- the detail view ---------------------------------------------------------------
