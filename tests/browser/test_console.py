@@ -165,6 +165,48 @@ def test_counters_count_what_the_pipeline_processed(
     assert console.errors == []
 
 
+# WCAG contrast of each element's own text against the first opaque background behind it.
+CONTRAST = """() => {
+  const channel = (c) => {
+    c /= 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const parse = (text) => text.match(/[\\d.]+/g).map(Number);
+  const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const background = (node) => {
+    for (; node; node = node.parentElement) {
+      const rgba = parse(getComputedStyle(node).backgroundColor);
+      if (rgba.length < 4 || rgba[3] === 1) return rgba;
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const node of document.querySelectorAll("body *")) {
+    const own = [...node.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim());
+    if (!own || !node.checkVisibility() || node.closest("svg")) continue;
+    const [fg, bg] = [luminance(parse(getComputedStyle(node).color)), luminance(background(node))];
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) low.push(`${node.tagName}.${node.className}: ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
+
+
+def test_text_meets_aa_contrast_and_every_control_is_named(console: Console) -> None:
+    console.open()
+    page = console.page
+    page.locator("#file-input").set_input_files(SAMPLES / "bad" / "empty.txt")
+    finished(result_for(console, "empty.txt"))
+    expect(page.locator("#models tbody tr")).to_have_count(4)
+    assert page.evaluate(CONTRAST) == []
+    expect(page.get_by_label("Drop files here")).to_have_id("file-input")
+    controls = page.get_by_role("button").all()
+    assert len(controls) >= 2  # the file input and the result's Details
+    for control in controls:
+        expect(control).to_have_accessible_name(re.compile(r"\w"))
+    assert console.errors == []
+
+
 def test_the_console_reads_well_on_a_phone(console: Console) -> None:
     page = console.page
     page.set_viewport_size({"width": 390, "height": 844})
