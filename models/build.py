@@ -117,9 +117,11 @@ def build_all(
         "build_key": build_key(),
         "tools": {package: version(package) for package in TOOL_PACKAGES},
         "reproducibility": (
-            "Builds are deterministic on one machine (fixed seeds, single-threaded "
-            "calibration order); ONNX Runtime's kernels may round differently on other "
-            "CPUs, so int8 hashes can differ across machines while gate figures hold."
+            "Two builds from a clean state gave byte-identical files for every model on "
+            "the project's build machine (checked 2026-11-29): exports are traced, and "
+            "calibration and evaluation data come from fixed seeds. ONNX Runtime may "
+            "round calibration statistics differently on another CPU, so the int8 image "
+            "model's hash can differ across machines; its gate figures are what must hold."
         ),
         "models": {},
     }

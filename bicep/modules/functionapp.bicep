@@ -209,6 +209,44 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           name: 'PRISM_INTRA_OP_THREADS'
           value: string(intraOpThreads)
         }
+        // Micro-batching per modality (defaults from the benchmark, see README
+        // "Performance"); one model call in flight per core the instance owns.
+        {
+          name: 'PRISM_BATCHES_IN_FLIGHT'
+          value: string(intraOpThreads)
+        }
+        {
+          name: 'PRISM_IMAGE_BATCH_SIZE'
+          value: '8'
+        }
+        {
+          name: 'PRISM_IMAGE_BATCH_WAIT_MS'
+          value: '5'
+        }
+        {
+          name: 'PRISM_AUDIO_BATCH_SIZE'
+          value: '1'
+        }
+        {
+          name: 'PRISM_AUDIO_BATCH_WAIT_MS'
+          value: '0'
+        }
+        {
+          name: 'PRISM_TEXT_BATCH_SIZE'
+          value: '16'
+        }
+        {
+          name: 'PRISM_TEXT_BATCH_WAIT_MS'
+          value: '5'
+        }
+        {
+          name: 'PRISM_BATCH_QUEUE_LIMIT'
+          value: '256'
+        }
+        {
+          name: 'PRISM_CACHE_ENTRIES'
+          value: '2048'
+        }
         {
           name: 'AZURE_CLIENT_ID'
           value: identityClientId
