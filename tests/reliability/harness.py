@@ -22,7 +22,8 @@ from tests.e2e.conftest import PipelineUnderTest
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 # A killed host's leased messages reappear after this long (the real host: 10 minutes).
-SHORT_LEASE = {LEASE_SETTING: "8"}
+SHORT_LEASE_SECONDS = "8"
+SHORT_LEASE = {LEASE_SETTING: SHORT_LEASE_SECONDS}
 
 
 def mixed_files(directory: Path, count: int) -> list[Path]:
