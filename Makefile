@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup node-deps system-deps models lint typecheck unit bench clean checkov
+.PHONY: demo test setup node-deps system-deps models lint typecheck unit bench load clean checkov
 
 demo: setup system-deps node-deps models
 	$(BIN)/prism demo
@@ -64,6 +64,10 @@ typecheck:
 
 bench: setup models
 	$(BIN)/python -m bench
+
+# 5,000 mixed files (5 % hostile) through the local host; minutes, so not in `make test`.
+load: setup node-deps models
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf models/build .prism bench/results
