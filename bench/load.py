@@ -62,9 +62,9 @@ def hostile_kinds() -> list[tuple[str, Callable[[int], bytes]]]:
         ("scan.jpg", lambda i: pdf_with_embedded_jpeg() + str(i).encode()),
         ("gifar.jpg", lambda i: appended_zip((bad.parent / "cat.jpg").read_bytes()) + bytes(i)),
         ("nested.json", lambda i: b"[" * (3_000 + i)),
-        # Path tricks and a bidi override in the blob name itself (a control character
-        # cannot be uploaded: the storage request would not sign).
-        ("\u202egpj.exe ../../name", lambda i: f"hostile name {i}".encode()),
+        # Virtual folders and a bidi override in the blob name itself (control characters
+        # and ".." segments cannot be uploaded: the storage request would not sign).
+        ("\u202egpj.exe/dir/sub name", lambda i: f"hostile name {i}".encode()),
     ]
 
 
