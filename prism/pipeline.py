@@ -73,6 +73,7 @@ class IngestOutcome:
     document_id: str | None = None
     modality: str | None = None
     error: PermanentError | None = None
+    route_ms: float | None = None  # properties, head (and tail) reads and routing
 
 
 def _elapsed_ms(start: float) -> float:
@@ -133,7 +134,7 @@ class Pipeline:
         """Route one blob without downloading it; queue a job or reject the blob."""
         start = time.perf_counter()
         try:
-            info = self.blobs.properties(container, name)
+            info, head = self.blobs.read_head(container, name, HEAD_BYTES)
         except NotFoundError:
             # Already quarantined or deleted by an earlier delivery of this event.
             logger.info("blob %s/%s is gone; nothing to ingest", container, name)
@@ -148,15 +149,15 @@ class Pipeline:
             blob=name,
             etag=info.etag,
         )
+
+        def tail() -> bytes:  # read only if the magic bytes do not decide
+            if info.size <= HEAD_BYTES:
+                return b""  # the head is the whole file
+            return self.blobs.read_range(container, name, info.size - TAIL_BYTES, TAIL_BYTES)
+
         try:
             if info.size == 0:
                 raise PermanentError(ErrorCode.EMPTY, "the file is empty")
-            head = self.blobs.read_range(container, name, 0, HEAD_BYTES)
-            tail = (
-                self.blobs.read_range(container, name, info.size - TAIL_BYTES, TAIL_BYTES)
-                if info.size > HEAD_BYTES
-                else b""
-            )
             route = self.engine.route(
                 head, size=info.size, name=name, declared_type=info.content_type, tail=tail
             )
@@ -165,6 +166,7 @@ class Pipeline:
             timings.add("route", _elapsed_ms(start))
             self._reject_blob(document_id, source, error, timings=timings)
             return IngestOutcome("rejected", document_id, UNROUTED, error)
+        route_ms = _elapsed_ms(start)
         if info.size >= TIERING_MIN_BYTES:
             self.blobs.set_tags(container, name, dict([TIERING_TAG]))
         job = Job(
@@ -176,7 +178,7 @@ class Pipeline:
             modality=route.modality.value,
             media_type=route.media_type,
             enqueued_at=utc_now(),
-            route_ms=round(_elapsed_ms(start), 3),
+            route_ms=round(route_ms, 3),
         )
         self.queues.send(self.settings.modality_queues[route.modality], job.to_json())
         telemetry.record_routed(route.modality.value, route.detected_by, _elapsed_ms(start))
@@ -189,7 +191,7 @@ class Pipeline:
             route.detected_by,
             extra={"blob": name, "result_id": document_id},
         )
-        return IngestOutcome("queued", document_id, route.modality.value)
+        return IngestOutcome("queued", document_id, route.modality.value, route_ms=route_ms)
 
     def _reject_blob(
         self, document_id: str, source: Source, error: PermanentError, *, timings: Timings

@@ -543,14 +543,16 @@ def route(
     size: int,
     name: str | None = None,
     declared_type: str | None = None,
-    tail: bytes = b"",
+    tail: bytes | Callable[[], bytes] = b"",
     magika: ContentClassifier | None = None,
     settings: Settings | None = None,
 ) -> Route:
     """Route a file by its content; raise a coded PermanentError when it cannot be served.
 
     ``head`` is the file's first bytes (4096 give magika its full view; the whole file
-    when smaller), ``tail`` its last bytes (up to 4096 are used), ``size`` its length.
+    when smaller), ``tail`` its last bytes (up to 4096 are used) or a function that reads
+    them — called only when the magic bytes do not decide, so routing a large image
+    costs no second read — and ``size`` its length.
     """
     if size == 0:
         raise PermanentError(ErrorCode.EMPTY, "the file is empty")
@@ -564,6 +566,8 @@ def route(
     label = sniff_magic(head)
     detected_by: DetectedBy = "magic"
     if label is None:
+        if callable(tail):
+            tail = tail()
         text = _utf8_text(head, size, tail)
         if _is_text(head, text):
             assert text is not None

@@ -8,7 +8,7 @@ execute → postprocess steps with the same limits.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -83,7 +83,7 @@ class Engine:
         size: int,
         name: str | None = None,
         declared_type: str | None = None,
-        tail: bytes = b"",
+        tail: bytes | Callable[[], bytes] = b"",
     ) -> Route:
         """Route by content (magic bytes first, magika only when unsure)."""
         return route(

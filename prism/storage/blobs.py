@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -69,6 +69,8 @@ class BlobStore(Protocol):
     def properties(self, container: str, name: str) -> BlobInfo: ...
 
     def read_range(self, container: str, name: str, offset: int, length: int) -> bytes: ...
+
+    def read_head(self, container: str, name: str, length: int) -> tuple[BlobInfo, bytes]: ...
 
     def download(self, container: str, name: str, *, if_match: str | None = None) -> bytes: ...
 
@@ -166,6 +168,25 @@ class AzureBlobStore:
                 if exc.status_code == 416:  # the range starts at or past the end
                     return b""
                 raise
+
+    def read_head(self, container: str, name: str, length: int) -> tuple[BlobInfo, bytes]:
+        """The blob's properties and its first ``length`` bytes in one request (a ranged
+        download answers with the whole blob's properties)."""
+        if length < 1:
+            raise ValueError(f"bad head length {length}")
+        with translated(f"read the head of {container}/{name}"):
+            try:
+                downloader = self.client(container, name).download_blob(0, length)
+            except HttpResponseError as exc:
+                if exc.status_code != 416:  # 416: an empty blob has no byte 0
+                    raise
+                return self.properties(container, name), b""
+            head = downloader.readall()
+        info = BlobInfo.from_properties(container, downloader.properties)
+        # A ranged answer's size is the range's; the blob's is after the "/" of
+        # Content-Range ("bytes 0-4095/104857600").
+        total = int(str(downloader.properties.content_range).rsplit("/", 1)[1])
+        return replace(info, size=total), head
 
     def download(self, container: str, name: str, *, if_match: str | None = None) -> bytes:
         with translated(f"download {container}/{name}"):

@@ -47,6 +47,28 @@ def test_read_range_returns_only_the_range_and_is_empty_past_the_end(
     assert store.read_range(container, "b", 10, 4) == b""
 
 
+def test_read_head_gives_the_whole_blobs_properties_and_only_its_first_bytes(
+    store: AzureBlobStore, container: str
+) -> None:
+    uploaded = store.upload(container, "big.bin", bytes(range(256)) * 64, content_type="x/y")
+    info, head = store.read_head(container, "big.bin", 100)
+    assert head == bytes(range(100))
+    assert (info.size, info.etag, info.content_type) == (16384, uploaded.etag, "x/y")
+
+
+def test_read_head_of_an_empty_blob_is_empty_with_its_properties(
+    store: AzureBlobStore, container: str
+) -> None:
+    store.upload(container, "empty.bin", b"")
+    info, head = store.read_head(container, "empty.bin", 100)
+    assert (info.size, head) == (0, b"")
+
+
+def test_read_head_of_a_missing_blob_is_not_found(store: AzureBlobStore, container: str) -> None:
+    with pytest.raises(NotFoundError):
+        store.read_head(container, "nothing-here", 100)
+
+
 def test_download_of_a_replaced_blob_with_its_old_etag_fails(
     store: AzureBlobStore, container: str
 ) -> None:
