@@ -217,11 +217,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         }
         {
           name: 'PRISM_IMAGE_BATCH_SIZE'
-          value: '8'
+          value: '1'
         }
         {
           name: 'PRISM_IMAGE_BATCH_WAIT_MS'
-          value: '5'
+          value: '0'
         }
         {
           name: 'PRISM_AUDIO_BATCH_SIZE'
