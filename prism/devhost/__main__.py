@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -52,6 +53,12 @@ async def _serve(host: DevHost, port: int) -> None:
         len(host.functions), port, host.config.route_prefix,
     )  # fmt: skip
     await host.serve(stop, http_port=port)
+    # Threads of invocations still blocked in SDK retries (a vanished emulator) would
+    # keep asyncio.run's executor shutdown — and so this process — waiting for
+    # minutes; a host ends its worker instead, after the grace period serve() gave.
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

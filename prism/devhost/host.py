@@ -392,7 +392,9 @@ class DevHost:
                 loop.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
             if self._tasks:  # let running invocations finish: no half-done side effects
-                await asyncio.wait(set(self._tasks))
+                # ... for a while: an invocation stuck retrying a vanished service must
+                # not keep the host alive (its message reappears after its lease anyway).
+                await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
             if server is not None:
                 server.shutdown()
                 server.server_close()
@@ -475,6 +477,10 @@ class DevHost:
         threading.Thread(target=server.serve_forever, name="devhost-http", daemon=True).start()
         return server
 
+
+# How long a stopping host lets running invocations finish (the Functions host has a
+# similar grace period before it ends its workers).
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 # The Functions host's default request body limit (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT).
 MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024
