@@ -63,6 +63,9 @@ TAIL_BYTES = 4096
 TIERING_TAG = ("prism-tiering", "on")
 TIERING_MIN_BYTES = 1024 * 1024
 QUARANTINE_TAG = "prism-rejected"
+# Where the Functions host (and the local host) report blobs whose trigger failed
+# maxDequeueCount times.
+BLOB_TRIGGER_POISON_QUEUE = "webjobs-blobtrigger-poison"
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,32 @@ class Pipeline:
             extra={"blob": name, "result_id": document_id},
         )
         return IngestOutcome("queued", document_id, route.modality.value, route_ms=route_ms)
+
+    def replay_blob_poison(self) -> int:
+        """Route again every blob of the incoming container whose trigger the host gave
+        up on, and drop its poison message; returns how many. Messages about other
+        containers are left for their owners."""
+        self.queues.ensure_queue(BLOB_TRIGGER_POISON_QUEUE)
+        replayed = 0
+        while batch := self.queues.receive(
+            BLOB_TRIGGER_POISON_QUEUE, max_messages=32, visibility_timeout=60
+        ):
+            ours = 0
+            for message in batch:
+                try:
+                    body = message.json()
+                except PermanentError:
+                    body = {}
+                if body.get("ContainerName") != self.settings.incoming_container:
+                    self.queues.release(message, visibility_timeout=0)
+                    continue
+                self.ingest(body["ContainerName"], body["BlobName"])
+                self.queues.delete(message)
+                ours += 1
+            replayed += ours
+            if ours == 0:  # only other containers' messages are left
+                break
+        return replayed
 
     def _reject_blob(
         self, document_id: str, source: Source, error: PermanentError, *, timings: Timings

@@ -125,11 +125,14 @@ def run_results(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> int:
     from prism.client import connect
+    from prism.pipeline import BLOB_TRIGGER_POISON_QUEUE, get_pipeline
 
     use_local_stack()
     replayed = connect().replay_poison()
     for queue, count in replayed.items():
         print(f"{queue}: {count} message(s) replayed")
+    blobs = get_pipeline().replay_blob_poison()
+    print(f"{BLOB_TRIGGER_POISON_QUEUE}: {blobs} blob(s) routed again")
     return 0
 
 

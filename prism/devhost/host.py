@@ -46,6 +46,7 @@ from prism.devhost.indexing import FunctionSpec
 from prism.devhost.receipts import BlobReceipts, unreceipted
 from prism.devhost.routes import KEY_PARAMETER, Router, authorized
 from prism.devhost.timers import Schedule
+from prism.pipeline import BLOB_TRIGGER_POISON_QUEUE
 from prism.settings import Env
 from prism.storage import (
     BlobInfo,
@@ -59,7 +60,7 @@ from prism.storage import (
 log = logging.getLogger("prism.devhost")
 
 MAX_BLOB_ATTEMPTS = 5
-BLOB_POISON_QUEUE = "webjobs-blobtrigger-poison"
+BLOB_POISON_QUEUE = BLOB_TRIGGER_POISON_QUEUE
 # The host leases a message for 10 minutes (and renews it); a run longer than that may
 # see the message delivered again, which at-least-once handlers already tolerate. A
 # killed host's messages reappear when their lease ends: fault tests shorten it with

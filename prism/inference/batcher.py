@@ -108,20 +108,27 @@ class MicroBatcher(Generic[In, Out]):
             await self._worker
 
     async def _collect(self) -> list[_Pending[In, Out]]:
-        """The next batch: what is waiting now, and — only while another batch is
-        running — whatever arrives within ``max_wait_ms`` of the first item. An idle
-        batcher never delays a lone item: waiting pays only when the model is busy."""
+        """The next batch. With other model slots free, the waiting items are shared out
+        between them (every core busy beats one full batch); with every other slot busy,
+        the batch fills up to ``max_batch_size``, waiting up to ``max_wait_ms`` after
+        its first item. An idle batcher never delays a lone item."""
         batch = [await self._queue.get()]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.policy.max_wait_ms / 1000
-        while len(batch) < self.policy.max_batch_size:
+        free_slots = self.policy.max_in_flight - self._running  # this batch's included
+        if free_slots > 1:
+            share = -(-(self._queue.qsize() + 1) // free_slots)  # ceiling division
+            limit = min(self.policy.max_batch_size, share)
+        else:
+            limit = self.policy.max_batch_size
+        while len(batch) < limit:
             try:
                 batch.append(self._queue.get_nowait())
                 continue
             except asyncio.QueueEmpty:
                 pass
             remaining = deadline - loop.time()
-            if self._running == 0 or remaining <= 0:
+            if free_slots > 1 or self._running == 0 or remaining <= 0:
                 break
             try:
                 batch.append(await asyncio.wait_for(self._queue.get(), remaining))

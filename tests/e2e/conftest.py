@@ -37,6 +37,8 @@ class PipelineUnderTest:
     environ: dict[str, str]
     settings: Settings
     client: PipelineClient
+    storage: StorageConnection
+    cosmos: CosmosConnection
 
     def run_until_idle(self, timeout: float = 180.0, **overrides: str) -> str:
         """Run the app until every blob, queue and in-flight invocation is done."""
@@ -110,7 +112,7 @@ def make_pipeline(local_stack: StackState, unique_name: str) -> PipelineUnderTes
         client.blobs.ensure_container(container)
     for queue in settings.modality_queues.values():
         client.queues.ensure_queue(queue)
-    return PipelineUnderTest(environ, settings, client)
+    return PipelineUnderTest(environ, settings, client, storage, cosmos)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from prism.pipeline import build_pipeline
 from prism.results import Job, blob_result_id, utc_now
 from prism.storage import poison_queue_name
 from tests.e2e.conftest import PipelineUnderTest
@@ -114,6 +115,23 @@ def test_a_transient_fault_is_retried_then_poisoned_then_replayed(
     assert submission.result is not None and submission.result["status"] == "ok"
     assert pipeline.queue_depths()[poison] == 0
     assert len(pipeline.documents()) == 1
+
+
+def test_a_blob_the_router_gave_up_on_is_routed_again_by_replay(
+    pipeline: PipelineUnderTest,
+) -> None:
+    (submission,) = pipeline.client.submit([SAMPLES / "bad" / "empty.txt"])
+    # Recording the rejection needs Cosmos DB: unreachable, every ingest attempt fails.
+    output = pipeline.run_until_idle(PRISM_COSMOS__accountEndpoint=DEAD_COSMOS)
+    assert "poisoned {'ingest': 1}" in output
+    assert pipeline.documents() == []
+
+    core = build_pipeline(pipeline.settings, storage=pipeline.storage, cosmos=pipeline.cosmos)
+    assert core.replay_blob_poison() == 1
+    assert pipeline.client.wait([submission], timeout=5)
+    assert submission.result is not None
+    assert submission.result["error"]["code"] == "empty"
+    assert core.replay_blob_poison() == 0  # nothing left of ours
 
 
 def test_a_message_that_is_not_a_job_goes_straight_to_poison(pipeline: PipelineUnderTest) -> None:
