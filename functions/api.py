@@ -58,6 +58,7 @@ def translate_errors(call: Any) -> Any:
 @bp.route(route="v1/infer", methods=["POST"])
 @translate_errors
 async def infer(req: func.HttpRequest) -> func.HttpResponse:
+    from prism.console.uploads import read_within_limit
     from prism.errors import ErrorCode, PermanentError
     from prism.modalities.base import Modality
     from prism.names import safe_file_name
@@ -65,17 +66,9 @@ async def infer(req: func.HttpRequest) -> func.HttpResponse:
     from prism.results import public_view
 
     pipeline = get_pipeline()
-    limit = pipeline.settings.max_bytes_overall
-    declared = req.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PermanentError(
-            ErrorCode.TOO_LARGE, f"the body is {declared} bytes; the limit is {limit} bytes"
-        )
-    body = req.get_body()
-    if len(body) > limit:
-        raise PermanentError(
-            ErrorCode.TOO_LARGE, f"the body is {len(body)} bytes; the limit is {limit} bytes"
-        )
+    body = read_within_limit(
+        req.headers.get("content-length"), req.get_body, pipeline.settings.max_bytes_overall
+    )
     requested = req.params.get("modality")
     try:
         modality = Modality(requested) if requested else None
