@@ -86,7 +86,12 @@ def measured_from_bench(
     io_ms = sum(pipeline["stage_mean_ms"].get(s, 0.0) for s in ("route", "download", "write"))
     measured = {}
     for modality in MODALITIES:
-        row = next(r for r in batching if r["modality"] == modality and r["concurrency"] == 32)
+        # The configured policy at concurrency 32 (host.json lets up to 24 run at once).
+        row = next(
+            r
+            for r in batching
+            if r["modality"] == modality and r["concurrency"] == 32 and r["default"]
+        )
         single = next(
             (r for r in models if r["model"] == modality and r["threads"] == 1 and r["batch"] == 1),
             None,

@@ -89,8 +89,15 @@ def test_missing_benchmarks_say_how_to_make_them(tmp_path: Path) -> None:
 def test_benchmark_files_become_per_file_cpu_seconds(tmp_path: Path) -> None:
     batching = {
         "comparison": [
-            {"modality": m, "concurrency": 32, "on_items_per_s": 400.0, "off_items_per_s": 200.0}
+            {
+                "modality": m,
+                "concurrency": 32,
+                "on_items_per_s": on,
+                "off_items_per_s": 200.0,
+                "default": default,
+            }
             for m in ("image", "audio", "text")
+            for on, default in ((300.0, False), (400.0, True))
         ]
     }
     models = {"comparison": [{"model": "image", "threads": 1, "batch": 1, "fp32_ms": 10.0,
