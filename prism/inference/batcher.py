@@ -99,6 +99,11 @@ class MicroBatcher(Generic[In, Out]):
         await self._queue.put(_Pending(item, future))  # waits while the queue is full
         return await future
 
+    @property
+    def waiting(self) -> int:
+        """Items submitted and not yet taken into a batch."""
+        return self._queue.qsize()
+
     async def close(self) -> None:
         """Refuse new items, finish every item already submitted, stop the worker."""
         self._closed = True

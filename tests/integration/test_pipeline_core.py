@@ -4,6 +4,7 @@ cache, single flight, create-once results and micro-batch fault isolation."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -19,6 +20,7 @@ from prism.storage import CosmosConnection, StorageConnection
 
 pytestmark = pytest.mark.integration
 POISON = b"POISON"
+HOLD = b"HOLD"  # a model call holding this input waits until the test releases it
 
 
 class CountingEngine(Engine):
@@ -28,10 +30,15 @@ class CountingEngine(Engine):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.inputs: list[bytes] = []
+        self.calls: list[list[bytes]] = []
         self.version_suffix = ""
+        self.release = threading.Event()
 
     def run(self, modality: Modality, payloads: Sequence[bytes]) -> list[Outcome]:
+        if HOLD in payloads:
+            self.release.wait(30)
         self.inputs.extend(payloads)
+        self.calls.append(list(payloads))
         if any(POISON in payload for payload in payloads):
             raise RuntimeError("the model call crashed")
         return super().run(modality, payloads)
@@ -58,6 +65,7 @@ def core(
             "PRISM_COSMOS_DATABASE": unique_name,
             "PRISM_TEXT_BATCH_SIZE": "8",
             "PRISM_TEXT_BATCH_WAIT_MS": "50",
+            "PRISM_BATCHES_IN_FLIGHT": "1",
         }
     )
     pipeline = build_pipeline(
@@ -142,9 +150,26 @@ def test_one_poisoned_item_in_a_micro_batch_never_fails_its_peers(core: Pipeline
     files = {f"peer{i}.txt": f"Ordinary sentence number {i}.".encode() for i in range(5)}
     files["poison.txt"] = b"This input crashes the model: " + POISON
     jobs = ingest_jobs(core, files)
-    outcomes = dict(zip((j.blob for j in jobs), run(core, *jobs), strict=True))
+    engine = engine_of(core)
+
+    async def scenario() -> list[Any]:
+        batcher = core.batcher(Modality.TEXT)
+        # Occupy the only model slot, so that every job queues up behind it and the
+        # six of them share the next model call.
+        held = asyncio.create_task(batcher.submit(HOLD))
+        processing = asyncio.gather(*(core.process(j) for j in jobs), return_exceptions=True)
+        async with asyncio.timeout(30):
+            while batcher.waiting < len(jobs):
+                await asyncio.sleep(0.01)
+        engine.release.set()
+        await held
+        outcomes = list(await processing)
+        await core.close()
+        return outcomes
+
+    outcomes = dict(zip((j.blob for j in jobs), asyncio.run(scenario()), strict=True))
     assert isinstance(outcomes.pop("poison.txt"), RuntimeError)  # raised: will be retried
     assert all(d["status"] == "ok" for d in outcomes.values()), outcomes
-    # They shared one model call first (which the poisoned input broke), then ran alone.
-    assert len(engine_of(core).inputs) > len(files)
+    shared = [call for call in engine.calls if len(call) == len(jobs)]
+    assert shared and any(POISON in payload for payload in shared[0])  # they did share a call
     assert len(core.results.query("text")) == 5
