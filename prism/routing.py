@@ -498,14 +498,16 @@ def declared_label(name: str | None, declared_type: str | None) -> str | None:
 
 
 def _refuse(kind: Kind, declared: str | None) -> PermanentError:
+    if kind.refusal is ErrorCode.INVALID_ENCODING:
+        # Text, just not UTF-8: say how to fix it; the list of formats would not help.
+        return PermanentError(
+            kind.refusal, "the text is not UTF-8 (e.g. Latin-1 or UTF-16): save it as UTF-8"
+        )
     claimed = ""
     if declared is not None and declared != kind.label:
         claimed = f"the file is declared as {kind_of(declared).description} but its content is "
         claimed += f"{kind.description}: "
-    if kind.refusal is ErrorCode.INVALID_ENCODING:
-        message = f"{claimed}{kind.description} is not accepted; save text as UTF-8"
-    else:
-        message = f"{claimed}{kind.description} are not supported yet"
+    message = f"{claimed}{kind.description} are not supported yet"
     return PermanentError(kind.refusal, f"{message}; supported: {SUPPORTED}")
 
 
