@@ -26,6 +26,7 @@ from typing import Any
 
 from bench.pipeline import mixed_files, private_stack, stack_environment
 from prism.errors import ErrorCode
+from prism.localstack import devhost_command
 from prism.results import PARTITIONS, blob_result_id
 from prism.settings import PROJECT_ROOT, load_settings
 from tests.fixtures.corpus import random_bytes
@@ -118,9 +119,7 @@ def run(count: int, hostile_share: float, timeout: float) -> dict[str, Any]:
         start = time.perf_counter()
         with log_path.open("w") as log:
             host = subprocess.Popen(
-                [sys.executable, "-m", "prism.devhost", "run", "--app-dir", str(PROJECT_ROOT),
-                 "--settings", str(PROJECT_ROOT / "local.settings.example.json"),
-                 "--timeout", str(timeout)],
+                devhost_command("run", "--timeout", str(timeout)),
                 env=environ, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
             host_peak = 0

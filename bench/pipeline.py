@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from prism.localstack import LocalStack, StackState
+from prism.localstack import LocalStack, StackState, devhost_command
 from prism.settings import PROJECT_ROOT, load_settings
 
 SAMPLES = PROJECT_ROOT / "samples"
@@ -123,8 +123,7 @@ def end_to_end(count: int) -> dict[str, Any]:
         upload_s = time.perf_counter() - start
         start = time.perf_counter()
         completed = subprocess.run(
-            [sys.executable, "-m", "prism.devhost", "run", "--app-dir", str(PROJECT_ROOT),
-             "--settings", str(PROJECT_ROOT / "local.settings.example.json"), "--timeout", "1200"],
+            devhost_command("run", "--timeout", "1200"),
             env=environ, capture_output=True, text=True, check=True,
         )  # fmt: skip
         pipeline_s = time.perf_counter() - start

@@ -16,6 +16,7 @@ from prism.localstack.stack import (
     LocalStack,
     ServiceStatus,
     StackState,
+    devhost_command,
     ensure_node_packages,
 )
 
@@ -30,5 +31,6 @@ __all__ = [
     "LocalStack",
     "ServiceStatus",
     "StackState",
+    "devhost_command",
     "ensure_node_packages",
 ]

@@ -212,14 +212,14 @@ class LocalStack:
             return state
         port = processes.free_port(7071 if self.prefer_default_ports else None)
         files = self.files("devhost")
-        argv = [
-            sys.executable, "-m", "prism.devhost", "serve",
+        argv = devhost_command(
+            "serve",
             "--app", app,
-            "--app-dir", str(app_dir or self.project_root),
-            "--settings", str(settings_file),
             "--state-dir", str(self.state_dir),
             "--port", str(port),
-        ]  # fmt: skip
+            app_dir=app_dir or self.project_root,
+            settings_file=settings_file,
+        )  # fmt: skip
         pid = processes.start(
             argv, files, [port], cwd=self.project_root, timeout=START_TIMEOUT_SECONDS
         )
@@ -330,6 +330,23 @@ class LocalStack:
             argv, files, [port], cwd=self.project_root, timeout=START_TIMEOUT_SECONDS
         )
         return CosmosInfo(pid=pid, port=port, certificate=str(certificate))
+
+
+def devhost_command(
+    mode: str,
+    *options: str,
+    app_dir: Path = PROJECT_ROOT,
+    settings_file: Path | None = None,
+) -> list[str]:
+    """``python -m prism.devhost MODE`` on the app in ``app_dir`` (default: this
+    project's, with its example settings)."""
+    settings = settings_file or app_dir / "local.settings.example.json"
+    return [
+        sys.executable, "-m", "prism.devhost", mode,
+        "--app-dir", str(app_dir),
+        "--settings", str(settings),
+        *options,
+    ]  # fmt: skip
 
 
 def _node_executable() -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 
 from prism.client import PipelineClient, connect
-from prism.localstack import StackState
+from prism.localstack import StackState, devhost_command
 from prism.localstack.processes import free_port
 from prism.results import PARTITIONS
 from prism.settings import Settings, load_settings
@@ -43,18 +42,7 @@ class PipelineUnderTest:
     def run_until_idle(self, timeout: float = 180.0, **overrides: str) -> str:
         """Run the app until every blob, queue and in-flight invocation is done."""
         completed = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "prism.devhost",
-                "run",
-                "--app-dir",
-                str(ROOT),
-                "--settings",
-                str(ROOT / "local.settings.example.json"),
-                "--timeout",
-                str(timeout),
-            ],
+            devhost_command("run", "--timeout", str(timeout)),
             env={**self.environ, **overrides},
             capture_output=True,
             text=True,
@@ -163,18 +151,7 @@ def serve(pipeline: PipelineUnderTest, log_path: Path) -> Iterator[ServedApp]:
     port = free_port(None)
     log = log_path.open("w")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prism.devhost",
-            "serve",
-            "--app-dir",
-            str(ROOT),
-            "--settings",
-            str(ROOT / "local.settings.example.json"),
-            "--port",
-            str(port),
-        ],
+        devhost_command("serve", "--port", str(port)),
         env=pipeline.environ,
         stdout=log,
         stderr=subprocess.STDOUT,

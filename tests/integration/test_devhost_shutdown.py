@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from prism.localstack import LocalStack
+from prism.localstack import LocalStack, devhost_command
 from prism.localstack.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -23,18 +22,7 @@ def test_a_serving_host_stops_on_sigterm_after_its_emulators_vanished(tmp_path: 
     stack = LocalStack(tmp_path / "stack", prefer_default_ports=False)
     state = stack.start()
     host = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prism.devhost",
-            "serve",
-            "--app-dir",
-            str(ROOT),
-            "--settings",
-            str(ROOT / "local.settings.example.json"),
-            "--port",
-            str(free_port(None)),
-        ],
+        devhost_command("serve", "--port", str(free_port(None))),
         env={**os.environ, **state.app_settings(), "PRISM_INCOMING_CONTAINER": "shutdown-in"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -7,7 +7,6 @@ import contextlib
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from prism.client import Submission
 from prism.devhost.host import LEASE_SETTING
+from prism.localstack import devhost_command
 from prism.localstack.processes import free_port
 from tests.e2e.conftest import PipelineUnderTest
 
@@ -49,9 +49,7 @@ class Host:
         self.log_path = log_path
         self._log = log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "prism.devhost", "serve", "--app-dir", str(ROOT),
-             "--settings", str(ROOT / "local.settings.example.json"),
-             "--port", str(free_port(None))],
+            devhost_command("serve", "--port", str(free_port(None))),
             env=dict(environ), stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
