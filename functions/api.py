@@ -58,8 +58,8 @@ def translate_errors(call: Any) -> Any:
 @bp.route(route="v1/infer", methods=["POST"])
 @translate_errors
 async def infer(req: func.HttpRequest) -> func.HttpResponse:
-    from prism.console.uploads import read_within_limit
     from prism.errors import ErrorCode, PermanentError
+    from prism.limits import read_within_limit
     from prism.modalities.base import Modality
     from prism.names import safe_file_name
     from prism.pipeline import get_pipeline

@@ -51,7 +51,8 @@ async def asset(req: func.HttpRequest) -> func.HttpResponse:
 @translate_errors
 async def upload(req: func.HttpRequest) -> func.HttpResponse:
     from prism.client import connect
-    from prism.console.uploads import read_within_limit, upload_file
+    from prism.console.uploads import upload_file
+    from prism.limits import read_within_limit
 
     client = connect()
     body = read_within_limit(

@@ -42,6 +42,7 @@ from prism.results import (
     result_document,
     utc_now,
 )
+from prism.routing import HEAD_BYTES, TAIL_BYTES
 from prism.settings import Settings
 from prism.storage import (
     BlobStore,
@@ -55,8 +56,6 @@ from prism.storage.errors import ConditionFailedError
 
 logger = logging.getLogger("prism.pipeline")
 
-HEAD_BYTES = 4096
-TAIL_BYTES = 4096
 # The lifecycle policy tiers only blobs carrying this tag: below ~0.5 MiB the 128 KiB
 # minimum billable size and the tier-change operations cost more than cool storage
 # saves (see lifecycle_policies/README.md), so ingest tags only large inputs.

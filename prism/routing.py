@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
 DetectedBy = Literal["magic", "text", "magika", "declared"]
 
+# How much of each end of a file routing reads: magika looks at up to 4096 bytes of each.
+HEAD_BYTES = 4096
+TAIL_BYTES = 4096
+
 SUPPORTED = (
     "images (PNG, JPEG, GIF, WebP, BMP, TIFF), audio (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF), "
     "text (UTF-8: plain, JSON, CSV, HTML, Markdown, XML)"

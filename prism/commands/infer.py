@@ -12,10 +12,8 @@ from typing import Any
 from prism.errors import ErrorCode, PermanentError
 from prism.inference.engine import Engine, get_engine
 from prism.modalities.base import Modality
+from prism.routing import HEAD_BYTES, TAIL_BYTES
 from prism.summary import format_table, summarize
-
-HEAD_BYTES = 4096
-TAIL_BYTES = 4096
 
 
 def register(subparsers: Any) -> None:

@@ -27,20 +27,21 @@ RESULTS_PARTITION_KEY = "/modality"
 CACHE_PARTITION_KEY = "/id"
 
 
+def _service(client_class: Any, connection: StorageConnection, service_uri: str | None) -> Any:
+    """A blob or queue service client: from the connection string, or identity-based."""
+    if connection.connection_string is not None:
+        return client_class.from_connection_string(connection.connection_string)
+    assert service_uri is not None  # from_environ guarantees one of the two
+    return client_class(service_uri, managed_identity(connection.client_id))
+
+
 @cache
 def blob_store(connection: StorageConnection | None = None) -> AzureBlobStore:
     """The blob store of ``connection`` (default: the ``PRISM_STORAGE`` app setting)."""
     from azure.storage.blob import BlobServiceClient
 
     connection = connection or StorageConnection.from_environ()
-    if connection.connection_string is not None:
-        return AzureBlobStore(
-            BlobServiceClient.from_connection_string(connection.connection_string)
-        )
-    assert connection.blob_service_uri is not None  # from_environ guarantees one of the two
-    return AzureBlobStore(
-        BlobServiceClient(connection.blob_service_uri, managed_identity(connection.client_id))
-    )
+    return AzureBlobStore(_service(BlobServiceClient, connection, connection.blob_service_uri))
 
 
 @cache
@@ -49,13 +50,8 @@ def message_queues(connection: StorageConnection | None = None) -> AzureMessageQ
     from azure.storage.queue import QueueServiceClient
 
     connection = connection or StorageConnection.from_environ()
-    if connection.connection_string is not None:
-        return AzureMessageQueues(
-            QueueServiceClient.from_connection_string(connection.connection_string)
-        )
-    assert connection.queue_service_uri is not None  # from_environ guarantees one of the two
     return AzureMessageQueues(
-        QueueServiceClient(connection.queue_service_uri, managed_identity(connection.client_id))
+        _service(QueueServiceClient, connection, connection.queue_service_uri)
     )
 
 

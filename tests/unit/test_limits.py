@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from prism.console.uploads import read_within_limit
 from prism.errors import PermanentError
+from prism.limits import read_within_limit
 
 
 class Body:
