@@ -107,9 +107,10 @@ def test_the_drop_zone_is_reachable_and_usable_from_the_keyboard(console: Consol
     expect(page.locator("#file-input")).to_be_focused()
     outline = page.locator(".drop-label").evaluate("label => getComputedStyle(label).outlineStyle")
     assert outline == "solid"  # the drop zone shows where the focus is
-    # Space on the focused input opens the file chooser, as a click would.
+    # Space on the focused input opens the file chooser, as a click would. Pressed
+    # through the locator: Playwright then waits until the input is ready for input.
     with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
+        page.locator("#file-input").press("Space")
     chooser.value.set_files(SAMPLES / "forecast.md")
     result = result_for(console, "forecast.md")
     finished(result)
