@@ -37,16 +37,18 @@ def translate_errors(call: Any) -> Any:
 
     @functools.wraps(call)
     async def wrapper(req: func.HttpRequest) -> func.HttpResponse:
-        from prism.errors import PermanentError, TransientError
+        from prism.errors import PermanentError, PrismError
 
         try:
             result: func.HttpResponse = await call(req)
             return result
         except PermanentError as error:
             return error_response(error.code.value, error.message, error.http_status)
-        except TransientError as error:
-            logger.warning("transient failure on %s: %s", _path(req.url), error)
-            return error_response(error.code.value, error.message, 503)
+        except PrismError as error:  # transient faults and storage conditions
+            logger.warning("dependency failure on %s: %s", _path(req.url), error)
+            return error_response(
+                error.code.value, "a service Prism depends on failed; try again later", 503
+            )
         except Exception:
             logger.exception("unexpected failure on %s", _path(req.url))
             return error_response("internal", "an unexpected error occurred; it was logged", 500)
@@ -86,14 +88,17 @@ async def infer(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="v1/results/{id}", methods=["GET"])
 @translate_errors
 async def get_result(req: func.HttpRequest) -> func.HttpResponse:
+    import asyncio
+
     from prism.errors import ErrorCode, PermanentError
     from prism.pipeline import get_pipeline
-    from prism.results import find_result
+    from prism.queries import find_result
 
-    document_id = req.route_params["id"]
-    document = find_result(get_pipeline().results, document_id)
+    document_id = req.route_params.get("id", "")
+    document = await asyncio.to_thread(find_result, get_pipeline().results, document_id)
     if document is None:
-        raise PermanentError(ErrorCode.NOT_FOUND, f"no result with id {document_id}")
+        # The id is not echoed: it is the caller's text, not a result's.
+        raise PermanentError(ErrorCode.NOT_FOUND, "no result with this id")
     return respond(document)
 
 
@@ -101,14 +106,17 @@ async def get_result(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="v1/results", methods=["GET"])
 @translate_errors
 async def list_results(req: func.HttpRequest) -> func.HttpResponse:
-    from prism.errors import ErrorCode, PermanentError
-    from prism.pipeline import get_pipeline
-    from prism.results import list_results as newest
+    import asyncio
 
-    raw_limit = req.params.get("limit", "20")
-    if not raw_limit.isdigit():
-        raise PermanentError(ErrorCode.BAD_REQUEST, f"limit must be a number: {raw_limit!r}")
-    documents = newest(get_pipeline().results, req.params.get("modality"), int(raw_limit))
+    from prism.params import parse_bounded_int
+    from prism.pipeline import get_pipeline
+    from prism.queries import MAX_LIST_LIMIT
+    from prism.queries import list_results as newest
+
+    limit = parse_bounded_int(req.params.get("limit", "20"), "limit", 1, MAX_LIST_LIMIT)
+    documents = await asyncio.to_thread(
+        newest, get_pipeline().results, req.params.get("modality"), limit
+    )
     return respond({"results": documents, "count": len(documents)})
 
 
@@ -116,10 +124,12 @@ async def list_results(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="v1/health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @translate_errors
 async def health(req: func.HttpRequest) -> func.HttpResponse:
-    from prism.health import check_health
+    import asyncio
+
+    from prism.health import public_health
     from prism.pipeline import get_pipeline
 
-    report = check_health(get_pipeline())
+    report = await asyncio.to_thread(public_health, get_pipeline())
     return respond(report, 200 if report["status"] == "ok" else 503)
 
 
@@ -127,6 +137,10 @@ async def health(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="v1/models", methods=["GET"])
 @translate_errors
 async def models(req: func.HttpRequest) -> func.HttpResponse:
-    from prism.commands.models import model_rows
+    import asyncio
 
-    return respond({"models": model_rows()})
+    from prism.inference.registry import model_report
+    from prism.settings import get_settings
+
+    rows = await asyncio.to_thread(model_report, get_settings().model_dir)
+    return respond({"models": rows})

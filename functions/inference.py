@@ -2,9 +2,10 @@
 modality scales on its own (queue-triggered functions scale one by one on Flex).
 
 A raised exception makes the host retry the message; after ``maxDequeueCount`` it
-moves to ``<queue>-poison``. Only transient errors raise: bad input is recorded as a
-rejected result by the core, and a message that is not a Prism job goes straight to
-the poison queue (retrying it cannot help, and dropping it would lose it).
+moves to ``<queue>-poison``. Only faults outside the input raise: bad input is recorded
+as a rejected result by the core, and a message that is not a valid Prism job goes
+straight to the poison queue, marked unprocessable (retrying it cannot help, dropping it
+would lose it, and replaying it would loop).
 """
 
 from __future__ import annotations
@@ -25,20 +26,25 @@ QUEUES = (
 
 
 async def handle(message: func.QueueMessage, modality: str) -> None:
-    from prism.errors import PermanentError
+    import asyncio
+
+    from prism.jobs import InvalidJobError, Job, unprocessable_envelope
     from prism.pipeline import get_pipeline
-    from prism.results import Job
     from prism.storage import poison_queue_name
 
     pipeline = get_pipeline()
     body = message.get_body()
     try:
         job = Job.from_json(body)
-    except PermanentError as error:
+        if job.modality != modality:
+            raise InvalidJobError(f"a {job.modality} job on the {modality} queue")
+    except InvalidJobError as error:
+        # It can never succeed: poison it now, marked so that replay skips it. Storage
+        # calls block, so they run off the event loop other invocations share.
         poison = poison_queue_name(pipeline.settings.modality_queues[modality])
-        pipeline.queues.ensure_queue(poison)
-        pipeline.queues.send(poison, body)
-        logger.error("message %s is not a job (%s); moved to %s", message.id, error, poison)
+        await asyncio.to_thread(pipeline.queues.ensure_queue, poison)
+        await asyncio.to_thread(pipeline.queues.send, poison, unprocessable_envelope(body, error))
+        logger.error("message %s refused (%s); moved to %s", message.id, error.message, poison)
         return
     logger.info(
         "job %s (attempt %s)",

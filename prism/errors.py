@@ -4,6 +4,11 @@
   Retrying cannot help: record a rejected result and never retry.
 * :class:`TransientError` — something around the input failed (storage, database,
   a timeout). Raise it so the queue redelivers the message.
+* :class:`StorageError` — a storage condition (a blob or document that is not there, a
+  request the service refused). It is never a verdict on a file: a caller either
+  handles the condition it expects (a blob deleted mid-run is "gone") or lets it
+  propagate, and the message is retried and, if it keeps failing, poisoned for an
+  operator — it never becomes a rejected result.
 
 Every error carries a stable, machine-readable ``code`` and a message a user can act on.
 """
@@ -72,6 +77,13 @@ class TransientError(PrismError):
 
     def __init__(self, message: str, code: ErrorCode = ErrorCode.DEPENDENCY_UNAVAILABLE) -> None:
         super().__init__(code, message)
+
+
+class StorageError(PrismError):
+    """A storage condition, not bad input: handle it where it is expected, otherwise
+    let it propagate (the message is retried, then poisoned; never rejected)."""
+
+    retryable = True
 
 
 class ConfigurationError(PrismError):

@@ -1,8 +1,16 @@
-"""Dependency checks behind ``GET /api/v1/health`` and ``prism doctor``."""
+"""Dependency checks behind ``GET /api/v1/health`` and ``prism doctor``.
+
+Every check only reads. The anonymous route gets :func:`public_health`: a verdict per
+dependency and nothing else (no error text, no names), computed at most once per
+:data:`PUBLIC_REPORT_SECONDS` however often it is called, so it costs the services
+behind it nothing that grows with callers.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +35,8 @@ def check_health(pipeline: Pipeline) -> dict[str, Any]:
     settings = pipeline.settings
 
     def storage() -> str:
-        pipeline.blobs.ensure_container(settings.incoming_container)
+        if not pipeline.blobs.container_exists(settings.incoming_container):
+            raise RuntimeError(f"container {settings.incoming_container} does not exist")
         return f"container {settings.incoming_container} reachable"
 
     def queues() -> str:
@@ -61,3 +70,29 @@ def check_health(pipeline: Pipeline) -> dict[str, Any]:
         "status": "ok" if all(c["ok"] for c in checks.values()) else "degraded",
         "checks": checks,
     }
+
+
+PUBLIC_REPORT_SECONDS = 5.0
+_public: weakref.WeakKeyDictionary[Pipeline, tuple[float, dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+_public_lock = threading.Lock()
+
+
+def public_health(
+    pipeline: Pipeline, clock: Callable[[], float] = time.monotonic
+) -> dict[str, Any]:
+    """What an anonymous caller may know: ``ok`` or ``degraded``, and which dependency
+    is failing — from a report at most :data:`PUBLIC_REPORT_SECONDS` old."""
+    with _public_lock:  # one check at a time: concurrent callers share its answer
+        now = clock()
+        cached = _public.get(pipeline)
+        if cached is None or now - cached[0] >= PUBLIC_REPORT_SECONDS:
+            report = check_health(pipeline)
+            terse = {
+                "status": report["status"],
+                "checks": {name: check["ok"] for name, check in report["checks"].items()},
+            }
+            cached = (now, terse)
+            _public[pipeline] = cached
+        return cached[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from prism.errors import ErrorCode, PermanentError
+from prism.params import is_ascii_number
 
 
 def _too_large(size: int, limit: int) -> PermanentError:
@@ -14,8 +15,11 @@ def _too_large(size: int, limit: int) -> PermanentError:
 def read_within_limit(declared_length: str | None, read: Callable[[], bytes], limit: int) -> bytes:
     """The body, refused by its declared length before it is read when that is over the
     limit, and by its real length otherwise (a chunked body declares none)."""
-    if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
-        raise _too_large(int(declared_length), limit)
+    if declared_length is not None:
+        if not is_ascii_number(declared_length.strip()):
+            raise PermanentError(ErrorCode.BAD_REQUEST, "Content-Length is not a number")
+        if int(declared_length) > limit:
+            raise _too_large(int(declared_length), limit)
     body = read()
     if len(body) > limit:
         raise _too_large(len(body), limit)

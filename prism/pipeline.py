@@ -21,20 +21,21 @@ import hashlib
 import logging
 import threading
 import time
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from prism import telemetry
 from prism.cache import PredictionCache, cache_key
 from prism.errors import ErrorCode, PermanentError
 from prism.inference.batcher import BatchPolicy, MicroBatcher
 from prism.inference.engine import Engine
-from prism.modalities.base import Modality, Outcome
+from prism.jobs import Job
+from prism.modalities.base import Modality, ModelRef, Outcome
 from prism.results import (
     UNROUTED,
-    Job,
     Source,
     Timings,
     blob_result_id,
@@ -44,15 +45,18 @@ from prism.results import (
 )
 from prism.routing import HEAD_BYTES, TAIL_BYTES
 from prism.settings import Settings
+from prism.single_flight import SingleFlight
 from prism.storage import (
+    BLOB_TRIGGER_POISON_QUEUE,
     BlobStore,
+    ConditionFailedError,
+    ContainerNotFoundError,
     CosmosConnection,
     DocumentContainer,
     MessageQueues,
     NotFoundError,
     StorageConnection,
 )
-from prism.storage.errors import ConditionFailedError
 
 logger = logging.getLogger("prism.pipeline")
 
@@ -62,9 +66,7 @@ logger = logging.getLogger("prism.pipeline")
 TIERING_TAG = ("prism-tiering", "on")
 TIERING_MIN_BYTES = 1024 * 1024
 QUARANTINE_TAG = "prism-rejected"
-# Where the Functions host (and the local host) report blobs whose trigger failed
-# maxDequeueCount times.
-BLOB_TRIGGER_POISON_QUEUE = "webjobs-blobtrigger-poison"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,15 @@ class IngestOutcome:
     modality: str | None = None
     error: PermanentError | None = None
     route_ms: float | None = None  # properties, head (and tail) reads and routing
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One content's outcome under one model, and how it was obtained."""
+
+    outcome: Outcome
+    cache_hit: bool
+    stage_ms: dict[str, float] = field(default_factory=dict)
 
 
 def _elapsed_ms(start: float) -> float:
@@ -99,15 +110,19 @@ class Pipeline:
         self.results = results
         self.engine = engine
         self.cache = cache
-        # Per event loop and modality: a batcher's futures belong to one loop.
-        self._batchers: dict[tuple[int, Modality], MicroBatcher[bytes, Outcome]] = {}
-        # Cache key → the inference already running for it (single flight).
-        self._inflight: dict[str, asyncio.Future[Outcome]] = {}
+        # Per event loop and modality: a batcher's futures belong to one loop, and a
+        # loop that is gone takes its batchers with it.
+        self._batchers: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[Modality, MicroBatcher[bytes, Outcome]]
+        ] = weakref.WeakKeyDictionary()
+        # Cache key → the prediction already under way for it. _predict remembers its
+        # result in the in-process cache before its flight ends: see SingleFlight.
+        self.flights = SingleFlight()
 
     def batcher(self, modality: Modality) -> MicroBatcher[bytes, Outcome]:
         """This loop's micro-batcher for ``modality``, created on first use."""
-        loop_id = id(asyncio.get_running_loop())
-        batcher = self._batchers.get((loop_id, modality))
+        of_loop = self._batchers.setdefault(asyncio.get_running_loop(), {})
+        batcher = of_loop.get(modality)
         if batcher is None:
             size, wait_ms = self.settings.batching(modality.value)
             batcher = MicroBatcher(
@@ -121,13 +136,12 @@ class Pipeline:
                 name=f"{modality}-batcher",
                 on_batch=partial(telemetry.record_batch, modality.value),
             )
-            self._batchers[(loop_id, modality)] = batcher
+            of_loop[modality] = batcher
         return batcher
 
     async def close(self) -> None:
-        """Finish what the batchers hold (clean shutdown)."""
-        batchers, self._batchers = list(self._batchers.values()), {}
-        for batcher in batchers:
+        """Finish what this loop's batchers hold (clean shutdown)."""
+        for batcher in self._batchers.pop(asyncio.get_running_loop(), {}).values():
             await batcher.close()
 
     # ---- ingest: the blob-triggered router -----------------------------------------
@@ -155,7 +169,9 @@ class Pipeline:
         def tail() -> bytes:  # read only if the magic bytes do not decide
             if info.size <= HEAD_BYTES:
                 return b""  # the head is the whole file
-            return self.blobs.read_range(container, name, info.size - TAIL_BYTES, TAIL_BYTES)
+            return self.blobs.read_range(
+                container, name, info.size - TAIL_BYTES, TAIL_BYTES, if_match=info.etag
+            )
 
         try:
             if info.size == 0:
@@ -163,6 +179,11 @@ class Pipeline:
             route = self.engine.route(
                 head, size=info.size, name=name, declared_type=info.content_type, tail=tail
             )
+        except (NotFoundError, ConditionFailedError):
+            # Deleted or replaced while being routed: a storage condition, not a verdict
+            # on the file. A newer version has an event of its own.
+            logger.info("blob %s/%s changed while routing; nothing to ingest", container, name)
+            return IngestOutcome("gone")
         except PermanentError as error:
             timings = Timings()
             timings.add("route", _elapsed_ms(start))
@@ -210,10 +231,13 @@ class Pipeline:
                     body = message.json()
                 except PermanentError:
                     body = {}
-                if body.get("ContainerName") != self.settings.incoming_container:
+                blob = body.get("BlobName") if isinstance(body, dict) else None
+                if body.get("ContainerName") != self.settings.incoming_container or not (
+                    isinstance(blob, str) and blob
+                ):
                     self.queues.release(message, visibility_timeout=0)
                     continue
-                self.ingest(body["ContainerName"], body["BlobName"])
+                self.ingest(self.settings.incoming_container, blob)
                 self.queues.delete(message)
                 ours += 1
             replayed += ours
@@ -230,28 +254,43 @@ class Pipeline:
             document_id=document_id, modality=UNROUTED, source=source, error=error, timings=timings
         )
         self.results.upsert(document)
-        self._quarantine(source, error)
+        self.quarantine(source, error)
         telemetry.record_rejected(UNROUTED, error.code.value)
+
+    def quarantine(self, source: Source, error: PermanentError) -> None:
+        """Move this rejected blob version to the quarantine container, tagged with its
+        code. Idempotent: a redelivery after any partial run finishes the move."""
+        assert source.container is not None and source.blob is not None
+        target = self.settings.quarantine_container
+        try:
+            moved = self._move_to_quarantine(source, error)
+        except ContainerNotFoundError:
+            # Deployment creates it on Azure; a fresh local stack may not have it yet.
+            self.blobs.ensure_container(target)
+            moved = self._move_to_quarantine(source, error)
         logger.info(
-            "rejected %s: %s",
+            "rejected %s (%s)%s",
             source.blob,
             error,
-            extra={"blob": source.blob, "result_id": document_id, "code": error.code.value},
+            f"; moved to {target}" if moved else "; already moved or replaced",
+            extra={"blob": source.blob, "code": error.code.value},
         )
 
-    def _quarantine(self, source: Source, error: PermanentError) -> None:
-        """Move this blob version to the quarantine container, tagged with its code."""
+    def _move_to_quarantine(self, source: Source, error: PermanentError) -> bool:
+        """Copy, tag the copy, then delete the source (each step for this version only):
+        a crash at any point leaves the source in place for the redelivery to finish."""
         assert source.container is not None and source.blob is not None
-        # Gone: moved by an earlier delivery. Changed: replaced by a newer upload, which
-        # has its own event. Either way this version needs nothing more.
+        target = self.settings.quarantine_container
+        try:
+            self.blobs.copy(source.container, source.blob, target, if_match=source.etag)
+        except (NotFoundError, ConditionFailedError):
+            # Gone: moved by an earlier delivery. Changed: replaced by a newer upload,
+            # which has its own event. Either way this version needs nothing more.
+            return False
+        self.blobs.set_tags(target, source.blob, {QUARANTINE_TAG: error.code})
         with contextlib.suppress(NotFoundError, ConditionFailedError):
-            self.blobs.move(
-                source.container, source.blob, self.settings.quarantine_container,
-                if_match=source.etag,
-            )  # fmt: skip
-            self.blobs.set_tags(
-                self.settings.quarantine_container, source.blob, {QUARANTINE_TAG: error.code}
-            )
+            self.blobs.delete(source.container, source.blob, if_match=source.etag)
+        return True
 
     # ---- process: the queue-triggered inference functions ----------------------------
 
@@ -263,6 +302,9 @@ class Pipeline:
         existing = await asyncio.to_thread(self.results.read, job.id, job.modality)
         if existing is not None:
             logger.info("job %s: already done", job.id, extra={"result_id": job.id})
+            if existing.get("error"):
+                # The first delivery may have failed between the write and the move.
+                await asyncio.to_thread(self.quarantine, job.source, _as_error(existing["error"]))
             return existing
         timings = Timings()
         timings.add("route", job.route_ms)
@@ -280,7 +322,7 @@ class Pipeline:
             Modality(job.modality), data, document_id=job.id, source=job.source, timings=timings
         )
         if document["error"]:
-            await asyncio.to_thread(self._quarantine, job.source, _as_error(document["error"]))
+            await asyncio.to_thread(self.quarantine, job.source, _as_error(document["error"]))
         return document
 
     async def _infer(
@@ -292,21 +334,14 @@ class Pipeline:
         source: Source,
         timings: Timings,
     ) -> dict[str, Any]:
-        content_sha256 = hashlib.sha256(data).hexdigest()
-        model = self.engine.model(modality)
+        # Hashing a large file and loading a model on first use block: not on the loop.
+        content_sha256, model = await asyncio.to_thread(self._fingerprint, modality, data)
         key = cache_key(content_sha256, model)
-        start = time.perf_counter()
-        cached = await asyncio.to_thread(self.cache.get, key)
-        timings.add("cache", _elapsed_ms(start))
-        telemetry.record_cache(modality.value, hit=cached is not None)
-        if cached is not None:
-            outcome = Outcome(result=cached)
-        else:
-            start = time.perf_counter()
-            outcome = await self._single_flight(key, modality, data)
-            timings.add("inference", _elapsed_ms(start))
-            if outcome.result is not None:
-                await asyncio.to_thread(self.cache.put, key, outcome.result, model)
+        prediction = await self.flights.run(key, partial(self._predict, key, modality, data))
+        for stage, milliseconds in prediction.stage_ms.items():
+            timings.add(stage, milliseconds)
+        outcome = prediction.outcome
+        telemetry.record_cache(modality.value, hit=prediction.cache_hit)
         document = result_document(
             document_id=document_id,
             modality=modality.value,
@@ -316,7 +351,7 @@ class Pipeline:
             content_sha256=content_sha256,
             model=model,
             timings=timings,
-            cache="hit" if cached is not None else "miss",
+            cache="hit" if prediction.cache_hit else "miss",
         )
         write_start = time.perf_counter()
         stored = await asyncio.to_thread(self.results.create, document)
@@ -325,6 +360,9 @@ class Pipeline:
             logger.info("result %s was written concurrently; keeping it", document_id)
             theirs = await asyncio.to_thread(self.results.read, document_id, modality.value)
             document = theirs or document
+        if outcome.result is not None and not prediction.cache_hit:
+            # After the result is safe: the shared cache is an optimisation.
+            await asyncio.to_thread(self.cache.share, key, outcome.result, model)
         telemetry.record_processed(
             modality.value,
             document["status"],
@@ -346,30 +384,29 @@ class Pipeline:
         )
         return document
 
-    async def _single_flight(self, key: str, modality: Modality, data: bytes) -> Outcome:
-        """Concurrent requests for the same content in this process share one inference."""
-        running = self._inflight.get(key)
-        if running is not None:
-            return await asyncio.shield(running)
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        # Retrieve a failure even if no duplicate waited for it (no "never retrieved").
-        future.add_done_callback(lambda done: done.cancelled() or done.exception())
-        self._inflight[key] = future
-        try:
-            if self.settings.batching(modality.value)[0] == 1:
-                # Nothing to batch: run in the executor directly (the benchmark shows
-                # the batcher's slots would only cap how many calls overlap).
-                loop = asyncio.get_running_loop()
-                (outcome,) = await loop.run_in_executor(None, self.engine.run, modality, [data])
-            else:
-                outcome = await self.batcher(modality).submit(data)
-        except BaseException as exc:
-            future.set_exception(exc)
-            raise
-        finally:
-            del self._inflight[key]
-        future.set_result(outcome)
-        return outcome
+    def _fingerprint(self, modality: Modality, data: bytes) -> tuple[str, ModelRef]:
+        return hashlib.sha256(data).hexdigest(), self.engine.model(modality)
+
+    async def _predict(self, key: str, modality: Modality, data: bytes) -> Prediction:
+        """Cache lookup, then the model on a miss, in one flight per key: the result is
+        remembered in this process before the flight ends (see :class:`SingleFlight`)."""
+        start = time.perf_counter()
+        cached = await asyncio.to_thread(self.cache.get, key)
+        stage_ms = {"cache": _elapsed_ms(start)}
+        if cached is not None:
+            return Prediction(Outcome(result=cached), cache_hit=True, stage_ms=stage_ms)
+        start = time.perf_counter()
+        if self.settings.batching(modality.value)[0] == 1:
+            # Nothing to batch: run in the executor directly (the benchmark shows the
+            # batcher's slots would only cap how many calls overlap).
+            loop = asyncio.get_running_loop()
+            (outcome,) = await loop.run_in_executor(None, self.engine.run, modality, [data])
+        else:
+            outcome = await self.batcher(modality).submit(data)
+        stage_ms["inference"] = _elapsed_ms(start)
+        if outcome.result is not None:
+            self.cache.remember(key, outcome.result)
+        return Prediction(outcome, cache_hit=False, stage_ms=stage_ms)
 
     # ---- infer_bytes: the synchronous HTTP path ---------------------------------------
 
@@ -383,11 +420,11 @@ class Pipeline:
         if not data:
             raise PermanentError(ErrorCode.EMPTY, "the request body is empty")
         if modality is None:
-            modality = self.engine.route(
-                data[:HEAD_BYTES], size=len(data), name=name, tail=data[-TAIL_BYTES:]
-            ).modality
+            route = partial(self.engine.route, size=len(data), name=name, tail=data[-TAIL_BYTES:])
+            modality = (await asyncio.to_thread(route, data[:HEAD_BYTES])).modality
         timings.add("route", _elapsed_ms(start))
-        document_id = content_result_id(hashlib.sha256(data).hexdigest(), modality.value)
+        content_sha256, model = await asyncio.to_thread(self._fingerprint, modality, data)
+        document_id = content_result_id(content_sha256, modality.value, model)
         existing = await asyncio.to_thread(self.results.read, document_id, modality.value)
         if existing is not None:
             document = existing

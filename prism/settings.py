@@ -63,8 +63,10 @@ class Env:
     BATCH_QUEUE_LIMIT = "PRISM_BATCH_QUEUE_LIMIT"
     BATCHES_IN_FLIGHT = "PRISM_BATCHES_IN_FLIGHT"
     CACHE_ENTRIES = "PRISM_CACHE_ENTRIES"
-    # Key the local host (prism.devhost) demands on function- and admin-level routes.
+    # Keys the local host (prism.devhost) demands: a function key on function-level
+    # routes; the master key on admin-level ones (and it opens function-level ones).
     FUNCTION_KEY = "PRISM_FUNCTION_KEY"
+    MASTER_KEY = "PRISM_MASTER_KEY"
 
 
 # "label: description" — the description is what gets embedded; PRISM_TEXT_LABELS takes

@@ -1,13 +1,15 @@
 """In-memory stand-ins with the real services' semantics, for unit tests only.
 
-``tests/integration/test_queue_contract.py`` runs the same checks against this fake
-and against Azurite, so the fake cannot drift from what the real service does.
+``tests/integration/test_queue_contract.py`` and ``test_documents_contract.py`` run the
+same checks against these fakes and against the emulators, so a fake cannot drift from
+what the real service does.
 """
 
 from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from prism.storage import LeaseLostError, NotFoundError, ReceivedMessage, encode_content
@@ -115,3 +117,32 @@ class FakeMessageQueues:
 
     def approximate_count(self, queue: str) -> int:
         return len(self._queue(queue))
+
+
+@dataclass
+class FakeDocuments:
+    """:class:`prism.storage.DocumentContainer`'s point operations in memory: ids are
+    unique per partition, ``create`` refuses an existing id (None, as the adapter's
+    409), ``read`` of a missing id is None. Contract-tested against the Cosmos DB
+    emulator in ``tests/integration/test_documents_contract.py``."""
+
+    partition_key_field: str = "modality"
+    documents: dict[tuple[str, object], dict[str, object]] = field(default_factory=dict)
+
+    def _key(self, document: Mapping[str, object]) -> tuple[str, object]:
+        return str(document["id"]), document[self.partition_key_field]
+
+    def upsert(self, document: Mapping[str, object]) -> dict[str, object]:
+        self.documents[self._key(document)] = dict(document)
+        return dict(document)
+
+    def create(self, document: Mapping[str, object]) -> dict[str, object] | None:
+        key = self._key(document)
+        if key in self.documents:
+            return None
+        self.documents[key] = dict(document)
+        return dict(document)
+
+    def read(self, document_id: str, partition_value: object) -> dict[str, object] | None:
+        found = self.documents.get((document_id, partition_value))
+        return None if found is None else dict(found)

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from prism.inference.registry import load_manifest, read_lock
+from prism.inference.registry import model_report
 from prism.settings import get_settings
 
 
@@ -40,35 +40,8 @@ def _progress(message: str) -> None:
     print(f"  · {message}", flush=True)
 
 
-def model_rows() -> list[dict[str, Any]]:
-    """One row per manifest model, joined with the lock's sizes and gate figures."""
-    lock = read_lock(get_settings().model_dir) or {"models": {}}
-    rows = []
-    for entry in load_manifest()["models"]:
-        built = lock["models"].get(entry["name"])
-        files = built["files"] if built else {}
-        runtime_file = files.get(f"{entry['name']}.{entry['runtime_precision']}.onnx", {})
-        rows.append(
-            {
-                "name": entry["name"],
-                "role": entry["role"],
-                "modality": entry["modality"],
-                "version": entry["version"],
-                "runtime_precision": entry["runtime_precision"],
-                "built": built is not None,
-                "fp32_bytes": files.get(f"{entry['name']}.fp32.onnx", {}).get("bytes"),
-                "int8_bytes": files.get(f"{entry['name']}.int8.onnx", {}).get("bytes"),
-                "sha256": runtime_file.get("sha256"),
-                "gate": built["gate"] if built else {},
-                "gate_thresholds": entry.get("gate", {}),
-                "gate_passed": bool(built and built["gate_passed"]),
-            }
-        )
-    return rows
-
-
 def run_list(args: argparse.Namespace) -> int:
-    rows = model_rows()
+    rows = model_report(get_settings().model_dir)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

@@ -112,7 +112,7 @@ def run_submit(args: argparse.Namespace) -> int:
 
 def run_results(args: argparse.Namespace) -> int:
     from prism.client import connect
-    from prism.results import list_results
+    from prism.queries import list_results
 
     use_local_stack()
     documents = list_results(connect().results, args.modality, args.limit)
@@ -125,12 +125,15 @@ def run_results(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> int:
     from prism.client import connect
-    from prism.pipeline import BLOB_TRIGGER_POISON_QUEUE, get_pipeline
+    from prism.pipeline import get_pipeline
+    from prism.storage import BLOB_TRIGGER_POISON_QUEUE
 
     use_local_stack()
-    replayed = connect().replay_poison()
-    for queue, count in replayed.items():
+    report = connect().replay_poison()
+    for queue, count in report.replayed.items():
         print(f"{queue}: {count} message(s) replayed")
+    for skipped in report.skipped:
+        print(f"{skipped.queue}: message {skipped.message_id} left there: {skipped.reason}")
     blobs = get_pipeline().replay_blob_poison()
     print(f"{BLOB_TRIGGER_POISON_QUEUE}: {blobs} blob(s) routed again")
     return 0

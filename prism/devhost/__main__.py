@@ -13,6 +13,7 @@ from pathlib import Path
 from prism.devhost.host import DevHost
 from prism.devhost.launch import build_host, prepare_environment
 from prism.errors import PrismError
+from prism.logs import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,9 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7071, help="HTTP port (serve)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds (run)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    # The SDKs log every request at INFO.
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    configure_logging()
     try:
         prepare_environment(args.settings or args.app_dir / "local.settings.json", args.state_dir)
         host = build_host(args.app, args.app_dir)

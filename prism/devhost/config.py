@@ -40,6 +40,9 @@ def resolve_settings(expression: str, environ: Mapping[str, str]) -> str:
     return _SETTING_EXPRESSION.sub(value, expression)
 
 
+MESSAGE_ENCODINGS = ("base64", "none")
+
+
 @dataclass(frozen=True)
 class QueueOptions:
     """host.json ``extensions.queues``, with the Functions host's defaults."""
@@ -49,6 +52,8 @@ class QueueOptions:
     max_dequeue_count: int = 5
     visibility_timeout: float = 0.0  # seconds a failed message stays hidden before a retry
     max_polling_interval: float = 60.0
+    # How the queue holds a message's bytes: base64 text, or the text itself ("none").
+    message_encoding: str = "base64"
 
     @property
     def max_concurrency(self) -> int:
@@ -69,7 +74,13 @@ class QueueOptions:
             max_polling_interval=parse_timespan(
                 data.get("maxPollingInterval", cls.max_polling_interval)
             ),
+            message_encoding=str(data.get("messageEncoding", cls.message_encoding)).lower(),
         )
+        if options.message_encoding not in MESSAGE_ENCODINGS:
+            raise ConfigurationError(
+                f"host.json queues.messageEncoding must be base64 or none: "
+                f"{options.message_encoding!r}"
+            )
         if options.max_dequeue_count < 1 or options.new_batch_threshold < 0:
             raise ConfigurationError(
                 "host.json queues: maxDequeueCount >= 1, newBatchThreshold >= 0"
@@ -77,19 +88,33 @@ class QueueOptions:
         return options
 
 
+# Flex Consumption's default and maximum-free function timeout is 30 minutes.
+DEFAULT_FUNCTION_TIMEOUT_SECONDS = 30 * 60.0
+
+
 @dataclass(frozen=True)
 class HostConfig:
     queues: QueueOptions = field(default_factory=QueueOptions)
     route_prefix: str = "api"
+    # host.json functionTimeout; None: unbounded ("-1").
+    function_timeout: float | None = DEFAULT_FUNCTION_TIMEOUT_SECONDS
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> HostConfig:
         if str(data.get("version")) != "2.0":
             raise ConfigurationError('host.json must declare "version": "2.0"')
         extensions = data.get("extensions", {})
+        timeout = data.get("functionTimeout")
         return cls(
             queues=QueueOptions.from_json(extensions.get("queues", {})),
             route_prefix=str(extensions.get("http", {}).get("routePrefix", "api")).strip("/"),
+            function_timeout=(
+                DEFAULT_FUNCTION_TIMEOUT_SECONDS
+                if timeout is None
+                else None
+                if str(timeout).strip() == "-1"
+                else parse_timespan(timeout)
+            ),
         )
 
     @classmethod

@@ -1,13 +1,16 @@
 """The local Functions host: serves an indexed app's triggers against the emulators.
 
 * blob triggers (``source: EventGrid`` on Azure): the container is listed and every
-  blob version without a receipt is run, standing in for ``BlobCreated`` events; a
-  failure is retried on the next scan, and after :data:`MAX_BLOB_ATTEMPTS` the blob
-  goes to ``webjobs-blobtrigger-poison`` as with the host's blob trigger;
+  blob version without a receipt is run, standing in for ``BlobCreated`` events; each
+  start is counted in storage before it runs, a failure is retried on the next scan,
+  and the ``maxDequeueCount``-th start (a crash counts) sends the blob to
+  ``webjobs-blobtrigger-poison`` as with the host's blob trigger;
 * queue triggers: ``batchSize`` messages per receive, a new batch whenever no more
-  than ``newBatchThreshold`` run; a failure releases the message for
-  ``visibilityTimeout``, and the ``maxDequeueCount``-th failure moves it to
-  ``<queue>-poison``;
+  than ``newBatchThreshold`` run; a message is decoded as host.json
+  ``messageEncoding`` says (one that cannot be goes to ``<queue>-poison`` at once); a
+  failure releases the message for ``visibilityTimeout``, and the
+  ``maxDequeueCount``-th failure moves it to ``<queue>-poison``;
+* ``functionTimeout`` bounds every invocation: past it, the invocation has failed;
 * ``async def`` functions run concurrently on this one event loop (so an in-process
   micro-batcher can coalesce them); plain functions run in the default thread pool,
   as the Python worker runs them;
@@ -21,12 +24,10 @@ import functools
 import logging
 import os
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -42,13 +43,16 @@ from prism.devhost.bindings import (
     write_outputs,
 )
 from prism.devhost.config import HostConfig, resolve_settings
+from prism.devhost.http import HttpAnswer, HttpFront, HttpRequest, error_answer
 from prism.devhost.indexing import FunctionSpec
-from prism.devhost.receipts import BlobReceipts, unreceipted
-from prism.devhost.routes import KEY_PARAMETER, Router, authorized
+from prism.devhost.receipts import BlobAttempts, BlobReceipts, unreceipted
+from prism.devhost.routes import KEY_PARAMETER, HostKeys, Router, authorized
 from prism.devhost.timers import Schedule
-from prism.pipeline import BLOB_TRIGGER_POISON_QUEUE
+from prism.errors import PermanentError
+from prism.logs import one_line
 from prism.settings import Env
 from prism.storage import (
+    BLOB_TRIGGER_POISON_QUEUE,
     BlobInfo,
     LeaseLostError,
     MessageQueues,
@@ -59,7 +63,6 @@ from prism.storage import (
 
 log = logging.getLogger("prism.devhost")
 
-MAX_BLOB_ATTEMPTS = 5
 BLOB_POISON_QUEUE = BLOB_TRIGGER_POISON_QUEUE
 # The host leases a message for 10 minutes (and renews it); a run longer than that may
 # see the message delivered again, which at-least-once handlers already tolerate. A
@@ -80,13 +83,6 @@ class HostStats:
     poisoned: Counter[str] = field(default_factory=Counter)
 
 
-@dataclass(frozen=True)
-class HttpAnswer:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
 class DevHost:
     def __init__(
         self,
@@ -100,7 +96,10 @@ class DevHost:
         self.environ = os.environ if environ is None else environ
         self.connections = connections or Connections(self.environ)
         self.router = Router(self.functions, config.route_prefix)
-        self.function_key = self.environ.get(Env.FUNCTION_KEY) or None
+        self.keys = HostKeys(
+            function=self.environ.get(Env.FUNCTION_KEY) or None,
+            master=self.environ.get(Env.MASTER_KEY) or None,
+        )
         self.lease_seconds = int(self.environ.get(LEASE_SETTING) or LEASE_SECONDS)
         self.stats = HostStats()
         self._of_type: Callable[[str], list[FunctionSpec]] = lambda kind: [
@@ -113,12 +112,15 @@ class DevHost:
         # filters; a run that writes its receipt after that listing and leaves the
         # in-flight set before the filter would otherwise look new and run twice.
         self._blobs_done: set[tuple[str, str, str]] = set()
-        self._blob_attempts: Counter[tuple[str, str, str]] = Counter()
         self._prepared = False
 
     @functools.cached_property
     def _receipts(self) -> BlobReceipts:
         return BlobReceipts(self.connections.blobs(Env.WEBJOBS_STORAGE))
+
+    @functools.cached_property
+    def _attempts(self) -> BlobAttempts:
+        return BlobAttempts(self.connections.blobs(Env.WEBJOBS_STORAGE))
 
     # -- invocation ----------------------------------------------------------------------
 
@@ -127,10 +129,14 @@ class DevHost:
     ) -> Any:
         outputs = output_parameters(spec)
         arguments = {spec.trigger.name: trigger, **outputs}
-        if spec.is_async:
-            result = await spec.user_function(**arguments)
-        else:
-            result = await asyncio.to_thread(functools.partial(spec.user_function, **arguments))
+        # host.json functionTimeout: past it the invocation has failed. (The Functions
+        # host then restarts the worker; a thread here cannot be stopped, only left.)
+        async with asyncio.timeout(self.config.function_timeout):
+            if spec.is_async:
+                result = await spec.user_function(**arguments)
+            else:
+                call = functools.partial(spec.user_function, **arguments)
+                result = await asyncio.to_thread(call)
         if spec.outputs:
             await asyncio.to_thread(
                 write_outputs, spec, outputs, result, binding_data, self.connections
@@ -188,7 +194,13 @@ class DevHost:
                 await self._poison(spec, queues, message)
                 return
             try:
-                body = message.body()
+                body = self._message_bytes(message)
+            except PermanentError as error:
+                # Retrying cannot decode it: the host poisons such a message at once.
+                log.error("%s: message %s: %s", spec.name, message.id, error.message)
+                await self._poison(spec, queues, message)
+                return
+            try:
                 await self._invoke(spec, queue_argument(spec, message, body), {})
             except Exception:
                 self.stats.failed[spec.name] += 1
@@ -211,6 +223,12 @@ class DevHost:
             log.warning("%s: %s (the message may run again)", spec.name, exc.message)
         finally:
             self._running[spec.name] -= 1
+
+    def _message_bytes(self, message: ReceivedMessage) -> bytes:
+        """The message's bytes as host.json ``messageEncoding`` says it holds them."""
+        if self.config.queues.message_encoding == "none":
+            return message.content.encode("utf-8")
+        return message.body()
 
     async def _poison(
         self, spec: FunctionSpec, queues: MessageQueues, message: ReceivedMessage
@@ -241,21 +259,30 @@ class DevHost:
     async def _run_blob(self, spec: FunctionSpec, blob: BlobInfo, prefix: str) -> None:
         key = (spec.name, blob.name, blob.etag)
         store = self.connections.blobs(spec.trigger.get("connection"))
+        limit = self.config.queues.max_dequeue_count  # the host uses it for blobs too
         try:
-            try:
-                argument = await asyncio.to_thread(blob_argument, spec, store, blob)
-                await self._invoke(spec, argument, {"name": blob.name.removeprefix(prefix)})
-            except Exception:
-                self.stats.failed[spec.name] += 1
-                self._blob_attempts[key] += 1
-                log.exception("%s failed on blob %s/%s", spec.name, blob.container, blob.name)
-                if self._blob_attempts[key] < MAX_BLOB_ATTEMPTS:
-                    return  # no receipt: the next scan runs it again
+            # Counted before the run, in storage: a run that kills the host counts.
+            attempt = await asyncio.to_thread(self._attempts.start, spec.name, blob)
+            if attempt > limit:
+                log.error("%s: blob %s/%s started %d times without finishing; poisoned",
+                          spec.name, blob.container, blob.name, attempt - 1)  # fmt: skip
                 await asyncio.to_thread(self._poison_blob, spec, blob)
             else:
-                self.stats.succeeded[spec.name] += 1
+                try:
+                    argument = await asyncio.to_thread(blob_argument, spec, store, blob)
+                    await self._invoke(spec, argument, {"name": blob.name.removeprefix(prefix)})
+                except Exception:
+                    self.stats.failed[spec.name] += 1
+                    log.exception("%s failed on blob %s/%s (attempt %d of %d)",
+                                  spec.name, blob.container, blob.name, attempt, limit)  # fmt: skip
+                    if attempt < limit:
+                        return  # no receipt: the next scan runs it again
+                    await asyncio.to_thread(self._poison_blob, spec, blob)
+                else:
+                    self.stats.succeeded[spec.name] += 1
             await asyncio.to_thread(self._receipts.write, spec.name, blob)
             self._blobs_done.add(key)
+            await asyncio.to_thread(self._attempts.forget, spec.name, blob)
         finally:
             self._blobs_in_flight.discard(key)
 
@@ -309,13 +336,14 @@ class DevHost:
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         found = self.router.match(method, url.path)
         if found is None:
-            return _text(404, "no function at this route")
+            return error_answer(404, "no function at this route")
         if found == "method":
-            return _text(405, "method not allowed")
+            return error_answer(405, f"method {method} not allowed on this route")
         assert not isinstance(found, str)
         route, route_params = found
-        if not authorized(route.auth_level, headers, query, self.function_key):
-            return _text(401, "missing or wrong function key (x-functions-key or ?code=)")
+        if not authorized(route.auth_level, headers, query, self.keys):
+            needed = "the master key" if route.auth_level == "admin" else "a function key"
+            return error_answer(401, f"missing or wrong key: {needed} (x-functions-key or ?code=)")
         request = func.HttpRequest(
             method.upper(),
             f"http://{headers.get('Host', '127.0.0.1')}{target}",
@@ -329,7 +357,7 @@ class DevHost:
         except Exception:
             self.stats.failed[route.spec.name] += 1
             log.exception("HTTP function %s failed", route.spec.name)
-            return _text(500, "internal error")
+            return error_answer(500, "the function failed; see the host log")
         self.stats.succeeded[route.spec.name] += 1
         if isinstance(result, func.HttpResponse):
             headers = dict(result.headers)
@@ -339,7 +367,16 @@ class DevHost:
             return HttpAnswer(result.status_code, headers, result.get_body())
         if result is None:
             return HttpAnswer(204, {}, b"")
-        return _text(200, str(result))
+        return HttpAnswer(200, {"Content-Type": "text/plain; charset=utf-8"}, str(result).encode())
+
+    async def _serve_request(self, request: HttpRequest) -> HttpAnswer:
+        answer = await self.handle_http(
+            request.method, request.target, dict(request.headers), request.body
+        )
+        # The target is the client's: hide a function key passed as ?code=.
+        target = _KEY_IN_QUERY.sub(r"\1[redacted]", request.target)
+        log.info("%s %s -> %d", request.method, one_line(target), answer.status)
+        return answer
 
     # -- modes ---------------------------------------------------------------------------
 
@@ -373,7 +410,11 @@ class DevHost:
     async def serve(self, stop: asyncio.Event, http_port: int | None = None) -> None:
         """Serve until ``stop`` is set; HTTP on 127.0.0.1:``http_port`` if given."""
         # HTTP first: it answers (e.g. a health probe) while the storage is prepared.
-        server = None if http_port is None else self._start_http(http_port)
+        server = (
+            None
+            if http_port is None
+            else await HttpFront(self._serve_request).start("127.0.0.1", http_port)
+        )
         loops: list[asyncio.Future[None]] = []
         try:
             await self._prepare()
@@ -397,8 +438,7 @@ class DevHost:
                 # not keep the host alive (its message reappears after its lease anyway).
                 await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
             if server is not None:
-                server.shutdown()
-                server.server_close()
+                server.close()
 
     async def _queue_loop(self, spec: FunctionSpec) -> None:
         # Exponential back-off while the queue is empty, up to maxPollingInterval.
@@ -424,70 +464,9 @@ class DevHost:
                 log.exception("scanning the container of %s failed", spec.name)
             await asyncio.sleep(BLOB_SCAN_SECONDS)
 
-    def _start_http(self, port: int) -> ThreadingHTTPServer:
-        loop = asyncio.get_running_loop()
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                declared = self.headers.get("Content-Length") or "0"
-                if not declared.isdigit():
-                    self._refuse(400, "Content-Length is not a number")
-                    return
-                length = int(declared)
-                if length > MAX_REQUEST_BODY_BYTES:
-                    # As the Functions host does: refuse before reading a byte of it.
-                    self._refuse(
-                        413, f"request bodies are limited to {MAX_REQUEST_BODY_BYTES} bytes"
-                    )
-                    return
-                body = self.rfile.read(length) if length else b""
-                future = asyncio.run_coroutine_threadsafe(
-                    host.handle_http(self.command, self.path, dict(self.headers.items()), body),
-                    loop,
-                )
-                answer = future.result()
-                self.send_response(answer.status)
-                for name, value in answer.headers.items():
-                    if name.lower() != "content-length":
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer.body)))
-                self.end_headers()
-                self.wfile.write(answer.body)
-
-            def _refuse(self, status: int, message: str) -> None:
-                self.close_connection = True
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-                self.send_header("Content-Length", str(len(message.encode())))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(message.encode())
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _answer
-
-            def log_message(self, format: str, *args: Any) -> None:
-                # The request line is the client's: hide a function key passed as
-                # ?code=, and escape control characters, as the base class does, so a
-                # request cannot forge or recolour log lines.
-                message = _KEY_IN_QUERY.sub(r"\1[redacted]", format % args)
-                message = message.translate(_CONTROL_ESCAPES)
-                log.info("%s %s", self.address_string(), message)
-
-        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=server.serve_forever, name="devhost-http", daemon=True).start()
-        return server
-
 
 # How long a stopping host lets running invocations finish (the Functions host has a
 # similar grace period before it ends its workers).
 SHUTDOWN_GRACE_SECONDS = 10.0
 
-# The Functions host's default request body limit (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT).
-MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024
-_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _KEY_IN_QUERY = re.compile(rf"([?&]{KEY_PARAMETER}=)[^&\s]*", re.IGNORECASE)
-
-
-def _text(status: int, message: str) -> HttpAnswer:
-    return HttpAnswer(status, {"Content-Type": "text/plain; charset=utf-8"}, message.encode())

@@ -1,4 +1,5 @@
-"""Blob receipts: the record that a function has run for one version of one blob.
+"""Blob receipts: the record that a function has run for one version of one blob; and
+blob attempts: how often it has been started on one, kept beside the receipts.
 
 The Functions host keeps them as empty blobs in ``azure-webjobs-hosts`` named
 ``blobreceipts/<host id>/<function>/<etag>/<container>/<blob>``; the local host does the
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prism.storage import BlobInfo, BlobStore
+from prism.storage import BlobInfo, BlobStore, NotFoundError
 
 RECEIPTS_CONTAINER = "azure-webjobs-hosts"
 HOST_ID = "prism-devhost"
@@ -67,3 +68,38 @@ class BlobReceipts:
         self.store.upload(
             RECEIPTS_CONTAINER, receipt_name(function, blob.container, blob.name, blob.etag), b""
         )
+
+
+def _attempts_prefix(function: str) -> str:
+    return f"blobattempts/{HOST_ID}/{function}/"
+
+
+class BlobAttempts:
+    """How many times a function has been started on one blob version, in storage: a
+    run that crashes the host still counts, so a blob that always crashes it reaches
+    ``maxDequeueCount`` and is poisoned instead of crashing every restart."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self.store = store
+        self._ready = False
+
+    def _name(self, function: str, blob: BlobInfo) -> str:
+        etag = blob.etag.strip(chr(34))
+        return f"{_attempts_prefix(function)}{etag}/{blob.container}/{blob.name}"
+
+    def start(self, function: str, blob: BlobInfo) -> int:
+        """Count one more start on ``blob`` before it runs; the count, from 1."""
+        if not self._ready:
+            self.store.ensure_container(RECEIPTS_CONTAINER)
+            self._ready = True
+        name = self._name(function, blob)
+        try:
+            count = int(self.store.download(RECEIPTS_CONTAINER, name) or b"0") + 1
+        except NotFoundError:
+            count = 1
+        self.store.upload(RECEIPTS_CONTAINER, name, str(count).encode())
+        return count
+
+    def forget(self, function: str, blob: BlobInfo) -> None:
+        """Drop the count once the blob has its receipt."""
+        self.store.delete(RECEIPTS_CONTAINER, self._name(function, blob))

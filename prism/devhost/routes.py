@@ -41,7 +41,8 @@ def compile_route(prefix: str, route: str) -> re.Pattern[str]:
         position = match.end()
     regex += re.escape(route[position:])
     path = "/".join(part for part in (prefix.strip("/"), regex.strip("/")) if part)
-    return re.compile(f"^/{path}/?$")
+    # The Functions host matches routes without regard to case.
+    return re.compile(f"^/{path}/?$", re.IGNORECASE)
 
 
 class Router:
@@ -71,13 +72,24 @@ class Router:
         return "method" if wrong_method else None
 
 
+@dataclass(frozen=True)
+class HostKeys:
+    """The host's keys: a function key opens ``function`` routes; only the master key
+    opens ``admin`` routes (and, as on Azure, ``function`` routes too)."""
+
+    function: str | None
+    master: str | None
+
+
 def authorized(
-    auth_level: str, headers: Mapping[str, str], query: Mapping[str, str], key: str | None
+    auth_level: str, headers: Mapping[str, str], query: Mapping[str, str], keys: HostKeys
 ) -> bool:
     if auth_level == "anonymous":
         return True
-    if not key:  # no key configured: nothing but anonymous routes can be called
-        return False
+    accepted = [keys.master] if auth_level == "admin" else [keys.function, keys.master]
     given = next((v for k, v in headers.items() if k.lower() == KEY_HEADER), None)
     given = given or query.get(KEY_PARAMETER)
-    return given is not None and hmac.compare_digest(given.encode(), key.encode())
+    if given is None:
+        return False
+    # No key configured: nothing but anonymous routes can be called.
+    return any(key and hmac.compare_digest(given.encode(), key.encode()) for key in accepted)

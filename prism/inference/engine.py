@@ -7,8 +7,11 @@ execute → postprocess steps with the same limits.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -34,7 +37,23 @@ class Engine:
             return handler
 
     def model(self, modality: Modality) -> ModelRef:
-        return self.handler(modality).model
+        """The model that serves ``modality``, with a digest of the settings that shape
+        its results: a changed label set or limit is a different ModelRef, so caches and
+        content-addressed results never serve an answer the current settings would not
+        give."""
+        return replace(self.handler(modality).model, config=self.config_digest(modality))
+
+    def config_digest(self, modality: Modality) -> str:
+        s = self.settings
+        shaping: dict[Modality, tuple[object, ...]] = {
+            Modality.IMAGE: (s.max_image_bytes, s.max_image_pixels),
+            Modality.AUDIO: (s.max_audio_bytes, s.max_audio_seconds),
+            Modality.TEXT: (
+                s.max_text_bytes, s.max_text_tokens, s.text_labels, s.text_other_threshold,
+            ),
+        }  # fmt: skip
+        encoded = json.dumps(shaping[modality], separators=(",", ":")).encode()
+        return hashlib.sha256(encoded).hexdigest()[:16]
 
     def _create(self, modality: Modality) -> ModalityHandler[Any, Any, Any]:
         s = self.settings

@@ -92,3 +92,30 @@ def read_lock(model_dir: Path) -> dict[str, Any] | None:
     with path.open(encoding="utf-8") as handle:
         lock: dict[str, Any] = json.load(handle)
     return lock
+
+
+def model_report(model_dir: Path) -> list[dict[str, Any]]:
+    """One row per manifest model, joined with the lock's sizes and gate figures."""
+    lock = read_lock(model_dir) or {"models": {}}
+    rows = []
+    for entry in load_manifest()["models"]:
+        built = lock["models"].get(entry["name"])
+        files = built["files"] if built else {}
+        runtime_file = files.get(f"{entry['name']}.{entry['runtime_precision']}.onnx", {})
+        rows.append(
+            {
+                "name": entry["name"],
+                "role": entry["role"],
+                "modality": entry["modality"],
+                "version": entry["version"],
+                "runtime_precision": entry["runtime_precision"],
+                "built": built is not None,
+                "fp32_bytes": files.get(f"{entry['name']}.fp32.onnx", {}).get("bytes"),
+                "int8_bytes": files.get(f"{entry['name']}.int8.onnx", {}).get("bytes"),
+                "sha256": runtime_file.get("sha256"),
+                "gate": built["gate"] if built else {},
+                "gate_thresholds": entry.get("gate", {}),
+                "gate_passed": bool(built and built["gate_passed"]),
+            }
+        )
+    return rows

@@ -30,11 +30,18 @@ class Modality(StrEnum):
 
 @dataclass(frozen=True)
 class ModelRef:
-    """Which model produced a result: enough to key a cache and to audit a result."""
+    """Which model produced a result, and under which configuration: enough to key a
+    cache and to audit a result. ``config`` is a digest of the settings that shape the
+    result (labels, thresholds, limits); a changed setting is a different ModelRef."""
 
     name: str
     version: str
     preprocessing_version: str
+    config: str = ""
+
+    def key_parts(self) -> tuple[str, str, str, str]:
+        """What a cache key or a content-addressed id must include."""
+        return (self.name, self.version, self.preprocessing_version, self.config)
 
 
 @dataclass(frozen=True)

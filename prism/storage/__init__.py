@@ -1,7 +1,7 @@
 """Storage behind small interfaces: blobs and queues (Azure Storage / Azurite) and JSON
 documents (Cosmos DB / the local emulator). SDK errors never leave this package: they
-become :class:`~prism.errors.PermanentError` (bad request) or
-:class:`~prism.errors.TransientError` (retry).
+become :class:`~prism.errors.StorageError` (a storage condition: not found, refused)
+or :class:`~prism.errors.TransientError` (retry) — never a verdict on a file.
 
 Get the process-wide adapters from app settings with :func:`blob_store`,
 :func:`message_queues`, :func:`results_container` and :func:`prediction_cache_container`.
@@ -21,8 +21,15 @@ from prism.storage.clients import (
 )
 from prism.storage.connections import CosmosConnection, StorageConnection
 from prism.storage.documents import DocumentContainer, deterministic_id
-from prism.storage.errors import ConditionFailedError, LeaseLostError, NotFoundError
+from prism.storage.errors import (
+    ConditionFailedError,
+    ContainerNotFoundError,
+    LeaseLostError,
+    NotFoundError,
+    StorageRequestError,
+)
 from prism.storage.queues import (
+    BLOB_TRIGGER_POISON_QUEUE,
     AzureMessageQueues,
     MessageQueues,
     ReceivedMessage,
@@ -33,6 +40,7 @@ from prism.storage.queues import (
 )
 
 __all__ = [
+    "BLOB_TRIGGER_POISON_QUEUE",
     "CACHE_PARTITION_KEY",
     "RESULTS_PARTITION_KEY",
     "AzureBlobStore",
@@ -40,6 +48,7 @@ __all__ = [
     "BlobInfo",
     "BlobStore",
     "ConditionFailedError",
+    "ContainerNotFoundError",
     "CosmosConnection",
     "DocumentContainer",
     "LeaseLostError",
@@ -47,6 +56,7 @@ __all__ = [
     "NotFoundError",
     "ReceivedMessage",
     "StorageConnection",
+    "StorageRequestError",
     "blob_store",
     "cosmos_client",
     "decode_content",

@@ -68,7 +68,11 @@ class BlobStore(Protocol):
 
     def properties(self, container: str, name: str) -> BlobInfo: ...
 
-    def read_range(self, container: str, name: str, offset: int, length: int) -> bytes: ...
+    def container_exists(self, container: str) -> bool: ...
+
+    def read_range(
+        self, container: str, name: str, offset: int, length: int, *, if_match: str | None = None
+    ) -> bytes: ...
 
     def read_head(self, container: str, name: str, length: int) -> tuple[BlobInfo, bytes]: ...
 
@@ -119,6 +123,10 @@ class AzureBlobStore:
         """The SDK client of one blob (what an SDK-type blob binding hands a function)."""
         return self.service.get_blob_client(container, name)
 
+    def container_exists(self, container: str) -> bool:
+        with translated(f"properties of container {container}"):
+            return bool(self.service.get_container_client(container).exists())
+
     def ensure_container(self, container: str) -> None:
         # Exists already, or another worker won the race to create it: both fine.
         with translated(f"create container {container}"), suppress(ResourceExistsError):
@@ -156,14 +164,19 @@ class AzureBlobStore:
             properties = self.client(container, name).get_blob_properties()
         return BlobInfo.from_properties(container, properties)
 
-    def read_range(self, container: str, name: str, offset: int, length: int) -> bytes:
+    def read_range(
+        self, container: str, name: str, offset: int, length: int, *, if_match: str | None = None
+    ) -> bytes:
         """Up to ``length`` bytes from ``offset``: shorter at the end of the blob, empty
-        past it. Never transfers more than the range."""
+        past it. Never transfers more than the range. With ``if_match`` only from that
+        version (another → :class:`ConditionFailedError`)."""
         if offset < 0 or length < 1:
             raise ValueError(f"bad range offset={offset} length={length}")
         with translated(f"read {container}/{name}[{offset}:{offset + length}]"):
             try:
-                return self.client(container, name).download_blob(offset, length).readall()
+                client = self.client(container, name)
+                data: bytes = client.download_blob(offset, length, **_condition(if_match)).readall()
+                return data
             except HttpResponseError as exc:
                 if exc.status_code == 416:  # the range starts at or past the end
                     return b""

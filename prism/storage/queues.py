@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from azure.storage.queue import QueueClient, QueueServiceClient
 
 POISON_SUFFIX = "-poison"
+# Where the Functions host (and the local host) report blobs whose trigger failed
+# maxDequeueCount times.
+BLOB_TRIGGER_POISON_QUEUE = "webjobs-blobtrigger-poison"
 MAX_MESSAGES_PER_RECEIVE = 32  # the service's limit for one Get Messages call
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from prism.jobs import Job
 from prism.pipeline import build_pipeline
-from prism.results import Job, blob_result_id, utc_now
+from prism.results import blob_result_id, utc_now
 from prism.storage import poison_queue_name
 from tests.e2e.conftest import PipelineUnderTest
 
@@ -109,7 +110,7 @@ def test_a_transient_fault_is_retried_then_poisoned_then_replayed(
     assert pipeline.queue_depths()[poison] == 1
     assert pipeline.documents() == []
 
-    assert pipeline.client.replay_poison()[pipeline.settings.text_queue] == 1
+    assert pipeline.client.replay_poison().replayed[pipeline.settings.text_queue] == 1
     pipeline.run_until_idle()
     assert pipeline.client.wait([submission], timeout=5)
     assert submission.result is not None and submission.result["status"] == "ok"

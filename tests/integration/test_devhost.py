@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from prism.devhost import DevHost, FunctionSpec, HostConfig, load_app
-from prism.devhost.host import BLOB_POISON_QUEUE, MAX_BLOB_ATTEMPTS
-from prism.devhost.receipts import RECEIPTS_CONTAINER, receipt_name
+from prism.devhost.host import BLOB_POISON_QUEUE
+from prism.devhost.receipts import RECEIPTS_CONTAINER, BlobAttempts, receipt_name
 from prism.localstack.processes import free_port
 from prism.storage import (
     StorageConnection,
@@ -132,11 +132,34 @@ def test_failing_blob_is_tried_the_maximum_then_reported_as_poison(
 
     run(host)
 
-    assert host.stats.failed["on_upload"] == MAX_BLOB_ATTEMPTS
+    assert host.stats.failed["on_upload"] == host.config.queues.max_dequeue_count
     poisoned = drain(environ["AzureWebJobsStorage"], BLOB_POISON_QUEUE)
     assert {"ContainerName": container, "BlobName": "bad.bin"}.items() <= next(
         p for p in poisoned if p["ContainerName"] == container
     ).items()
+
+
+def test_a_blob_whose_runs_kill_the_host_is_poisoned_without_running_again(
+    sample_functions: list[FunctionSpec], environ: dict[str, str]
+) -> None:
+    store = blob_store(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
+    container = environ["SAMPLE_CONTAINER"]
+    store.ensure_container(container)
+    uploaded = store.upload(container, "crasher.txt", b"ok")
+    host = new_host(sample_functions, environ)
+    # Every start so far died with its host: each was counted, none finished.
+    attempts = BlobAttempts(
+        blob_store(StorageConnection(connection_string=environ["AzureWebJobsStorage"]))
+    )
+    for _ in range(host.config.queues.max_dequeue_count):
+        attempts.start("on_upload", uploaded)
+
+    run(host)
+
+    assert host.stats.succeeded["on_upload"] == host.stats.failed["on_upload"] == 0
+    poisoned = drain(environ["AzureWebJobsStorage"], BLOB_POISON_QUEUE)
+    assert any(p["BlobName"] == "crasher.txt" for p in poisoned)
+    assert drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_SEEN_QUEUE"]) == []
 
 
 def test_queue_message_runs_the_handler_with_its_dequeue_count(

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from prism.inference.engine import Engine
+from prism.jobs import Job
 from prism.modalities.base import Modality, ModelRef, Outcome
 from prism.pipeline import Pipeline, build_pipeline
-from prism.results import Job
 from prism.settings import Settings, load_settings
 from prism.storage import CosmosConnection, StorageConnection
 

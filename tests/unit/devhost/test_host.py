@@ -111,19 +111,70 @@ def test_message_delivered_past_the_maximum_is_poisoned_without_running() -> Non
     assert queues.approximate_count(poison_queue_name(QUEUE)) == 1
 
 
-def test_message_that_is_not_base64_fails_until_poisoned() -> None:
+def test_message_that_is_not_base64_is_poisoned_at_once_without_running() -> None:
     async def never(msg: func.QueueMessage) -> None:
         raise AssertionError("must not run")
 
     queues = FakeMessageQueues()
     queues.ensure_queue(QUEUE)
     queues.send_content(QUEUE, "{not base64}")
-    host = host_for(queue_app(never), queues, QueueOptions(max_dequeue_count=2))
+    host = host_for(queue_app(never), queues, QueueOptions(max_dequeue_count=5))
 
     run(host)
 
-    assert host.stats.failed["work"] == 2
-    assert queues.approximate_count(poison_queue_name(QUEUE)) == 1
+    assert host.stats.failed["work"] == 0  # never retried: decoding cannot succeed later
+    [poisoned] = queues.receive(poison_queue_name(QUEUE), max_messages=1, visibility_timeout=1)
+    assert poisoned.dequeue_count == 1
+
+
+def test_message_encoding_none_hands_the_text_over_as_it_is() -> None:
+    bodies: list[bytes] = []
+
+    async def record(msg: func.QueueMessage) -> None:
+        bodies.append(msg.get_body())
+
+    queues = FakeMessageQueues()
+    queues.ensure_queue(QUEUE)
+    queues.send_content(QUEUE, '{"plain": "text"}')
+    run(host_for(queue_app(record), queues, QueueOptions(message_encoding="none")))
+
+    assert bodies == [b'{"plain": "text"}']
+
+
+def test_an_invocation_past_the_function_timeout_fails_and_is_retried() -> None:
+    counts: list[int | None] = []
+
+    async def hang_once(msg: func.QueueMessage) -> None:
+        counts.append(msg.dequeue_count)
+        if msg.dequeue_count == 1:
+            await asyncio.Event().wait()  # never finishes by itself
+
+    queues = FakeMessageQueues()
+    queues.ensure_queue(QUEUE)
+    queues.send(QUEUE, b"{}")
+    host = DevHost(
+        queue_app(hang_once),
+        HostConfig(queues=QueueOptions(), function_timeout=0.05),
+        ENVIRON,
+        FakeConnections(queues, ENVIRON),
+    )
+    run(host)
+
+    assert counts == [1, 2]
+    assert (host.stats.failed["work"], host.stats.succeeded["work"]) == (1, 1)
+
+
+def test_host_json_function_timeout_and_message_encoding_are_read() -> None:
+    config = HostConfig.from_json(
+        {"version": "2.0", "functionTimeout": "00:05:00",
+         "extensions": {"queues": {"messageEncoding": "none"}}}
+    )  # fmt: skip
+    assert (config.function_timeout, config.queues.message_encoding) == (300.0, "none")
+    assert (
+        HostConfig.from_json({"version": "2.0", "functionTimeout": "-1"}).function_timeout is None
+    )
+    with pytest.raises(ConfigurationError, match="messageEncoding"):
+        HostConfig.from_json({"version": "2.0", "extensions": {"queues": {"messageEncoding": "x"}}})
 
 
 def test_concurrency_stays_within_batch_size_plus_new_batch_threshold() -> None:
@@ -174,6 +225,25 @@ def test_http_function_route_without_the_key_is_401_and_a_crash_is_500() -> None
     host = http_host()
     assert asyncio.run(host.handle_http("POST", "/api/v1/echo/hi", {}, b"")).status == 401
     assert asyncio.run(host.handle_http("GET", "/api/boom", {}, b"")).status == 500
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("OPTIONS", "/api/v1/echo/hi", 405),
+        ("TRACE", "/api/v1/echo/hi", 405),
+        ("GET", "/api/nowhere", 404),
+        ("POST", "/api/v1/echo/hi", 401),
+        ("GET", "/api/boom", 500),
+    ],
+)
+def test_every_answer_the_host_gives_itself_is_a_json_error(
+    method: str, path: str, status: int
+) -> None:
+    answer = asyncio.run(http_host().handle_http(method, path, {}, b""))
+    assert answer.status == status
+    assert answer.headers["Content-Type"].startswith("application/json")
+    assert set(json.loads(answer.body)["error"]) == {"code", "message"}
 
 
 def test_indexing_rejects_parameters_that_do_not_match_binding_names() -> None:

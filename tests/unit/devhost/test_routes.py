@@ -4,7 +4,7 @@ import azure.functions as func
 import pytest
 
 from prism.devhost.indexing import describe
-from prism.devhost.routes import Router, authorized, compile_route
+from prism.devhost.routes import HostKeys, Router, authorized, compile_route
 
 
 @pytest.mark.parametrize(
@@ -72,16 +72,27 @@ def test_router_tells_a_wrong_method_from_an_unknown_path() -> None:
         ("function", {}, {}, False),
         ("function", {"X-Functions-Key": "k"}, {}, True),
         ("function", {}, {"code": "k"}, True),
-        ("admin", {"x-functions-key": "k"}, {}, True),
         ("function", {"x-functions-key": "other"}, {}, False),
+        ("function", {"x-functions-key": "m"}, {}, True),
+        # A function key never opens an admin route; only the master key does.
+        ("admin", {"x-functions-key": "k"}, {}, False),
+        ("admin", {}, {"code": "k"}, False),
+        ("admin", {"x-functions-key": "m"}, {}, True),
     ],
 )
-def test_auth_levels_need_the_key_except_anonymous(
+def test_auth_levels_need_their_key_except_anonymous(
     level: str, headers: dict[str, str], query: dict[str, str], allowed: bool
 ) -> None:
-    assert authorized(level, headers, query, "k") is allowed
+    assert authorized(level, headers, query, HostKeys(function="k", master="m")) is allowed
 
 
 def test_without_a_configured_key_only_anonymous_routes_answer() -> None:
-    assert not authorized("function", {"x-functions-key": ""}, {"code": ""}, None)
-    assert authorized("anonymous", {}, {}, None)
+    no_keys = HostKeys(function=None, master=None)
+    assert not authorized("function", {"x-functions-key": ""}, {"code": ""}, no_keys)
+    assert not authorized("admin", {"x-functions-key": ""}, {}, no_keys)
+    assert authorized("anonymous", {}, {}, no_keys)
+
+
+def test_routes_match_without_regard_to_case_as_the_functions_host_does() -> None:
+    found = router().match("GET", "/API/Items/9")
+    assert found is not None and not isinstance(found, str)

@@ -5,6 +5,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from prism.localstack import AzuriteInfo, CosmosInfo, DevhostInfo, LocalStack, StackState
@@ -52,6 +53,13 @@ def test_status_of_a_stack_never_started_shows_nothing_running(tmp_path: Path) -
 def test_stop_signals_only_a_process_whose_command_line_matches(tmp_path: Path) -> None:
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
+        # Until it has exec'd, the child shows this process's command line: wait for
+        # that state, not for a time (a slow machine takes longer to get there).
+        cmdline = Path(f"/proc/{sleeper.pid}/cmdline")
+        for _ in range(1000):
+            if b"time.sleep(60)" in cmdline.read_bytes():
+                break
+            time.sleep(0.01)
         files = ProcessFiles(tmp_path / "x.pid", tmp_path / "x.log")
         files.pid_path.write_text(str(sleeper.pid))
 

@@ -9,7 +9,12 @@ from azure.core.exceptions import (
 )
 
 from prism.errors import PermanentError, PrismError, TransientError
-from prism.storage import ConditionFailedError, NotFoundError
+from prism.storage import (
+    ConditionFailedError,
+    ContainerNotFoundError,
+    NotFoundError,
+    StorageRequestError,
+)
 from prism.storage.errors import translated
 
 
@@ -39,9 +44,10 @@ def test_service_side_statuses_are_transient(status: int) -> None:
 
 
 @pytest.mark.parametrize("status", [400, 409, 413, 416])
-def test_request_side_statuses_are_permanent(status: int) -> None:
+def test_refused_requests_are_storage_conditions_never_verdicts_on_a_file(status: int) -> None:
     error = raised(HttpResponseError(response=Response(status)))
-    assert isinstance(error, PermanentError)
+    assert isinstance(error, StorageRequestError)
+    assert not isinstance(error, PermanentError)  # never recorded as a rejected input
     assert "op: HTTP" in error.message
 
 
@@ -51,8 +57,18 @@ def test_precondition_failed_is_a_retryable_condition_failure() -> None:
     assert error.retryable
 
 
-def test_not_found_is_permanent() -> None:
-    assert isinstance(raised(ResourceNotFoundError("gone")), NotFoundError)
+def test_not_found_is_a_storage_condition_not_bad_input() -> None:
+    error = raised(ResourceNotFoundError("gone"))
+    assert isinstance(error, NotFoundError)
+    assert not isinstance(error, PermanentError)
+
+
+def test_a_missing_container_is_not_a_missing_blob() -> None:
+    exc = ResourceNotFoundError("no container")
+    exc.error_code = "ContainerNotFound"  # type: ignore[attr-defined]
+    error = raised(exc)
+    assert isinstance(error, ContainerNotFoundError)
+    assert not isinstance(error, NotFoundError)  # "gone" handlers must not swallow it
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,150 @@
+"""The HTTP API's handlers, called as the worker calls them, over an in-memory pipeline:
+ids and numbers from callers, blocking calls kept off the event loop, the health route."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from functions import api
+from prism import pipeline as pipeline_module
+from prism.pipeline import Pipeline
+from tests.fakes import FakeDocuments
+from tests.unit.stubs import make_pipeline
+
+
+def handler(name: str) -> Callable[[func.HttpRequest], Any]:
+    for builder in api.bp._function_builders:
+        function = builder.build()
+        if function.get_function_name() == name:
+            return function.get_user_function()
+    raise LookupError(name)
+
+
+def get(url: str, route_params: dict[str, str] | None = None) -> func.HttpRequest:
+    query = url.partition("?")[2]
+    params = dict(pair.split("=", 1) for pair in query.split("&") if pair)
+    return func.HttpRequest(
+        "GET", f"http://h{url}", headers={}, params=params, route_params=route_params or {},
+        body=b"",
+    )  # fmt: skip
+
+
+def call(name: str, url: str, route_params: dict[str, str] | None = None) -> tuple[int, Any]:
+    response = asyncio.run(handler(name)(get(url, route_params)))
+    return response.status_code, json.loads(response.get_body())
+
+
+class RecordingDocuments(FakeDocuments):
+    """Records every id the API asks storage for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def read(self, document_id: str, partition_value: object) -> dict[str, object] | None:
+        self.asked.append(document_id)
+        return super().read(document_id, partition_value)
+
+
+@pytest.fixture
+def results(monkeypatch: pytest.MonkeyPatch) -> RecordingDocuments:
+    documents = RecordingDocuments()
+    monkeypatch.setattr(pipeline_module, "get_pipeline", lambda: make_pipeline(results=documents))
+    return documents
+
+
+@pytest.mark.parametrize("document_id", [".", "..", "%2e", "a" * 64 + "/x", "A" * 64, "0" * 63,
+                                         "0" * 65, "docs", "' OR 1=1"])  # fmt: skip
+def test_an_id_that_cannot_be_a_result_id_is_404_without_touching_storage(
+    results: RecordingDocuments, document_id: str
+) -> None:
+    status, body = call("api_result", f"/api/v1/results/{document_id}", {"id": document_id})
+    assert status == 404 and body["error"]["code"] == "not_found"
+    assert results.asked == []
+    assert document_id not in body["error"]["message"]
+
+
+def test_a_well_formed_unknown_id_is_404_after_a_point_read(results: RecordingDocuments) -> None:
+    status, _ = call("api_result", "/api/v1/results/x", {"id": "0" * 64})
+    assert status == 404 and results.asked and set(results.asked) == {"0" * 64}
+
+
+@pytest.mark.parametrize("limit", ["²", "１０", "١٠", "1_0", "-1", "0", "101", "", "ten"])
+def test_limit_is_parsed_strictly(results: RecordingDocuments, limit: str) -> None:
+    status, body = call("api_results", f"/api/v1/results?limit={limit}")
+    assert status == 400 and body["error"]["code"] == "bad_request"
+
+
+class BlockingDocuments(FakeDocuments):
+    """Its read blocks until another coroutine on the event loop says so: if the API
+    ran the read on the loop, that coroutine could never run and the read would fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unblocked = threading.Event()
+
+    def read(self, document_id: str, partition_value: object) -> dict[str, object] | None:
+        if not self.unblocked.wait(10):
+            raise AssertionError("the event loop was blocked while storage was slow")
+        return super().read(document_id, partition_value)
+
+    def query(self, partition_value: object, **options: object) -> list[dict[str, object]]:
+        self.read("any", partition_value)
+        return []
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "route_params"),
+    [
+        ("api_result", "/api/v1/results/x", {"id": "0" * 64}),
+        ("api_results", "/api/v1/results?limit=5", {}),
+        ("api_health", "/api/v1/health", {}),
+    ],
+)
+def test_a_slow_storage_call_never_blocks_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch, name: str, url: str, route_params: dict[str, str]
+) -> None:
+    documents = BlockingDocuments()
+    pipeline = make_pipeline(results=documents)
+    pipeline.blobs = AlwaysThere()  # type: ignore[assignment]
+    monkeypatch.setattr(pipeline_module, "get_pipeline", lambda: pipeline)
+    request = get(url, route_params)
+
+    async def scenario() -> int:
+        async def meanwhile() -> None:
+            documents.unblocked.set()  # runs only if the loop is free
+
+        response, _ = await asyncio.gather(handler(name)(request), meanwhile())
+        status: int = response.status_code
+        return status
+
+    assert asyncio.run(scenario()) in (200, 404, 503)
+
+
+class AlwaysThere:
+    """Blob storage whose containers all exist (health reads only)."""
+
+    def container_exists(self, container: str) -> bool:
+        return True
+
+
+def test_health_tells_anonymous_callers_only_which_dependency_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pipeline: Pipeline = make_pipeline()
+    pipeline.blobs = AlwaysThere()  # type: ignore[assignment]
+    monkeypatch.setattr(pipeline_module, "get_pipeline", lambda: pipeline)
+    status, body = call("api_health", "/api/v1/health")
+    assert set(body) == {"status", "checks"}
+    assert all(isinstance(ok, bool) for ok in body["checks"].values())
+    assert body["checks"]["storage"] is True
+    assert body["checks"]["queues"] is False  # the fake queues were never created
+    assert status == 503 and body["status"] == "degraded"
+    assert "Traceback" not in json.dumps(body) and "not found" not in json.dumps(body)

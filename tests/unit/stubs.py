@@ -1,0 +1,73 @@
+"""Stand-ins for the pipeline's unit tests: an engine without models, and a pipeline
+over in-memory documents and queues (fakes contract-tested in tests/integration)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, cast
+
+from prism.cache import PredictionCache
+from prism.errors import TransientError
+from prism.inference.engine import Engine
+from prism.modalities.base import Modality, ModelRef, Outcome
+from prism.pipeline import Pipeline
+from prism.settings import Settings, load_settings
+from prism.storage import BlobStore, DocumentContainer
+from tests.fakes import FakeDocuments, FakeMessageQueues
+
+
+class StubEngine(Engine):
+    """Echoes its input; a test may hold every model call until it releases it."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.calls: list[bytes] = []
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.release.set()
+
+    def model(self, modality: Modality) -> ModelRef:
+        return replace(ModelRef("stub", "1", "1"), config=self.config_digest(modality))
+
+    def run(self, modality: Modality, payloads: Sequence[bytes]) -> list[Outcome]:
+        self.calls.extend(payloads)
+        self.entered.set()
+        assert self.release.wait(10), "the test never released the model call"
+        return [Outcome(result={"echo": p.decode(), "labels": list(self.settings.text_labels[:1])})
+                for p in payloads]  # fmt: skip
+
+
+class FailingDocuments(FakeDocuments):
+    """A store that is down: every call is a transient fault."""
+
+    def read(self, document_id: str, partition_value: object) -> dict[str, object] | None:
+        raise TransientError("the cache store is unreachable")
+
+    def upsert(self, document: Any) -> dict[str, object]:
+        raise TransientError("the cache store is unreachable")
+
+
+def make_pipeline(
+    settings: Settings | None = None,
+    *,
+    cache_store: FakeDocuments | None = None,
+    results: FakeDocuments | None = None,
+) -> Pipeline:
+    settings = settings or load_settings({}, text_batch_size=1)
+    return Pipeline(
+        settings,
+        blobs=cast(BlobStore, None),  # the HTTP path reads no blob
+        queues=FakeMessageQueues(),
+        results=cast(DocumentContainer, results or FakeDocuments()),
+        engine=StubEngine(settings),
+        cache=PredictionCache(
+            cast(DocumentContainer, cache_store or FakeDocuments(partition_key_field="id")), 16
+        ),
+    )
+
+
+def engine_of(pipeline: Pipeline) -> StubEngine:
+    assert isinstance(pipeline.engine, StubEngine)
+    return pipeline.engine

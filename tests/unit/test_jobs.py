@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+import pytest
+
+from prism.jobs import (
+    InvalidJobError,
+    Job,
+    unprocessable_envelope,
+    unprocessable_reason,
+)
+from prism.results import blob_result_id
+
+
+def valid() -> dict[str, Any]:
+    return asdict(
+        Job(
+            id=blob_result_id("incoming", "cat.png", '"0x1"'),
+            container="incoming",
+            blob="cat.png",
+            etag='"0x1"',
+            size=10,
+            modality="image",
+            media_type="image/png",
+            enqueued_at="2026-11-30T12:00:00.000Z",
+            route_ms=1.5,
+        )
+    )
+
+
+def test_a_job_survives_its_own_round_trip() -> None:
+    job = Job(**valid())
+    assert Job.from_json(job.to_json()) == job
+
+
+@pytest.mark.parametrize("body", [b"[1]", b"1", b'"x"', b"null", b"true", b"{", b"\xff\xfe"])
+def test_a_body_that_is_not_a_json_object_is_invalid_not_a_crash(body: bytes) -> None:
+    with pytest.raises(InvalidJobError):
+        Job.from_json(body)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("modality", "video"),
+        ("route_ms", "abc"),
+        ("route_ms", float("nan")),
+        ("route_ms", -1),
+        ("route_ms", True),
+        ("enqueued_at", 5),
+        ("enqueued_at", "yesterday"),
+        ("id", "a/b"),
+        ("id", "0" * 65),
+        ("blob", "x" * 40_000),
+        ("blob", ""),
+        ("blob", 7),
+        ("size", -1),
+        ("size", "10"),
+        ("size", True),
+        ("container", "UPPER"),
+        ("container", "a"),
+        ("etag", None),
+        ("version", 2),
+    ],
+)
+def test_a_field_of_the_wrong_kind_makes_the_job_invalid(field: str, value: object) -> None:
+    raw = valid() | {field: value}
+    with pytest.raises(InvalidJobError):
+        Job.from_json(json.dumps(raw))
+
+
+def test_unknown_and_missing_fields_make_the_job_invalid() -> None:
+    with pytest.raises(InvalidJobError, match="unknown fields"):
+        Job.from_json(json.dumps(valid() | {"extra": 1}))
+    raw = valid()
+    del raw["etag"]
+    with pytest.raises(InvalidJobError, match="missing fields etag"):
+        Job.from_json(json.dumps(raw))
+
+
+def test_an_id_that_is_not_its_blob_versions_own_is_refused() -> None:
+    # It would write (or skip) another input's result.
+    other = blob_result_id("incoming", "dog.png", '"0x1"')
+    with pytest.raises(InvalidJobError, match="id is not the one"):
+        Job.from_json(json.dumps(valid() | {"id": other}))
+
+
+def test_a_refused_message_is_kept_whole_and_marked_with_its_reason() -> None:
+    error = InvalidJobError("unknown modality 'video'")
+    envelope = unprocessable_envelope(b"\xff binary", error)
+    assert unprocessable_reason(envelope) == error.message
+    assert json.loads(envelope)["body"] == {"base64": "/yBiaW5hcnk="}
+    assert json.loads(unprocessable_envelope(b'{"a":1}', error))["body"] == {"text": '{"a":1}'}
+
+
+@pytest.mark.parametrize("body", [b"{}", b"[]", b"not json", Job(**valid()).to_json()])
+def test_only_a_marked_envelope_has_an_unprocessable_reason(body: bytes) -> None:
+    assert unprocessable_reason(body) is None

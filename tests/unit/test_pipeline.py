@@ -1,0 +1,89 @@
+"""The pipeline core's guarantees on the HTTP path, with in-memory documents (contract-
+tested against the emulator) and an engine that stands in for the models."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from prism.cache import cache_key
+from prism.modalities.base import Modality
+from prism.pipeline import Pipeline
+from prism.settings import load_settings
+from tests.fakes import FakeDocuments
+from tests.unit.stubs import FailingDocuments, StubEngine, engine_of, make_pipeline
+
+TEXT = b"The same words, sent twice."
+
+
+def infer(pipeline: Pipeline, data: bytes, name: str) -> Any:
+    return pipeline.infer_bytes(data, name=name, modality=Modality.TEXT)
+
+
+def test_a_duplicate_arriving_during_the_inference_waits_for_it_instead_of_running_again() -> None:
+    pipeline = make_pipeline()
+    engine = engine_of(pipeline)
+    engine.release.clear()
+
+    async def scenario() -> list[Any]:
+        leader = asyncio.create_task(infer(pipeline, TEXT, "a.txt"))
+        await asyncio.to_thread(engine.entered.wait, 10)
+        duplicate = asyncio.create_task(infer(pipeline, TEXT, "b.txt"))
+        key = cache_key_of(pipeline, TEXT)
+        async with asyncio.timeout(10):
+            while pipeline.flights.waiting(key) < 1:
+                await asyncio.sleep(0.01)
+        engine.release.set()
+        return list(await asyncio.gather(leader, duplicate))
+
+    first, second = asyncio.run(scenario())
+    assert engine.calls == [TEXT]
+    assert first["id"] == second["id"]
+
+
+def cache_key_of(pipeline: Pipeline, data: bytes) -> str:
+    import hashlib
+
+    return cache_key(hashlib.sha256(data).hexdigest(), pipeline.engine.model(Modality.TEXT))
+
+
+def test_a_changed_result_shaping_setting_is_a_new_result_not_the_cached_one() -> None:
+    results = FakeDocuments()
+    cache_store = FakeDocuments(partition_key_field="id")
+    before = make_pipeline(results=results, cache_store=cache_store)
+    old = asyncio.run(infer(before, TEXT, "a.txt"))
+    relabelled = load_settings({}, text_batch_size=1, text_labels=("invoices: bills, payments",))
+    after = make_pipeline(relabelled, results=results, cache_store=cache_store)
+    new = asyncio.run(infer(after, TEXT, "a.txt"))
+    assert new["id"] != old["id"]  # the HTTP result id names the configuration
+    assert new["cache"] == "miss"  # so does the cache key
+    assert new["result"]["labels"] == ["invoices: bills, payments"]
+    assert engine_of(after).calls == [TEXT]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("text_labels", ("other: anything",)),
+        ("text_other_threshold", 0.5),
+        ("max_text_tokens", 128),
+        ("max_text_bytes", 1000),
+    ],
+)
+def test_every_setting_that_shapes_a_text_result_changes_its_model_ref(
+    setting: str, value: object
+) -> None:
+    base = StubEngine(load_settings({}))
+    changed = StubEngine(load_settings({}, **{setting: value}))
+    assert base.model(Modality.TEXT) != changed.model(Modality.TEXT)
+    assert base.model(Modality.IMAGE) == changed.model(Modality.IMAGE)
+
+
+def test_a_cache_that_is_down_costs_a_miss_never_the_result() -> None:
+    results = FakeDocuments()
+    pipeline = make_pipeline(results=results, cache_store=FailingDocuments("id"))
+    document = asyncio.run(infer(pipeline, TEXT, "a.txt"))
+    assert document["status"] == "ok" and document["cache"] == "miss"
+    assert results.read(document["id"], "text") is not None  # the result was written
