@@ -8,12 +8,52 @@ targetScope = 'subscription'
 @description('Name of the azd environment; used in resource names and tags.')
 param environmentName string
 
+// Regions that offer Flex Consumption, as listed by the @allowed of
+// Azure-Samples/functions-quickstart-python-http-azd infra/main.bicep (commit 7ed4638,
+// 2025-11-24) without its early-access region eastus2euap, which ordinary
+// subscriptions cannot use. Microsoft's current list:
+// `az functionapp list-flexconsumption-locations`.
 @minLength(1)
-@description('Azure region for every resource. Archive tier needs an LRS/GRS account, which every region offers.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+@description('Azure region for every resource: one that offers Flex Consumption. Archive tier needs an LRS/GRS account, which every region offers.')
 param location string
-
-@description('Object id of the user or principal running azd; gets blob access to upload the app package. Leave empty in CI that uses the app identity.')
-param deployerPrincipalId string = ''
 
 @allowed([
   512
@@ -106,7 +146,6 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     deploymentContainerName: 'app-package-${resourceToken}'
     identityPrincipalId: identity.outputs.principalId
-    deployerPrincipalId: deployerPrincipalId
     workspaceId: monitoring.outputs.workspaceId
   }
 }
@@ -161,6 +200,7 @@ module eventGrid 'modules/eventgrid.bicep' = {
     location: location
     tags: tags
     storageAccountName: storage.outputs.name
+    deadLetterContainerName: storage.outputs.deadLetterContainerName
   }
 }
 
@@ -191,12 +231,14 @@ module workbook 'modules/workbook.bicep' = {
   }
 }
 
-// Read by azd (as environment values) and by scripts/create-eventgrid-subscription.sh.
+// Read by azd (as environment values) and by scripts/create-eventgrid-subscription.*.
 output AZURE_LOCATION string = location
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_INCOMING_CONTAINER string = storage.outputs.incomingContainerName
 output AZURE_EVENTGRID_SYSTEM_TOPIC string = eventGrid.outputs.name
+output AZURE_DEADLETTER_CONTAINER string = storage.outputs.deadLetterContainerName
+output AZURE_DEADLETTER_CONTAINER_ID string = eventGrid.outputs.deadLetterContainerId
 output AZURE_COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output AZURE_WORKBOOK_ID string = workbook.outputs.id

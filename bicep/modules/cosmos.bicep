@@ -23,7 +23,7 @@ param cacheTtlDays int = 30
 var databaseName = 'prism'
 var secondsPerDay = 86400
 // Cosmos DB Built-in Data Contributor: read and write items, no account management.
-var cosmosBuiltInDataContributor = '00000000-0000-0000-0000-000000000002'
+var cosmosDbBuiltInDataContributor = '00000000-0000-0000-0000-000000000002'
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
   // checkov:skip=CKV_AZURE_99:The Flex Consumption app has no fixed outbound IP or VNet in this topology; local auth is off, so only Entra identities with the data role get in.
@@ -104,8 +104,9 @@ resource results 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@
   }
 }
 
-// The prediction cache is only ever point-read by id (the content hash), so nothing
-// needs an index.
+// The prediction cache is only ever point-read by id (the content hash), so no path is
+// indexed. Indexing stays 'consistent' with every path excluded: Cosmos DB refuses a
+// default TTL on a container whose indexing mode is 'none'.
 resource cache 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = {
   parent: database
   name: 'predictions'
@@ -120,8 +121,14 @@ resource cache 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@20
       }
       defaultTtl: cacheTtlDays * secondsPerDay
       indexingPolicy: {
-        indexingMode: 'none'
-        automatic: false
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: []
+        excludedPaths: [
+          {
+            path: '/*'
+          }
+        ]
       }
     }
   }
@@ -130,10 +137,10 @@ resource cache 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@20
 // Cosmos DB Built-in Data Contributor on the account's data plane.
 resource appDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
   parent: account
-  name: guid(account.id, identityPrincipalId, cosmosBuiltInDataContributor)
+  name: guid(account.id, identityPrincipalId, cosmosDbBuiltInDataContributor)
   properties: {
     principalId: identityPrincipalId
-    roleDefinitionId: '${account.id}/sqlRoleDefinitions/${cosmosBuiltInDataContributor}'
+    roleDefinitionId: '${account.id}/sqlRoleDefinitions/${cosmosDbBuiltInDataContributor}'
     scope: account.id
   }
 }

@@ -20,7 +20,8 @@ param retentionInDays int = 30
 @description('Principal id of the Function App identity, which publishes telemetry.')
 param identityPrincipalId string
 
-var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a23-00e8f5c2f3b5'
+// Built-in role id (tests/iac/builtin_roles.py checks it against Microsoft's list).
+var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   name: workspaceName

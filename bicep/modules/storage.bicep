@@ -15,9 +15,6 @@ param deploymentContainerName string
 @description('Principal id of the Function App identity.')
 param identityPrincipalId string
 
-@description('Principal id of the person or pipeline running azd (may be empty).')
-param deployerPrincipalId string = ''
-
 @description('Log Analytics workspace receiving queue logs (the poison-queue alert reads them).')
 param workspaceId string
 
@@ -34,7 +31,6 @@ var modalityQueues = [
 
 // Built-in role definition ids (names in the comments where they are assigned).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 
@@ -57,6 +53,9 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     supportsHttpsTrafficOnly: true
     defaultToOAuthAuthentication: true
     allowCrossTenantReplication: false
+    // Server-side copies into the account (CopyBlob, PutBlobFromUrl) only from sources
+    // in the same Entra tenant: a stolen SAS elsewhere cannot feed the pipeline.
+    allowedCopyScope: 'AAD'
     publicNetworkAccess: 'Enabled'
   }
 }
@@ -99,6 +98,17 @@ resource quarantine 'Microsoft.Storage/storageAccounts/blobServices/containers@2
 resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
   parent: blobService
   name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+// Event Grid writes BlobCreated events it could not deliver here (after its retries,
+// or at once on a 400/401/403/413), as JSON arrays under <SUBSCRIPTION>/<y>/<m>/<d>/<h>/;
+// `prism replay-deadletter` routes their blobs again.
+resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: 'eventgrid-deadletter'
   properties: {
     publicAccess: 'None'
   }
@@ -193,23 +203,13 @@ resource appTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-// Storage Blob Data Contributor, on the package container only: azd uploads the zip
-// as the signed-in user.
-resource deployerPackageContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
-  name: guid(deploymentContainer.id, deployerPrincipalId, storageBlobDataContributor)
-  scope: deploymentContainer
-  properties: {
-    principalId: deployerPrincipalId
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
-  }
-}
-
 output name string = account.name
 output id string = account.id
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 output deploymentContainerName string = deploymentContainer.name
 output incomingContainerName string = incoming.name
 output quarantineContainerName string = quarantine.name
+output deadLetterContainerName string = deadLetterContainer.name
 output imageQueueName string = queues[0].name
 output audioQueueName string = queues[1].name
 output textQueueName string = queues[2].name

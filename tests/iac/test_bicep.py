@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from prism.lifecycle import policy_problems
 
+from . import flex_rules
 from .bicep_checks import (
     BicepFile,
     api_version_problems,
+    cosmos_container_problems,
     description_problems,
+    flex_problems,
     last_access_tracking,
     literal_container_names,
     load_json_targets,
     module_param_problems,
+    publishing_credential_problems,
+    role_problems,
     security_problems,
     syntax_problems,
 )
+from .builtin_roles import AZURE_BUILTIN_ROLES, COSMOS_DATA_ROLES
+from .conftest import replace_once as _break
 
 ROOT = Path(__file__).resolve().parents[2]
 BICEP = ROOT / "bicep"
@@ -36,6 +42,16 @@ def _problems(path: Path) -> list[str]:
         + api_version_problems(bicep)
         + module_param_problems(bicep)
         + security_problems(bicep)
+        + publishing_credential_problems(bicep)
+        + role_problems(bicep, AZURE_BUILTIN_ROLES, COSMOS_DATA_ROLES)
+        + cosmos_container_problems(bicep)
+        + flex_problems(
+            bicep,
+            flex_rules.DEPRECATED_APP_SETTINGS,
+            flex_rules.DEPRECATED_SITE_CONFIG,
+            flex_rules.INSTANCE_MEMORY_MB,
+            flex_rules.RUNTIME_VERSIONS,
+        )
     )
 
 
@@ -57,7 +73,7 @@ def test_lifecycle_policy_loaded_by_the_bicep_validates_against_it() -> None:
         json.loads(target.read_text("utf-8")), containers, last_access_tracking(storage)
     )
 
-    assert containers == {"incoming", "quarantine"}
+    assert containers == {"incoming", "quarantine", "eventgrid-deadletter"}
     assert problems == []
 
 
@@ -67,20 +83,6 @@ def test_parameters_file_supplies_every_parameter_without_a_default() -> None:
 
     assert set(supplied) <= set(declared)
     assert {name for name, has_default in declared.items() if not has_default} <= set(supplied)
-
-
-@pytest.fixture
-def broken(tmp_path: Path) -> Path:
-    """A copy of bicep/ (and the policy it loads) to break."""
-    shutil.copytree(BICEP, tmp_path / "bicep")
-    shutil.copytree(ROOT / "lifecycle_policies", tmp_path / "lifecycle_policies")
-    return tmp_path / "bicep"
-
-
-def _break(path: Path, old: str, new: str) -> None:
-    text = path.read_text("utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def test_syntax_error_is_reported_with_its_line(broken: Path) -> None:
@@ -165,7 +167,7 @@ def test_policy_prefix_for_a_container_the_bicep_lacks_is_reported(broken: Path)
 
     assert problems == [
         "rule quarantineCleanup: prefix 'quarantine/' does not start with a container the "
-        "Bicep creates (incoming, rejected)"
+        "Bicep creates (eventgrid-deadletter, incoming, rejected)"
     ]
 
 
