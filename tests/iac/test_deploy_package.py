@@ -1,0 +1,162 @@
+"""What Azure runs is the deployment package plus `requirements.txt`, installed alone.
+
+Every module the app can import — from `function_app.py`, following every import of
+the project's own code, the ones inside functions too — must ship in the package (not
+be left out by `.funcignore`) and, when it is a third-party module, come from a
+distribution `requirements.txt` installs. A dev-only dependency on a run-time path
+(`jsonschema` under the console's lifecycle view, once) fails here, offline.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import importlib.metadata
+import re
+import sys
+from pathlib import Path, PurePosixPath
+
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[2]
+FIRST_PARTY = ("function_app", "functions", "prism", "models")
+
+
+def _requirement_lines(path: Path) -> list[str]:
+    lines = []
+    for raw in path.read_text("utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            lines += _requirement_lines(path.parent / line[3:].strip())
+        elif line:
+            lines.append(line)
+    return lines
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def distribution_closure(requirements: list[str]) -> frozenset[str]:
+    """The named distributions and everything they require, as installed here."""
+    pending = [Requirement(line) for line in requirements]
+    found: set[str] = set()
+    while pending:
+        requirement = pending.pop()
+        name = _canonical(requirement.name)
+        if name in found:
+            continue
+        found.add(name)
+        for text in importlib.metadata.requires(requirement.name) or []:
+            dependency = Requirement(text)
+            # Extras are never requested by requirements.txt; other markers as here.
+            if dependency.marker is None or dependency.marker.evaluate({"extra": ""}):
+                pending.append(dependency)
+    return frozenset(found)
+
+
+def _funcignore_patterns() -> list[str]:
+    lines = (ROOT / ".funcignore").read_text("utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _left_out(path: PurePosixPath) -> bool:
+    """gitignore-style, as the Functions tooling and azd read .funcignore."""
+    for pattern in _funcignore_patterns():
+        if pattern.startswith("/"):
+            anchored = PurePosixPath(pattern.lstrip("/"))
+            if path.parts[: len(anchored.parts)] == anchored.parts:
+                return True
+        elif any(fnmatch.fnmatch(part, pattern.rstrip("/")) for part in path.parts):
+            return True
+    return False
+
+
+def _module_file(module: str) -> Path | None:
+    base = ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """Absolute names of every module ``path`` imports, at any depth of its code."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            names.add(target)
+            # `from package import submodule` imports the submodule too.
+            names.update(f"{target}.{alias.name}" for alias in node.names)
+    return names
+
+
+def reachable_imports() -> tuple[dict[str, str], dict[str, str]]:
+    """(first-party module -> the module that imports it, third-party top-level name ->
+    the first-party module that imports it), from function_app."""
+    first: dict[str, str] = {"function_app": "(entry point)"}
+    third: dict[str, str] = {}
+    pending = ["function_app"]
+    while pending:
+        module = pending.pop()
+        path = _module_file(module)
+        if path is None:
+            continue
+        for name in _imports(path, module):
+            top = name.partition(".")[0]
+            if top in FIRST_PARTY:
+                if _module_file(name) is not None and name not in first:
+                    first[name] = module
+                    pending.append(name)
+            elif top not in sys.stdlib_module_names and top != "__future__":
+                third.setdefault(top, module)
+    return first, third
+
+
+def test_every_module_the_app_imports_ships_in_the_package() -> None:
+    first, _ = reachable_imports()
+    left_out = [
+        f"{module} (imported by {importer})"
+        for module, importer in sorted(first.items())
+        if _left_out(PurePosixPath(_module_file(module).relative_to(ROOT).as_posix()))  # type: ignore[union-attr]
+    ]
+    assert len(first) > 20  # the walk found the app's modules
+    assert left_out == []
+
+
+def unprovided_imports(runtime: frozenset[str]) -> list[str]:
+    """Third-party modules the app imports that no distribution in ``runtime`` installs."""
+    _, third = reachable_imports()
+    distributions = importlib.metadata.packages_distributions()
+    return [
+        f"{name} (imported by {importer}; from {', '.join(distributions.get(name, ['?']))})"
+        for name, importer in sorted(third.items())
+        if not any(_canonical(dist) in runtime for dist in distributions.get(name, []))
+    ]
+
+
+def test_every_third_party_module_the_app_imports_comes_from_requirements_txt() -> None:
+    _, third = reachable_imports()
+    runtime = distribution_closure(_requirement_lines(ROOT / "requirements.txt"))
+
+    assert {"azure", "numpy", "onnxruntime", "jsonschema"} <= third.keys()
+    assert unprovided_imports(runtime) == []
+
+
+def test_a_dev_only_import_on_the_run_time_path_is_reported() -> None:
+    # requirements.txt as it was before jsonschema moved there from requirements-dev.txt.
+    lines = _requirement_lines(ROOT / "requirements.txt")
+    before = [line for line in lines if not line.startswith("jsonschema")]
+
+    missing = unprovided_imports(distribution_closure(before))
+
+    assert [entry.split(" ")[0] for entry in missing] == ["jsonschema"]
