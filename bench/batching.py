@@ -20,7 +20,8 @@ import numpy as np
 
 from prism.inference.batcher import BatchPolicy, MicroBatcher
 from prism.inference.engine import Engine
-from prism.modalities.base import Modality, Outcome
+from prism.modalities.base import Outcome
+from prism.modality import Modality
 from prism.settings import PROJECT_ROOT, get_settings
 
 CONCURRENCY = (1, 8, 32)

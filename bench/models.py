@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from prism.inference.registry import ModelSpec, model_for
+from prism.onnx.registry import ModelSpec, model_for
 from prism.settings import get_settings
 
 BATCH_SIZES = (1, 8, 32)

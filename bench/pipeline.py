@@ -106,7 +106,7 @@ def _connections(environ: dict[str, str]) -> tuple[Any, Any]:
 def end_to_end(count: int) -> dict[str, Any]:
     from prism.client import connect
     from prism.inference.engine import Engine
-    from prism.modalities.base import Modality
+    from prism.modality import Modality
     from prism.results import PARTITIONS, public_view
     from prism.routing import route
 
@@ -180,7 +180,7 @@ def _write_latency_ms(client: Any, repeats: int = 50) -> float:
 def cache(repeats: int = 40) -> dict[str, Any]:
     from prism.cache import PredictionCache, cache_key
     from prism.inference.engine import Engine
-    from prism.modalities.base import Modality
+    from prism.modality import Modality
     from prism.storage import CosmosConnection
     from prism.storage.clients import prediction_cache_container
 
@@ -278,7 +278,7 @@ FIRST_REQUEST = """
 import sys, time
 from pathlib import Path
 from prism.inference.engine import Engine
-from prism.modalities.base import Modality
+from prism.modality import Modality
 from prism.settings import get_settings
 modality = Modality(sys.argv[1])
 data = Path(sys.argv[2]).read_bytes()

@@ -62,7 +62,7 @@ def translate_errors(call: Any) -> Any:
 async def infer(req: func.HttpRequest) -> func.HttpResponse:
     from prism.errors import ErrorCode, PermanentError
     from prism.limits import read_within_limit
-    from prism.modalities.base import Modality
+    from prism.modality import Modality
     from prism.names import safe_file_name
     from prism.pipeline import get_pipeline
     from prism.results import public_view
@@ -139,7 +139,7 @@ async def health(req: func.HttpRequest) -> func.HttpResponse:
 async def models(req: func.HttpRequest) -> func.HttpResponse:
     import asyncio
 
-    from prism.inference.registry import model_report
+    from prism.onnx.registry import model_report
     from prism.settings import get_settings
 
     rows = await asyncio.to_thread(model_report, get_settings().model_dir)

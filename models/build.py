@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from models.common import BuildContext, sha256_of
-from prism.inference.registry import LOCK_NAME, MANIFEST_PATH, load_manifest
+from prism.onnx.registry import LOCK_NAME, MANIFEST_PATH, load_manifest
 
 PROJECT_ROOT = MANIFEST_PATH.parent.parent
 # Files whose content decides what the build produces.
@@ -76,6 +77,10 @@ def check_gate(gate: dict[str, Any], measured: dict[str, Any]) -> list[str]:
         value = measured.get(metric)
         if value is None:
             failures.append(f"{metric}: not measured")
+        elif not isinstance(value, int | float) or not math.isfinite(value):
+            # A figure that could not be computed (NaN: e.g. no confident crop to
+            # agree on) compares false with every bound: it must fail, not pass.
+            failures.append(f"{metric} = {value!r}: could not be computed")
         elif "min" in bounds and value < bounds["min"]:
             failures.append(f"{metric} = {value:.4f} < {bounds['min']}")
         elif "max" in bounds and value > bounds["max"]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from prism.inference.registry import ModelSpec
+from prism.onnx.registry import ModelSpec
 
 EVAL_BATCH = 32
 

@@ -26,8 +26,8 @@ import numpy as np
 from PIL import Image
 
 from models.common import package_file
-from prism.inference.registry import load_manifest
 from prism.modalities.image import preprocess_image
+from prism.onnx.registry import load_manifest
 
 
 def _package_dir(module: str) -> Path:

@@ -18,7 +18,7 @@ from dataclasses import asdict
 from typing import Any
 
 from prism.errors import StorageError, TransientError
-from prism.modalities.base import ModelRef
+from prism.onnx.registry import ModelRef
 from prism.results import utc_now
 from prism.storage import DocumentContainer, deterministic_id
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from prism.errors import PrismError
-from prism.inference.registry import load_manifest, read_lock
+from prism.onnx.registry import load_manifest, read_lock
 from prism.pipeline import Pipeline
 
 

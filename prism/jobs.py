@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from prism.errors import ErrorCode, PermanentError
-from prism.modalities.base import Modality
+from prism.modality import Modality
 from prism.results import RESULT_ID, Source, blob_result_id
 
 JOB_VERSION = 1

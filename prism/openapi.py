@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from prism.errors import ErrorCode
-from prism.modalities.base import Modality
+from prism.modality import Modality
 from prism.queries import MAX_LIST_LIMIT
 from prism.results import PARTITIONS, SCHEMA_VERSION
 

@@ -33,7 +33,9 @@ from prism.errors import ErrorCode, PermanentError
 from prism.inference.batcher import BatchPolicy, MicroBatcher
 from prism.inference.engine import Engine
 from prism.jobs import Job
-from prism.modalities.base import Modality, ModelRef, Outcome
+from prism.modalities.base import Outcome
+from prism.modality import Modality
+from prism.onnx.registry import ModelRef
 from prism.results import (
     UNROUTED,
     Source,

@@ -32,7 +32,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prism.errors import PermanentError
-from prism.modalities.base import Modality, ModelRef
+from prism.modality import Modality
+from prism.onnx.registry import ModelRef
 from prism.storage.documents import deterministic_id
 
 SCHEMA_VERSION = 1

@@ -1,9 +1,13 @@
 """Typed settings, loaded once and lazily.
 
-Every environment variable Prism reads is named in :class:`Env`; nothing else in the
-code base reads ``os.environ`` for configuration. Precedence everywhere: an explicit
-argument to :func:`load_settings`, then the environment, then the default here.
-Importing this module reads nothing.
+Every environment variable Prism reads is named in :class:`Env`. The pipeline's
+settings are read here only, by :func:`load_settings`; precedence everywhere: an
+explicit argument, then the environment, then the default here. A few modules read
+their own variables (by the names in :class:`Env`) because what they read is not the
+pipeline's configuration: where the services are and their secrets
+(:mod:`prism.storage.connections`), whether to export telemetry
+(:mod:`prism.telemetry`), the local host's keys and lease (:mod:`prism.devhost`), the
+CLI's defaults, and the model build's cache folder. Importing this module reads nothing.
 """
 
 from __future__ import annotations
@@ -67,6 +71,10 @@ class Env:
     # routes; the master key on admin-level ones (and it opens function-level ones).
     FUNCTION_KEY = "PRISM_FUNCTION_KEY"
     MASTER_KEY = "PRISM_MASTER_KEY"
+    # How long the local host leases a queue message (fault tests shorten it).
+    DEVHOST_LEASE_SECONDS = "PRISM_DEVHOST_LEASE_SECONDS"
+    # Where `prism models build` caches built models (default ~/.cache/prism).
+    BUILD_CACHE_DIR = "PRISM_CACHE_DIR"
 
 
 # "label: description" — the description is what gets embedded; PRISM_TEXT_LABELS takes

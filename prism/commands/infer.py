@@ -11,7 +11,7 @@ from typing import Any
 
 from prism.errors import ErrorCode, PermanentError
 from prism.inference.engine import Engine, get_engine
-from prism.modalities.base import Modality
+from prism.modality import Modality
 from prism.routing import HEAD_BYTES, TAIL_BYTES
 from prism.summary import format_table, summarize
 

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from prism.inference.registry import model_report
+from prism.onnx.registry import model_report
 from prism.settings import get_settings
 
 

@@ -40,6 +40,9 @@ def run_up(args: argparse.Namespace) -> int:
         stack.start()
     else:
         stack.start_devhost(args.app, args.settings)
+    if stack.redelivered:
+        print(f"The Cosmos DB emulator started empty (it keeps results in memory): "
+              f"{stack.redelivered} blob(s) processed before will run again.")  # fmt: skip
     return run_status(args)
 
 

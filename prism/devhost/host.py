@@ -45,7 +45,6 @@ from prism.devhost.bindings import (
 from prism.devhost.config import HostConfig, resolve_settings
 from prism.devhost.http import HttpAnswer, HttpFront, HttpRequest, error_answer
 from prism.devhost.indexing import FunctionSpec
-from prism.devhost.receipts import BlobAttempts, BlobReceipts, unreceipted
 from prism.devhost.routes import KEY_PARAMETER, HostKeys, Router, authorized
 from prism.devhost.timers import Schedule
 from prism.errors import PermanentError
@@ -60,6 +59,7 @@ from prism.storage import (
     json_body,
     poison_queue_name,
 )
+from prism.storage.receipts import BlobAttempts, BlobReceipts, unreceipted
 
 log = logging.getLogger("prism.devhost")
 
@@ -69,7 +69,7 @@ BLOB_POISON_QUEUE = BLOB_TRIGGER_POISON_QUEUE
 # killed host's messages reappear when their lease ends: fault tests shorten it with
 # LEASE_SETTING so that happens within the test.
 LEASE_SECONDS = 600
-LEASE_SETTING = "PRISM_DEVHOST_LEASE_SECONDS"
+LEASE_SETTING = Env.DEVHOST_LEASE_SECONDS
 BLOB_SCAN_SECONDS = 1.0
 _IDLE_POLL_SECONDS = 0.05
 

@@ -163,9 +163,11 @@ class MicroBatcher(Generic[In, Out]):
             for _ in batch:
                 self._queue.task_done()
 
-    async def _execute(self, batch: list[_Pending[In, Out]]) -> None:
+    async def _execute(self, batch: list[_Pending[In, Out]], *, isolating: bool = False) -> None:
         loop = asyncio.get_running_loop()
-        if self._on_batch is not None:
+        if self._on_batch is not None and not isolating:
+            # A failed batch's items rerun alone are a recovery, not batches of one:
+            # counting them would skew the batch-size figures.
             self._on_batch(len(batch))
         try:
             outputs = await loop.run_in_executor(
@@ -182,7 +184,7 @@ class MicroBatcher(Generic[In, Out]):
             logger.warning("%s: batch of %d failed (%s); retrying items alone",
                            self.name, len(batch), exc)  # fmt: skip
             for pending in batch:
-                await self._execute([pending])
+                await self._execute([pending], isolating=True)
             return
         for pending, output in zip(batch, outputs, strict=True):
             _resolve(pending.future, output)

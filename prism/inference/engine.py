@@ -15,8 +15,9 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from prism.inference.registry import model_for
-from prism.modalities.base import Modality, ModalityHandler, ModelRef, Outcome, run_batch
+from prism.modalities.base import ModalityHandler, Outcome, run_batch
+from prism.modality import Modality
+from prism.onnx.registry import ModelRef, model_for
 from prism.routing import MagikaClassifier, Route, route
 from prism.settings import Settings, get_settings
 

@@ -48,12 +48,16 @@ def free_port(preferred: int | None = None) -> int:
     """``preferred`` if it is free on the loopback address, else one the kernel picks.
 
     The port is released before the caller binds it; a process that loses the race
-    fails to start, which :func:`wait_until_listening` reports.
+    fails to start, which :func:`wait_until_listening` reports. A port held only by
+    connections in TIME_WAIT (a server that just died) is free: the probe asks with
+    SO_REUSEADDR, as the servers bind (Node's and asyncio's both set it), so a restart
+    gets its default ports back and ``UseDevelopmentStorage=true`` clients keep working.
     """
     for port in (preferred, 0):
         if port is None:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((LOOPBACK, port))
             except OSError:

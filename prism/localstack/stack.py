@@ -29,6 +29,9 @@ from prism.localstack import processes
 from prism.localstack.certificate import write_self_signed_certificate
 from prism.localstack.processes import LOOPBACK, ProcessFiles
 from prism.settings import PROJECT_ROOT, Env
+from prism.storage.clients import blob_store
+from prism.storage.connections import StorageConnection
+from prism.storage.receipts import forget_every_receipt
 
 DEFAULT_STATE_DIR = PROJECT_ROOT / ".prism"
 
@@ -152,6 +155,8 @@ class LocalStack:
         self.prefer_default_ports = prefer_default_ports
         self.cosmos_arguments = tuple(cosmos_arguments)  # extra wrapper flags (benchmarks)
         self.state_path = state_dir / "stack.json"
+        # Blobs the last start() found already processed and set to run again.
+        self.redelivered = 0
 
     def files(self, name: str) -> ProcessFiles:
         return ProcessFiles(
@@ -196,6 +201,12 @@ class LocalStack:
         ensure_node_packages(self.project_root)
         try:
             state = StackState(azurite=self._start_azurite(node), cosmos=self._start_cosmos(node))
+            # The Cosmos DB emulator keeps documents in memory: it always starts empty,
+            # while Azurite keeps its data folder. Receipts left there would stop the
+            # blobs whose results were lost from ever running again; forgotten, every
+            # blob still in the incoming container is processed anew.
+            store = blob_store(StorageConnection(connection_string=state.azurite.connection_string))
+            self.redelivered = forget_every_receipt(store)
         except BaseException:
             self.stop()
             raise

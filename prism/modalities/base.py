@@ -10,38 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 from prism.errors import PermanentError
+from prism.modality import Modality
+from prism.onnx.registry import ModelRef
 
 Decoded = TypeVar("Decoded")
 Prepared = TypeVar("Prepared")
 Raw = TypeVar("Raw")
 
 JsonDict = dict[str, Any]
-
-
-class Modality(StrEnum):
-    IMAGE = "image"
-    AUDIO = "audio"
-    TEXT = "text"
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """Which model produced a result, and under which configuration: enough to key a
-    cache and to audit a result. ``config`` is a digest of the settings that shape the
-    result (labels, thresholds, limits); a changed setting is a different ModelRef."""
-
-    name: str
-    version: str
-    preprocessing_version: str
-    config: str = ""
-
-    def key_parts(self) -> tuple[str, str, str, str]:
-        """What a cache key or a content-addressed id must include."""
-        return (self.name, self.version, self.preprocessing_version, self.config)
 
 
 @dataclass(frozen=True)

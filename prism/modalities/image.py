@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prism.errors import ErrorCode, PermanentError
-from prism.inference.registry import ModelSpec
-from prism.inference.sessions import get_session
-from prism.modalities.base import JsonDict, Modality, ModelRef
+from prism.modalities.base import JsonDict
+from prism.modality import Modality
+from prism.onnx.registry import ModelRef, ModelSpec
+from prism.onnx.sessions import get_session
 
 if TYPE_CHECKING:
     import numpy as np

@@ -135,8 +135,15 @@ def test_a_blob_the_router_gave_up_on_is_routed_again_by_replay(
     assert core.replay_blob_poison() == 0  # nothing left of ours
 
 
-def test_a_message_that_is_not_a_job_goes_straight_to_poison(pipeline: PipelineUnderTest) -> None:
+def test_a_message_that_is_not_a_job_goes_straight_to_poison_and_replay_leaves_it(
+    pipeline: PipelineUnderTest,
+) -> None:
     pipeline.client.queues.send(pipeline.settings.image_queue, b'{"hello": "world"}')
     output = pipeline.run_until_idle()
     assert "'infer_image': 1" in output.split("failed")[0]  # handled once, not retried
-    assert pipeline.queue_depths()[poison_queue_name(pipeline.settings.image_queue)] == 1
+    poison = poison_queue_name(pipeline.settings.image_queue)
+    assert pipeline.queue_depths()[poison] == 1
+    report = pipeline.client.replay_poison()
+    assert report.replayed[pipeline.settings.image_queue] == 0
+    assert [s.queue for s in report.skipped] == [poison]
+    assert "not a valid Prism job message" in report.skipped[0].reason

@@ -18,7 +18,6 @@ import pytest
 
 from prism.devhost import DevHost, FunctionSpec, HostConfig, load_app
 from prism.devhost.host import BLOB_POISON_QUEUE
-from prism.devhost.receipts import RECEIPTS_CONTAINER, BlobAttempts, receipt_name
 from prism.localstack.processes import free_port
 from prism.storage import (
     StorageConnection,
@@ -27,6 +26,7 @@ from prism.storage import (
     message_queues,
     poison_queue_name,
 )
+from prism.storage.receipts import RECEIPTS_CONTAINER, BlobAttempts, receipt_name
 
 pytestmark = pytest.mark.integration
 

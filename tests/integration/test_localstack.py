@@ -11,6 +11,8 @@ import pytest
 from prism.localstack import LocalStack, StackState
 from prism.localstack.processes import is_running
 from prism.localstack.stack import AZURITE_MARKER, COSMOS_MARKER, DEVHOST_MARKER
+from prism.storage import StorageConnection, blob_store
+from prism.storage.receipts import BlobReceipts
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +48,28 @@ def test_stop_ends_both_emulators_and_forgets_them(tmp_path: Path) -> None:
     assert stack.read_state() is None
     assert not list((tmp_path / "run").glob("*.pid"))
     assert stack.stop() == []  # stopping a stopped stack is a no-op
+
+
+def test_a_restart_with_an_empty_cosmos_emulator_runs_processed_blobs_again(
+    tmp_path: Path,
+) -> None:
+    stack = LocalStack(tmp_path, prefer_default_ports=False)
+    state = stack.start()
+    try:
+        store = blob_store(StorageConnection(connection_string=state.azurite.connection_string))
+        store.ensure_container("incoming")
+        done = store.upload("incoming", "processed.txt", b"a result the emulator held")
+        BlobReceipts(store).write("ingest", done)
+        stack.stop()  # the Cosmos DB emulator's results die with it; Azurite's data stays
+
+        state = stack.start()
+
+        store = blob_store(StorageConnection(connection_string=state.azurite.connection_string))
+        assert stack.redelivered == 1
+        assert BlobReceipts(store).names("ingest") == []  # so the blob runs again
+        assert [b.name for b in store.list("incoming")] == ["processed.txt"]
+    finally:
+        stack.stop()
 
 
 def test_cosmos_emulator_keeps_connections_alive_over_tls_with_its_generated_certificate(

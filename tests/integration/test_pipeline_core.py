@@ -11,10 +11,14 @@ from typing import Any
 
 import pytest
 
+from prism.errors import ErrorCode, PermanentError
 from prism.inference.engine import Engine
 from prism.jobs import Job
-from prism.modalities.base import Modality, ModelRef, Outcome
+from prism.modalities.base import Outcome
+from prism.modality import Modality
+from prism.onnx.registry import ModelRef
 from prism.pipeline import Pipeline, build_pipeline
+from prism.results import PARTITIONS, blob_result_id, result_document
 from prism.settings import Settings, load_settings
 from prism.storage import CosmosConnection, StorageConnection
 
@@ -173,3 +177,74 @@ def test_one_poisoned_item_in_a_micro_batch_never_fails_its_peers(core: Pipeline
     shared = [call for call in engine.calls if len(call) == len(jobs)]
     assert shared and any(POISON in payload for payload in shared[0])  # they did share a call
     assert len(core.results.query("text")) == 5
+
+
+class DeletedWhileRouting:
+    """Blob storage whose blob is deleted between the router's head and tail reads, as
+    a user deleting it mid-ingest would."""
+
+    def __init__(self, blobs: Any) -> None:
+        self.blobs = blobs
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.blobs, name)
+
+    def read_range(self, container: str, name: str, *args: Any, **kwargs: Any) -> bytes:
+        self.blobs.delete(container, name)
+        data: bytes = self.blobs.read_range(container, name, *args, **kwargs)
+        return data
+
+
+def test_a_blob_deleted_while_routing_is_gone_not_rejected(core: Pipeline) -> None:
+    container = core.settings.incoming_container
+    # Magic bytes cannot decide random bytes: the router reads the tail too.
+    data = bytes(range(256)) * 64
+    uploaded = core.blobs.upload(container, "vanishing.bin", data)
+    core.blobs = DeletedWhileRouting(core.blobs)
+
+    outcome = core.ingest(container, "vanishing.bin")
+
+    assert outcome.action == "gone"
+    document_id = blob_result_id(container, "vanishing.bin", uploaded.etag)
+    assert all(core.results.read(document_id, p) is None for p in PARTITIONS)
+
+
+def test_a_rejected_blob_is_moved_even_when_the_quarantine_container_is_missing(
+    core: Pipeline,
+    storage_connection: StorageConnection,
+    cosmos_settings: CosmosConnection,
+    unique_name: str,
+) -> None:
+    settings = replace(core.settings, quarantine_container=f"{unique_name}-fresh-q")
+    fresh = build_pipeline(
+        settings, storage=storage_connection, cosmos=cosmos_settings, engine=core.engine
+    )
+    container = settings.incoming_container
+    fresh.blobs.upload(container, "empty.txt", b"")
+
+    assert fresh.ingest(container, "empty.txt").action == "rejected"
+
+    assert fresh.blobs.tags(settings.quarantine_container, "empty.txt") == {
+        "prism-rejected": "empty"
+    }
+    assert not any(b.name == "empty.txt" for b in fresh.blobs.list(container))
+
+
+def test_a_redelivered_rejected_job_finishes_the_move_the_first_delivery_missed(
+    core: Pipeline,
+) -> None:
+    (job,) = ingest_jobs(core, {"long.txt": b"A text the first delivery rejected."})
+    # The first delivery wrote its rejection, then failed before moving the blob.
+    error = PermanentError(ErrorCode.TOO_LONG, "too many tokens")
+    core.results.upsert(
+        result_document(document_id=job.id, modality=job.modality, source=job.source, error=error)
+    )
+
+    (document,) = run(core, job)
+
+    assert document["status"] == "rejected"
+    container = core.settings.incoming_container
+    assert not any(b.name == "long.txt" for b in core.blobs.list(container))
+    assert core.blobs.tags(core.settings.quarantine_container, "long.txt") == {
+        "prism-rejected": "too_long"
+    }

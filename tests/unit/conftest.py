@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from prism.inference.registry import ModelSpec, model_for
+from prism.onnx.registry import ModelSpec, model_for
 
 
 def package_dir(name: str) -> Path:

@@ -11,7 +11,9 @@ from typing import Any, cast
 from prism.cache import PredictionCache
 from prism.errors import TransientError
 from prism.inference.engine import Engine
-from prism.modalities.base import Modality, ModelRef, Outcome
+from prism.modalities.base import Outcome
+from prism.modality import Modality
+from prism.onnx.registry import ModelRef
 from prism.pipeline import Pipeline
 from prism.settings import Settings, load_settings
 from prism.storage import BlobStore, DocumentContainer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from prism.cache import PredictionCache, cache_key
-from prism.modalities.base import ModelRef
+from prism.onnx.registry import ModelRef
 
 MODEL = ModelRef("efficientnet-lite0", "1.0.0", "1")
 SHA = "ab" * 32

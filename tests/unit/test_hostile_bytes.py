@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prism.errors import ErrorCode, PermanentError
-from prism.inference.registry import ModelSpec
 from prism.modalities.audio import DecodedAudio, decode_audio
-from prism.modalities.base import Modality
 from prism.modalities.image import DecodedImage, decode_image
 from prism.modalities.text import DecodedText, decode_text
+from prism.modality import Modality
+from prism.onnx.registry import ModelSpec
 from prism.routing import MagikaClassifier, Route, route
 from prism.settings import load_settings
 from tests.fixtures.corpus import audio_bytes, build_corpus

@@ -10,10 +10,10 @@ from collections.abc import Callable
 import pytest
 
 from prism.errors import ErrorCode, PermanentError
-from prism.inference.registry import ModelSpec
-from prism.modalities.base import Modality
 from prism.modalities.image import decode_image
 from prism.modalities.text import decode_text
+from prism.modality import Modality
+from prism.onnx.registry import ModelSpec
 from prism.routing import MagikaClassifier, Route, route
 from prism.settings import load_settings
 from tests.fixtures.corpus import audio_bytes, image_bytes

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from prism.cache import cache_key
-from prism.modalities.base import Modality
+from prism.modality import Modality
 from prism.pipeline import Pipeline
 from prism.settings import load_settings
 from tests.fakes import FakeDocuments

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prism.errors import ErrorCode, PermanentError
-from prism.inference.registry import ModelSpec
-from prism.modalities.base import Modality
+from prism.modality import Modality
+from prism.onnx.registry import ModelSpec
 from prism.routing import ContentGuess, MagikaClassifier, Route, route
 from prism.settings import load_settings
 from tests.fixtures.corpus import Sample, audio_bytes, build_corpus, random_bytes

@@ -120,6 +120,20 @@ def test_a_failing_item_gets_its_error_and_its_peers_their_results() -> None:
     assert batches == [[1, -1, 3, 4], [1], [-1], [3], [4]]
 
 
+def test_items_rerun_alone_after_a_failed_batch_are_not_counted_as_batches() -> None:
+    sizes: list[int] = []
+
+    async def scenario() -> None:
+        # A long wait: the four items form one batch (wait_ms 50 could split it).
+        policy = BatchPolicy(max_batch_size=4, max_wait_ms=10_000)
+        batcher = MicroBatcher(Recorder(), policy, on_batch=sizes.append)
+        await submit_all(batcher, [1, -1, 3, 4])
+        await batcher.close()
+
+    asyncio.run(scenario())
+    assert sizes == [4]
+
+
 def test_output_count_mismatch_fails_the_batch_not_silently() -> None:
     async def scenario() -> list[object]:
         batcher: MicroBatcher[int, int] = MicroBatcher(

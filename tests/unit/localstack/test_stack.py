@@ -41,6 +41,29 @@ def test_a_taken_preferred_port_gives_another_free_one() -> None:
         assert free_port(preferred=port) != port
 
 
+def test_a_port_held_only_in_time_wait_is_free_again() -> None:
+    # A server that closes its side first leaves its port in TIME_WAIT, as a killed
+    # emulator's does.
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        accepted.close()
+        client.recv(1)  # the server's FIN: its side is closed first
+        client.close()
+    assert time_wait_on(port)
+    assert free_port(preferred=port) == port
+
+
+def time_wait_on(port: int) -> bool:
+    """Whether a TCP connection on this local port is in TIME_WAIT (state 06)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return any(r.split()[1].endswith(f":{port:04X}") and r.split()[3] == "06" for r in rows)
+
+
 def test_status_of_a_stack_never_started_shows_nothing_running(tmp_path: Path) -> None:
     rows = LocalStack(tmp_path).status()
     assert [(r.name, r.running) for r in rows] == [

@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prism.errors import ErrorCode, PermanentError
-from prism.inference.registry import ModelSpec
-from prism.inference.sessions import get_session
 from prism.modalities.audio import AudioAnalyzer, decode_audio, frame_audio, speech_segments
 from prism.modalities.base import run_batch
+from prism.onnx.registry import ModelSpec
+from prism.onnx.sessions import get_session
 from tests.fixtures.corpus import audio_bytes, image_bytes
 
 PARAMS: dict[str, Any] = {

@@ -9,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from prism.errors import ErrorCode, PermanentError
-from prism.modalities.base import JsonDict, Modality, ModelRef, run_batch
+from prism.modalities.base import JsonDict, run_batch
+from prism.modality import Modality
+from prism.onnx.registry import ModelRef
 
 
 class Doubler:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from prism.errors import ErrorCode, PermanentError
-from prism.inference.registry import ModelSpec, model_for
 from prism.modalities.text import TokenizedText, decode_text, load_tokenizer, pad_batch, tokenize
+from prism.onnx.registry import ModelSpec, model_for
 from tests.unit.conftest import package_dir
 
 

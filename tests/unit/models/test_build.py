@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from models.build import build_key, check_gate, lock_is_current
-from prism.inference.registry import load_manifest
+from prism.onnx.registry import load_manifest
 
 GATE = {
     "top1_agreement": {"min": 0.95},
@@ -32,6 +32,15 @@ def test_unmeasured_metric_fails_the_gate() -> None:
     assert check_gate(GATE, {"mean_kl_divergence": 0.0, "eval_items": 300}) == [
         "top1_agreement: not measured"
     ]
+
+
+def test_a_figure_that_could_not_be_computed_fails_the_gate() -> None:
+    for broken in (float("nan"), float("inf"), "n/a"):
+        measured = {"top1_agreement": broken, "mean_kl_divergence": 0.01, "eval_items": 300}
+        (failure,) = check_gate(GATE, measured)
+        assert failure.startswith("top1_agreement = ") and "could not be computed" in failure
+    nan_kl = {"top1_agreement": 0.99, "mean_kl_divergence": float("nan"), "eval_items": 300}
+    assert check_gate(GATE, nan_kl) != []
 
 
 def test_every_int8_model_in_the_manifest_has_a_gate() -> None:

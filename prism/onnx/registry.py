@@ -14,13 +14,28 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from prism.inference.sessions import ModelUnavailableError
-from prism.modalities.base import ModelRef
+from prism.onnx.sessions import ModelUnavailableError
 
 MANIFEST_PATH = Path(__file__).resolve().parents[2] / "models" / "manifest.json"
 LOCK_NAME = "lock.json"
 
 Precision = Literal["int8", "fp32"]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Which model produced a result, and under which configuration: enough to key a
+    cache and to audit a result. ``config`` is a digest of the settings that shape the
+    result (labels, thresholds, limits); a changed setting is a different ModelRef."""
+
+    name: str
+    version: str
+    preprocessing_version: str
+    config: str = ""
+
+    def key_parts(self) -> tuple[str, str, str, str]:
+        """What a cache key or a content-addressed id must include."""
+        return (self.name, self.version, self.preprocessing_version, self.config)
 
 
 @dataclass(frozen=True)

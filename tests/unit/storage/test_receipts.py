@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from prism.devhost.receipts import parse_receipt, receipt_name, unreceipted
 from prism.storage import BlobInfo
+from prism.storage.receipts import parse_receipt, receipt_name, unreceipted
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prism.storage import BlobInfo, BlobStore, NotFoundError
+from prism.storage.blobs import BlobInfo, BlobStore
+from prism.storage.errors import NotFoundError
 
 RECEIPTS_CONTAINER = "azure-webjobs-hosts"
 HOST_ID = "prism-devhost"
@@ -47,6 +48,20 @@ def unreceipted(
         (b for b in blobs if (b.etag.strip('"'), b.container, b.name) not in done),
         key=lambda b: (b.last_modified, b.name),
     )
+
+
+def forget_every_receipt(store: BlobStore) -> int:
+    """Delete every receipt and attempt count of the local host: each blob still in its
+    containers then runs again (how a stack whose results were lost gets them back).
+    Returns how many receipts there were."""
+    if not store.container_exists(RECEIPTS_CONTAINER):
+        return 0
+    receipts = 0
+    for prefix in (f"blobreceipts/{HOST_ID}/", f"blobattempts/{HOST_ID}/"):
+        for blob in list(store.list(RECEIPTS_CONTAINER, prefix)):
+            store.delete(RECEIPTS_CONTAINER, blob.name)
+            receipts += prefix.startswith("blobreceipts")
+    return receipts
 
 
 class BlobReceipts:

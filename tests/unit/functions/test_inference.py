@@ -1,0 +1,62 @@
+"""The inference functions' handling of messages that can never succeed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import asdict
+
+import pytest
+from azure.functions.queue import QueueMessage
+
+from functions import inference
+from prism import pipeline as pipeline_module
+from prism.jobs import Job, unprocessable_reason
+from prism.results import blob_result_id
+from prism.storage import poison_queue_name
+from tests.fakes import FakeMessageQueues
+from tests.unit.stubs import make_pipeline
+
+VALID = asdict(
+    Job(
+        id=blob_result_id("incoming", "a.txt", '"0x1"'),
+        container="incoming",
+        blob="a.txt",
+        etag='"0x1"',
+        size=3,
+        modality="text",
+        media_type="text/plain",
+        enqueued_at="2026-11-30T12:00:00Z",
+    )
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[1]",
+        b"null",
+        b'"x"',
+        json.dumps(VALID | {"modality": "video"}).encode(),
+        json.dumps(VALID | {"route_ms": "abc"}).encode(),
+        json.dumps(VALID | {"enqueued_at": 5}).encode(),
+        json.dumps(VALID | {"id": "a/b"}).encode(),
+        json.dumps(VALID | {"blob": "x" * 40_000}).encode(),
+        json.dumps(VALID | {"modality": "image"}).encode(),  # on the text queue
+    ],
+)
+def test_a_message_that_can_never_succeed_is_poisoned_at_once_marked_with_why(
+    monkeypatch: pytest.MonkeyPatch, body: bytes
+) -> None:
+    pipeline = make_pipeline()
+    monkeypatch.setattr(pipeline_module, "get_pipeline", lambda: pipeline)
+    message = QueueMessage(id="m1", body=body, dequeue_count=1)  # type: ignore[no-untyped-call]
+
+    asyncio.run(inference.handle(message, "text"))  # returns: no retry
+
+    queues = pipeline.queues
+    assert isinstance(queues, FakeMessageQueues)
+    poison = poison_queue_name(pipeline.settings.text_queue)
+    [poisoned] = queues.receive(poison, max_messages=1, visibility_timeout=1)
+    reason = unprocessable_reason(poisoned.body())
+    assert reason is not None and reason.startswith("not a valid Prism job message")
