@@ -52,6 +52,13 @@ def register(subparsers: Any) -> None:
         help="day 0 for an inventory (default: the date of its newest blob)",
     )
     simulate.add_argument("--prices", type=Path, help="price table JSON overriding the default")
+    simulate.add_argument(
+        "--run-every",
+        type=_positive,
+        default=1,
+        metavar="DAYS",
+        help="run the policy every DAYS days, not daily: what late runs cost (early deletion)",
+    )
     simulate.add_argument("--json", action="store_true", help="print the full report as JSON")
     simulate.add_argument("--plot", type=Path, metavar="PNG", help="write the tier/cost plot")
     simulate.set_defaults(handler=run_simulate)
@@ -92,7 +99,9 @@ def run_simulate(args: argparse.Namespace) -> int:
         prefixes = {prefix for rule in policy.enabled_rules for prefix in rule.prefixes}
         start = args.start or inventory_start(args.inventory)
         cohorts = inventory_cohorts(args.inventory, start, prefixes)
-    comparison = compare_with_all_hot(cohorts, policy, load_prices(args.prices), args.days)
+    comparison = compare_with_all_hot(
+        cohorts, policy, load_prices(args.prices), args.days, args.run_every
+    )
     if args.plot:
         from prism.lifecycle.plot import plot_comparison
 

@@ -11,6 +11,7 @@ from prism.lifecycle.policy import Action, Clock, Condition, Policy, Rule, TagMa
 from prism.lifecycle.pricing import PriceTable, TierPrices, load_prices
 from prism.lifecycle.simulator import Comparison, SimulationResult, compare_with_all_hot, simulate
 from prism.lifecycle.validation import (
+    lateness_problems,
     load_policy,
     policy_problems,
     schema_problems,
@@ -40,6 +41,7 @@ __all__ = [
     "compare_with_all_hot",
     "inventory_cohorts",
     "inventory_start",
+    "lateness_problems",
     "load_policy",
     "load_prices",
     "load_workload",

@@ -7,7 +7,8 @@ Each simulated day, in this order (the order Azure's daily cycle implies):
    (archive read + retrieval, and archive early deletion if under 180 days); a read of
    a Cool blob under a rule with ``enableAutoTierToHotFromCool`` moves it to Hot;
    otherwise the read pays its tier's read and retrieval price;
-3. the policy runs once: of all actions due across the matching rules, the cheapest
+3. the policy runs once (or, with ``run_every``, only every so many days, to cost runs
+   that finish late): of all actions due across the matching rules, the cheapest
    outcome wins (delete > archive > cold > cool); tiering only ever moves a blob colder,
    never out of Archive; leaving a tier before its minimum retention is charged pro rata;
 4. every blob still present pays one day of storage on its billable size (at least
@@ -229,9 +230,14 @@ class _State:
 
 
 def simulate(
-    cohorts: Sequence[Cohort], policy: Policy, prices: PriceTable, days: int
+    cohorts: Sequence[Cohort], policy: Policy, prices: PriceTable, days: int, run_every: int = 1
 ) -> SimulationResult:
-    """Run ``policy`` over ``cohorts`` for ``days`` days (day 0 first)."""
+    """Run ``policy`` over ``cohorts`` for ``days`` days (day 0 first), on every
+    ``run_every``-th day. Azure means to run it daily; a larger value models runs that
+    come late: each action then happens up to ``run_every - 1`` days after it is due,
+    by a different delay for blobs that arrived on different days."""
+    if run_every < 1:
+        raise ValueError(f"run_every must be at least 1, not {run_every}")
     state, rates = _State(cohorts, policy), _Rates(prices)
     blobs = np.zeros((days, len(Tier)))
     gigabytes = np.zeros((days, len(Tier)))
@@ -242,7 +248,8 @@ def simulate(
         uploads = state.created == day
         costs["operations"][day] += np.sum(state.count[uploads]) * rates.write[Tier.HOT]
         _read(state, rates, day, present, costs)
-        deleted_blobs += _run_policy(state, rates, day, present, costs)
+        if day % run_every == 0:
+            deleted_blobs += _run_policy(state, rates, day, present, costs)
         present &= ~state.deleted
         count, size, tier = state.count[present], state.size[present], state.tier[present]
         billable = np.maximum(size, rates.min_billable[tier])
@@ -298,12 +305,13 @@ def actions_due(cohorts: Sequence[Cohort], policy: Policy, day: int) -> list[Act
 
 
 def compare_with_all_hot(
-    cohorts: Sequence[Cohort], policy: Policy, prices: PriceTable, days: int
+    cohorts: Sequence[Cohort], policy: Policy, prices: PriceTable, days: int, run_every: int = 1
 ) -> Comparison:
-    """Simulate ``policy`` and the baseline: the same blobs, all Hot, untagged, no policy."""
+    """Simulate ``policy`` (run every ``run_every`` days) and the baseline: the same
+    blobs, all Hot, untagged, no policy."""
     baseline_cohorts = [replace(c, tier=Tier.HOT, tags={}) for c in cohorts]
     return Comparison(
-        policy=simulate(cohorts, policy, prices, days),
+        policy=simulate(cohorts, policy, prices, days, run_every),
         baseline=simulate(baseline_cohorts, Policy(()), prices, days),
         prices=prices,
     )

@@ -130,6 +130,49 @@ def _ordering_problems(
     return problems
 
 
+def lateness_problems(document: dict[str, Any], late_days: int) -> list[str]:
+    """Steps that can leave a tier before its minimum retention once policy runs are
+    late. ``document`` must already be schema-valid.
+
+    Azure runs a policy about once a day, and on a large account a run can take longer
+    than that: a step can happen up to ``late_days`` days after its condition first holds
+    while the next one happens on time, so the tier in between is kept for less than the
+    difference of the two ages. A tier-change guard (``daysAfterLastTierChangeGreaterThan``)
+    counts from the step that really happened, so a late step delays the guarded one
+    after it, and that delay carries on to the step after that.
+    """
+    retention = {tier: prices.min_retention_days for tier, prices in load_prices().tiers.items()}
+    problems = []
+    for raw in document["rules"]:
+        base_blob: dict[str, Any] = raw["definition"]["actions"]["baseBlob"]
+        steps = sorted(
+            (ACTION_BY_KEY[key], body) for key, body in base_blob.items() if key in ACTION_BY_KEY
+        )
+        for clock in (Clock.MODIFICATION, Clock.CREATION):
+            previous: tuple[Action, int] | None = None  # (action, the day it happens at the latest)
+            for action, body in steps:
+                guard = body.get(Clock.LAST_TIER_CHANGE.value)
+                if clock.value not in body and not (guard is not None and previous):
+                    continue
+                # "greater than N days" first holds on day N + 1.
+                earliest = body[clock.value] + 1 if clock.value in body else 0
+                if previous is not None:
+                    if guard is not None:
+                        earliest = max(earliest, previous[1] + guard + 1)
+                    tier = previous[0].target_tier
+                    assert tier is not None  # delete sorts last: never a previous step
+                    if earliest - previous[1] < retention[tier]:
+                        problems.append(
+                            f"rule {raw['name']}: {action.key} can come "
+                            f"{earliest - previous[1]} days after {previous[0].key} when a run "
+                            f"is up to {late_days} day(s) late, inside {tier.label}'s "
+                            f"{retention[tier]}-day minimum retention (early-deletion charge)"
+                        )
+                if action is not Action.DELETE:
+                    previous = (action, earliest + late_days)
+    return problems
+
+
 def semantic_problems(
     document: dict[str, Any],
     containers: Collection[str] | None = None,

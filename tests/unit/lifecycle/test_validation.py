@@ -63,7 +63,7 @@ def test_step_inside_minimum_retention_is_reported(document: dict[str, Any]) -> 
     problems = policy_problems(document, CONTAINERS, False)
 
     assert problems == [
-        "rule incomingTiering: tierToArchive after 100 days leaves Cold 40 days after "
+        "rule incomingTiering: tierToArchive after 100 days leaves Cold 33 days after "
         "tierToCold, before its 90-day minimum retention (early-deletion charge)"
     ]
 

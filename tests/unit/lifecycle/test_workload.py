@@ -69,7 +69,7 @@ def test_default_policy_on_the_inventory_archives_and_expires() -> None:
 
     # Quarantine goes after 14 days; the old cold audio archives, then expires at a year.
     assert result.deleted_blobs == 2
-    assert result.blobs[100, Tier.ARCHIVE] == 3
+    assert result.blobs[120, Tier.ARCHIVE] == 3
 
 
 def test_inventory_without_required_columns_is_rejected(tmp_path: Path) -> None:
