@@ -1,0 +1,65 @@
+"""The three Python environments and what each may hold.
+
+- the app (requirements.txt): what Azure installs, never torch;
+- the dev environment, .venv (requirements-dev.txt and the file-only wheels of
+  requirements-testdata.txt): tests, lint, benchmarks, never torch;
+- the model build, .venv-build (requirements-build.txt): the only place torch goes, and
+  only as the CPU wheel the machine has, `torch==2.13.0` (any other spec downloads CUDA).
+A package pinned in two of them is pinned to the same version, so the benchmarks read
+the same gate data the build measured on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from packaging.requirements import Requirement
+
+from .conftest import ROOT
+
+FILES = ("requirements.txt", "requirements-dev.txt", "requirements-testdata.txt")
+BUILD = "requirements-build.txt"
+
+
+def pins(name: str) -> dict[str, str]:
+    """Package (canonical name) -> its requirement line, following ``-r``."""
+    found: dict[str, str] = {}
+    for raw in (ROOT / name).read_text("utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            found.update(pins(line[3:].strip()))
+        elif line:
+            found[re.sub(r"[-_.]+", "-", Requirement(line).name).lower()] = line
+    return found
+
+
+def test_torch_is_only_in_the_build_environment_and_only_as_the_cpu_wheel() -> None:
+    for name in FILES:
+        assert "torch" not in pins(name), name
+    assert pins(BUILD)["torch"] == "torch==2.13.0"
+    makefile = (ROOT / "Makefile").read_text("utf-8")
+    scripts = (ROOT / "scripts" / "build-models.ps1").read_text("utf-8")
+    for text in (makefile, scripts):
+        assert re.findall(r"pip install --quiet (torch\S*)", text) == ["torch==2.13.0"]
+
+
+def test_no_package_is_pinned_twice_to_different_versions() -> None:
+    everywhere: dict[str, set[str]] = {}
+    for name in (*FILES, BUILD):
+        for package, line in pins(name).items():
+            everywhere.setdefault(package, set()).add(line.replace(" ", ""))
+    assert {package: lines for package, lines in everywhere.items() if len(lines) > 1} == {}
+
+
+def test_the_build_environment_holds_every_weight_source_of_the_manifest() -> None:
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text("utf-8"))
+    build = pins(BUILD)
+    for entry in manifest["models"]:
+        upstream = entry["upstream"]
+        assert build[upstream["package"]].endswith(f"=={upstream['package_version']}"), entry[
+            "name"
+        ]
+    speech = next(e for e in manifest["models"] if e["role"] == "audio")["evaluation_data"]
+    source = speech["speech"]
+    assert build[source["package"]] == f"{source['package']}=={source['package_version']}"
