@@ -24,6 +24,7 @@ from typing import Any
 
 from models.common import BuildContext, sha256_of
 from prism.onnx.registry import LOCK_NAME, MANIFEST_PATH, load_manifest
+from prism.settings import Env
 
 PROJECT_ROOT = MANIFEST_PATH.parent.parent
 # Files whose content decides what the build produces.
@@ -64,7 +65,7 @@ def build_key() -> str:
 
 
 def cache_root() -> Path:
-    configured = os.environ.get("PRISM_CACHE_DIR")
+    configured = os.environ.get(Env.BUILD_CACHE_DIR)
     return Path(configured) if configured else Path.home() / ".cache" / "prism"
 
 

@@ -21,7 +21,6 @@ import hashlib
 import logging
 import threading
 import time
-import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -112,18 +111,19 @@ class Pipeline:
         self.results = results
         self.engine = engine
         self.cache = cache
-        # Per event loop and modality: a batcher's futures belong to one loop, and a
-        # loop that is gone takes its batchers with it.
-        self._batchers: weakref.WeakKeyDictionary[
+        # Per event loop and modality: a batcher's futures belong to one loop. A batcher
+        # leaves when its worker stops, so a finished loop keeps none alive.
+        self._batchers: dict[
             asyncio.AbstractEventLoop, dict[Modality, MicroBatcher[bytes, Outcome]]
-        ] = weakref.WeakKeyDictionary()
+        ] = {}
         # Cache key → the prediction already under way for it. _predict remembers its
         # result in the in-process cache before its flight ends: see SingleFlight.
         self.flights = SingleFlight()
 
     def batcher(self, modality: Modality) -> MicroBatcher[bytes, Outcome]:
         """This loop's micro-batcher for ``modality``, created on first use."""
-        of_loop = self._batchers.setdefault(asyncio.get_running_loop(), {})
+        loop = asyncio.get_running_loop()
+        of_loop = self._batchers.setdefault(loop, {})
         batcher = of_loop.get(modality)
         if batcher is None:
             size, wait_ms = self.settings.batching(modality.value)
@@ -139,7 +139,14 @@ class Pipeline:
                 on_batch=partial(telemetry.record_batch, modality.value),
             )
             of_loop[modality] = batcher
+            batcher.when_stopped(partial(self._forget_batcher, loop, modality))
         return batcher
+
+    def _forget_batcher(self, loop: asyncio.AbstractEventLoop, modality: Modality) -> None:
+        of_loop = self._batchers.get(loop, {})
+        of_loop.pop(modality, None)
+        if not of_loop:
+            self._batchers.pop(loop, None)
 
     async def close(self) -> None:
         """Finish what this loop's batchers hold (clean shutdown)."""

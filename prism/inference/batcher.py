@@ -99,6 +99,11 @@ class MicroBatcher(Generic[In, Out]):
         await self._queue.put(_Pending(item, future))  # waits while the queue is full
         return await future
 
+    def when_stopped(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the worker has stopped: closed, or cancelled with its
+        event loop (``asyncio.run`` cancels what is left when it ends)."""
+        self._worker.add_done_callback(lambda _: callback())
+
     @property
     def waiting(self) -> int:
         """Items submitted and not yet taken into a batch."""

@@ -32,8 +32,12 @@ DEFAULTED = {
     Env.TEXT_LABELS,
     Env.TEXT_OTHER_THRESHOLD,
 }
-# Only the local host uses these: Azure has managed identity and real function keys.
-LOCAL_ONLY = {Env.COSMOS_KEY, Env.FUNCTION_KEY}
+# Only the local host and the model build use these: Azure has managed identity and
+# real function keys, and the package arrives with its models built.
+LOCAL_ONLY = {
+    Env.COSMOS_KEY, Env.FUNCTION_KEY, Env.MASTER_KEY, Env.DEVHOST_LEASE_SECONDS,
+    Env.BUILD_CACHE_DIR,
+}  # fmt: skip
 IDENTITY_SUFFIXES = ("__blobServiceUri", "__queueServiceUri", "__accountEndpoint")
 
 

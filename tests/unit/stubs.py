@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any, cast
 
 from prism.cache import PredictionCache
 from prism.errors import TransientError
 from prism.inference.engine import Engine
+from prism.jobs import Job
 from prism.modalities.base import Outcome
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef
 from prism.pipeline import Pipeline
+from prism.results import blob_result_id
 from prism.settings import Settings, load_settings
 from prism.storage import BlobStore, DocumentContainer
 from tests.fakes import FakeDocuments, FakeMessageQueues
@@ -73,3 +75,22 @@ def make_pipeline(
 def engine_of(pipeline: Pipeline) -> StubEngine:
     assert isinstance(pipeline.engine, StubEngine)
     return pipeline.engine
+
+
+def job_fields(
+    modality: str = "text", blob: str = "a.txt", media_type: str = "text/plain"
+) -> dict[str, Any]:
+    """The fields of a valid job for ``blob`` in ``incoming``, as its message holds them."""
+    return asdict(
+        Job(
+            id=blob_result_id("incoming", blob, '"0x1"'),
+            container="incoming",
+            blob=blob,
+            etag='"0x1"',
+            size=10,
+            modality=modality,
+            media_type=media_type,
+            enqueued_at="2026-11-30T12:00:00.000Z",
+            route_ms=1.5,
+        )
+    )

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -13,22 +12,11 @@ from prism.jobs import (
     unprocessable_reason,
 )
 from prism.results import blob_result_id
+from tests.unit.stubs import job_fields
 
 
 def valid() -> dict[str, Any]:
-    return asdict(
-        Job(
-            id=blob_result_id("incoming", "cat.png", '"0x1"'),
-            container="incoming",
-            blob="cat.png",
-            etag='"0x1"',
-            size=10,
-            modality="image",
-            media_type="image/png",
-            enqueued_at="2026-11-30T12:00:00.000Z",
-            route_ms=1.5,
-        )
-    )
+    return job_fields("image", "cat.png", "image/png")
 
 
 def test_a_job_survives_its_own_round_trip() -> None:

@@ -87,3 +87,10 @@ def test_a_cache_that_is_down_costs_a_miss_never_the_result() -> None:
     document = asyncio.run(infer(pipeline, TEXT, "a.txt"))
     assert document["status"] == "ok" and document["cache"] == "miss"
     assert results.read(document["id"], "text") is not None  # the result was written
+
+
+def test_a_finished_event_loop_takes_its_batchers_with_it() -> None:
+    pipeline = make_pipeline(load_settings({}, text_batch_size=4, text_batch_wait_ms=1))
+    for name in ("a.txt", "b.txt"):  # two loops, one after the other (tests, restarts)
+        asyncio.run(infer(pipeline, name.encode(), name))
+    assert len(pipeline._batchers) == 0  # none kept alive for a loop that is gone

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import asdict
 
 import pytest
 from azure.functions.queue import QueueMessage
 
 from functions import inference
 from prism import pipeline as pipeline_module
-from prism.jobs import Job, unprocessable_reason
-from prism.results import blob_result_id
+from prism.jobs import unprocessable_reason
 from prism.storage import poison_queue_name
 from tests.fakes import FakeMessageQueues
-from tests.unit.stubs import make_pipeline
+from tests.unit.stubs import job_fields, make_pipeline
 
-VALID = asdict(
-    Job(
-        id=blob_result_id("incoming", "a.txt", '"0x1"'),
-        container="incoming",
-        blob="a.txt",
-        etag='"0x1"',
-        size=3,
-        modality="text",
-        media_type="text/plain",
-        enqueued_at="2026-11-30T12:00:00Z",
-    )
-)
+VALID = job_fields()
 
 
 @pytest.mark.parametrize(
