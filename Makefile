@@ -8,6 +8,10 @@ STAMP  := $(VENV)/.installed
 # The model build's own environment (torch, the weight sources, the gate data), made
 # from BUILD_PYTHON: `make models BUILD_PYTHON=/path/to/python3.11`.
 BUILD_PYTHON ?= python3.11
+# Extra pip options for torch alone. On Linux PyPI's torch 2.13.0 brings ~3 GB of CUDA
+# libraries the build never uses; TORCH_PIP_ARGS="--index-url
+# https://download.pytorch.org/whl/cpu" takes PyTorch's CPU-only wheel instead.
+TORCH_PIP_ARGS ?=
 BUILD_VENV   := .venv-build
 BUILD_STAMP  := $(BUILD_VENV)/.installed
 
@@ -43,8 +47,9 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-testdata.txt pyproj
 $(BUILD_STAMP): requirements.txt requirements-build.txt
 	test -x $(BUILD_VENV)/bin/python || $(BUILD_PYTHON) -m venv $(BUILD_VENV)
 	$(BUILD_VENV)/bin/python -m pip install --quiet --upgrade pip
-	# torch first and alone: pinned to the CPU wheel so no dependency drags in CUDA.
-	$(BUILD_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	# torch first and alone, exactly 2.13.0, so no dependency that asks for a bare torch
+	# picks another build of it.
+	$(BUILD_VENV)/bin/python -m pip install --quiet $(TORCH_PIP_ARGS) torch==2.13.0
 	$(BUILD_VENV)/bin/python -m pip install --quiet -r requirements-build.txt
 	touch $@
 

@@ -37,7 +37,8 @@ $stamp = Join-Path $venv '.installed'
 $wanted = (Get-FileHash requirements.txt, requirements-build.txt -Algorithm SHA256).Hash -join ' '
 if (-not (Test-Path $stamp) -or (Get-Content $stamp -Raw).Trim() -ne $wanted) {
     Invoke-Checked $python -m pip install --quiet --upgrade pip
-    # torch first and alone: pinned to the CPU wheel so no dependency drags in CUDA.
+    # torch first and alone, exactly 2.13.0, so no dependency that asks for a bare torch
+    # picks another build of it.
     Invoke-Checked $python -m pip install --quiet torch==2.13.0
     Invoke-Checked $python -m pip install --quiet -r requirements-build.txt
     Set-Content -Path $stamp -Value $wanted

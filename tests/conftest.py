@@ -56,9 +56,19 @@ def unique_name() -> str:
 
 @pytest.fixture(scope="session")
 def built_models() -> dict[str, object]:
-    """The lock of the real, gated models in the configured model directory (built
-    now if missing or stale — `make test` builds them first, so this is a no-op)."""
-    from models.build import ensure_built
-    from prism.settings import get_settings
+    """The lock of the real, gated models in the configured model directory, built now
+    if missing or stale — by `make models`, in the build's own environment (.venv-build
+    holds torch; the test environment does not). `make test` builds them first, so this
+    is a no-op there."""
+    import json
+    import subprocess
 
-    return ensure_built(get_settings().model_dir, lambda message: None)
+    from models.build import build_key, lock_is_current
+    from prism.onnx.registry import LOCK_NAME
+    from prism.settings import PROJECT_ROOT, get_settings
+
+    model_dir = get_settings().model_dir
+    if not lock_is_current(model_dir, build_key()):
+        subprocess.run(["make", "models"], cwd=PROJECT_ROOT, check=True)
+    lock: dict[str, object] = json.loads((model_dir / LOCK_NAME).read_text("utf-8"))
+    return lock
