@@ -44,14 +44,17 @@ def distribution_closure(requirements: list[str]) -> frozenset[str]:
     while pending:
         requirement = pending.pop()
         name = _canonical(requirement.name)
-        if name in found:
+        # Extras are never requested by requirements.txt; other markers as here.
+        if name in found or not (
+            requirement.marker is None or requirement.marker.evaluate({"extra": ""})
+        ):
             continue
         found.add(name)
-        for text in importlib.metadata.requires(requirement.name) or []:
-            dependency = Requirement(text)
-            # Extras are never requested by requirements.txt; other markers as here.
-            if dependency.marker is None or dependency.marker.evaluate({"extra": ""}):
-                pending.append(dependency)
+        try:
+            dependencies = importlib.metadata.requires(requirement.name) or []
+        except importlib.metadata.PackageNotFoundError:
+            dependencies = []  # not installed here: only its own name is known
+        pending += [Requirement(text) for text in dependencies]
     return frozenset(found)
 
 
