@@ -27,7 +27,8 @@ from typing import Any
 from bench.pipeline import mixed_files, private_stack, stack_environment
 from prism.errors import ErrorCode
 from prism.localstack import devhost_command
-from prism.results import PARTITIONS, blob_result_id
+from prism.queries import every_result
+from prism.results import blob_result_id
 from prism.settings import PROJECT_ROOT, load_settings
 from tests.fixtures.corpus import random_bytes
 from tests.fixtures.hostile import (
@@ -130,7 +131,7 @@ def run(count: int, hostile_share: float, timeout: float) -> dict[str, Any]:
         if host.returncode != 0:
             raise SystemExit(f"the local host failed:\n{log_path.read_text()[-4000:]}")
 
-        documents = [d for partition in PARTITIONS for d in client.results.query(partition)]
+        documents = list(every_result(client.results))
         per_id = Counter(d["id"] for d in documents)
         statuses = Counter(d["status"] for d in documents)
         codes = Counter(d["error"]["code"] for d in documents if d["error"])

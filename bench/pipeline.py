@@ -107,7 +107,8 @@ def end_to_end(count: int) -> dict[str, Any]:
     from prism.client import connect
     from prism.inference.engine import Engine
     from prism.modality import Modality
-    from prism.results import PARTITIONS, public_view
+    from prism.queries import every_result
+    from prism.results import public_view
     from prism.routing import route
 
     files = mixed_files(count)
@@ -127,7 +128,7 @@ def end_to_end(count: int) -> dict[str, Any]:
             env=environ, capture_output=True, text=True, check=True,
         )  # fmt: skip
         pipeline_s = time.perf_counter() - start
-        documents = [d for p in PARTITIONS for d in client.results.query(p)]
+        documents = list(every_result(client.results))
         write_ms = _write_latency_ms(client)
     sizes: dict[str, list[int]] = defaultdict(list)
     for document in documents:

@@ -47,7 +47,7 @@ def check_health(pipeline: Pipeline) -> dict[str, Any]:
         return ", ".join(f"{queue}={depth}" for queue, depth in depths.items())
 
     def cosmos() -> str:
-        pipeline.results.read("health-probe", "unrouted")
+        pipeline.results.read("health-probe", "health-probe")
         return f"container {settings.results_container} reachable"
 
     def models() -> str:

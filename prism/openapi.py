@@ -1,7 +1,7 @@
 """The OpenAPI 3 contract of the HTTP API under ``/api/v1`` (see functions/api.py).
 
 Built from the same enums the code answers with (error codes, modalities, result
-partitions, the list limit), so the document cannot drift from them. Served at
+modalities, the list limit), so the document cannot drift from them. Served at
 ``GET /api/v1/openapi.json`` and checked against the running app by schemathesis
 (tests/security/test_api_contract.py).
 """
@@ -13,7 +13,7 @@ from typing import Any
 from prism.errors import ErrorCode
 from prism.modality import Modality
 from prism.queries import MAX_LIST_LIMIT
-from prism.results import PARTITIONS, SCHEMA_VERSION
+from prism.results import RESULT_MODALITIES, SCHEMA_VERSION
 
 JsonSchema = dict[str, Any]
 KEY_HEADER = "x-functions-key"
@@ -44,7 +44,7 @@ SCHEMAS: dict[str, JsonSchema] = {
         "properties": {
             "id": _ID,
             "schema_version": {"type": "integer", "enum": [SCHEMA_VERSION]},
-            "modality": {"type": "string", "enum": list(PARTITIONS)},
+            "modality": {"type": "string", "enum": list(RESULT_MODALITIES)},
             "status": {"type": "string", "enum": ["ok", "rejected"]},
             "source": {
                 "type": "object",
@@ -236,7 +236,7 @@ def openapi_document() -> dict[str, Any]:
                     parameters=[
                         _query(
                             "modality",
-                            {"type": "string", "enum": list(PARTITIONS)},
+                            {"type": "string", "enum": list(RESULT_MODALITIES)},
                             "only this modality (unrouted: rejected before routing)",
                         ),
                         _query(

@@ -41,6 +41,7 @@ from prism.results import (
     Timings,
     blob_result_id,
     content_result_id,
+    read_result,
     result_document,
     utc_now,
 )
@@ -308,7 +309,7 @@ class Pipeline:
         gone (deleted, or replaced by a newer upload that has its own job)."""
         # At least once: a redelivered job whose result exists is done. Reading first
         # (1 RU) saves a download and an inference for every redelivery.
-        existing = await asyncio.to_thread(self.results.read, job.id, job.modality)
+        existing = await asyncio.to_thread(read_result, self.results, job.id)
         if existing is not None:
             logger.info("job %s: already done", job.id, extra={"result_id": job.id})
             if existing.get("error"):
@@ -367,7 +368,7 @@ class Pipeline:
         if stored is None:
             # Another worker finished the same input first: its document stands.
             logger.info("result %s was written concurrently; keeping it", document_id)
-            theirs = await asyncio.to_thread(self.results.read, document_id, modality.value)
+            theirs = await asyncio.to_thread(read_result, self.results, document_id)
             document = theirs or document
         if outcome.result is not None and not prediction.cache_hit:
             # After the result is safe: the shared cache is an optimisation.
@@ -434,7 +435,7 @@ class Pipeline:
         timings.add("route", _elapsed_ms(start))
         content_sha256, model = await asyncio.to_thread(self._fingerprint, modality, data)
         document_id = content_result_id(content_sha256, modality.value, model)
-        existing = await asyncio.to_thread(self.results.read, document_id, modality.value)
+        existing = await asyncio.to_thread(read_result, self.results, document_id)
         if existing is not None:
             document = existing
         else:

@@ -1,7 +1,7 @@
 """The result document (schema version 1) and the job message (version 1).
 
 Result document, one per input, in the Cosmos DB results container (partition key
-``/modality``)::
+``/id``: see docs/scale.md)::
 
     {
       "id": "<sha256 hex>",            # deterministic: blob+etag, or (HTTP) content hash +
@@ -34,15 +34,20 @@ from typing import Any
 from prism.errors import PermanentError
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef
-from prism.storage.documents import deterministic_id
+from prism.storage.documents import DocumentContainer, deterministic_id
 
 SCHEMA_VERSION = 1
 # Every result id is a sha256 hex digest (see deterministic_id): anything else names no
 # result and never reaches storage.
 RESULT_ID = re.compile(r"^[0-9a-f]{64}$")
-# Partition of documents for inputs rejected before a modality was known.
+# The modality of documents for inputs rejected before a modality was known.
 UNROUTED = "unrouted"
-PARTITIONS = (*(m.value for m in Modality), UNROUTED)
+RESULT_MODALITIES = (*(m.value for m in Modality), UNROUTED)
+
+
+def read_result(results: DocumentContainer, document_id: str) -> dict[str, Any] | None:
+    """A result document by id: a point read, since a result's partition key is its id."""
+    return results.read(document_id, document_id)
 
 
 def utc_now() -> str:

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from prism.storage import LeaseLostError, NotFoundError, ReceivedMessage, encode_content
+from prism.storage import (
+    Keyset,
+    LeaseLostError,
+    NotFoundError,
+    ReceivedMessage,
+    Where,
+    encode_content,
+)
 from prism.storage.queues import MAX_MESSAGES_PER_RECEIVE, validate_receive_timeout
 
 
@@ -121,12 +129,13 @@ class FakeMessageQueues:
 
 @dataclass
 class FakeDocuments:
-    """:class:`prism.storage.DocumentContainer`'s point operations in memory: ids are
-    unique per partition, ``create`` refuses an existing id (None, as the adapter's
-    409), ``read`` of a missing id is None. Contract-tested against the Cosmos DB
-    emulator in ``tests/integration/test_documents_contract.py``."""
+    """:class:`prism.storage.DocumentContainer` in memory: ids are unique per
+    partition, ``create`` refuses an existing id (None, as the adapter's 409), ``read``
+    of a missing id is None, and :meth:`page` filters, orders by (field, id) descending
+    and resumes after a keyset as the SQL the adapter sends does. Contract-tested
+    against the Cosmos DB emulator in ``tests/integration/test_documents_contract.py``."""
 
-    partition_key_field: str = "modality"
+    partition_key_field: str = "id"
     documents: dict[tuple[str, object], dict[str, object]] = field(default_factory=dict)
 
     def _key(self, document: Mapping[str, object]) -> tuple[str, object]:
@@ -146,3 +155,61 @@ class FakeDocuments:
     def read(self, document_id: str, partition_value: object) -> dict[str, object] | None:
         found = self.documents.get((document_id, partition_value))
         return None if found is None else dict(found)
+
+    def page(
+        self,
+        conditions: Sequence[Where] = (),
+        *,
+        order_by: str,
+        limit: int,
+        after: Keyset | None = None,
+    ) -> list[dict[str, object]]:
+        if not 1 <= limit <= 1000:
+            raise ValueError(f"limit must be between 1 and 1000: {limit}")
+        rows = []
+        for document in self.documents.values():
+            order = _lookup(document, order_by)
+            if not isinstance(order, str) or not all(_meets(document, c) for c in conditions):
+                continue
+            key = (order, str(document["id"]))
+            if after is not None and key >= (after.value, after.id):
+                continue
+            rows.append((key, document))
+        rows.sort(key=lambda row: row[0], reverse=True)
+        return [dict(document) for _, document in rows[:limit]]
+
+
+def _lookup(document: Mapping[str, object], path: str) -> Any:
+    value: Any = document
+    for segment in path.split("."):
+        if not isinstance(value, Mapping) or segment not in value:
+            return None
+        value = value[segment]
+    return value
+
+
+def _kind(value: object) -> str:
+    """Cosmos DB compares only values of one kind: booleans, numbers, strings."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+def _meets(document: Mapping[str, object], condition: Where) -> bool:
+    value = _lookup(document, condition.path)
+    if value is None or _kind(value) != _kind(condition.value):
+        return False
+    wanted: Any = condition.value
+    if condition.op == "startswith":
+        return bool(value.startswith(wanted))
+    return bool(
+        {
+            "=": value == wanted,
+            "<": value < wanted,
+            "<=": value <= wanted,
+            ">": value > wanted,
+            ">=": value >= wanted,
+        }[condition.op]
+    )

@@ -66,23 +66,32 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15
   }
 }
 
-// Results are read by id and listed by modality, so only those paths are indexed:
-// every other path would cost write RUs for queries nobody runs.
+// Results: partitioned on their own id (docs/scale.md). Every lookup the pipeline makes
+// is a point read by id, writes spread over every partition, and a logical partition
+// holds one document, far under the 20 GB cap at any rate. Lists are pages across
+// partitions ordered by (created_at, id) descending, which Cosmos DB serves only from
+// the composite index below; only the paths the queries filter on are indexed (a
+// filter on an excluded path is refused; every indexed path costs write RUs).
+// prism/storage/clients.py holds the same policy for the local emulator; tests/iac
+// compares the two. The container is 'results-v2': a partition key cannot change in
+// place, so a deployment that still has the old '/modality' container keeps it beside
+// this one until it is copied over and deleted (docs/scale.md, "Moving from v1").
 resource results 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = {
   parent: database
-  name: 'results'
+  name: 'results-v2'
   properties: {
     resource: {
-      id: 'results'
+      id: 'results-v2'
       partitionKey: {
         paths: [
-          '/modality'
+          '/id'
         ]
         kind: 'Hash'
       }
       defaultTtl: resultsTtlDays * secondsPerDay
       indexingPolicy: {
         indexingMode: 'consistent'
+        automatic: true
         includedPaths: [
           {
             path: '/modality/?'
@@ -93,11 +102,29 @@ resource results 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@
           {
             path: '/created_at/?'
           }
+          {
+            path: '/error/code/?'
+          }
+          {
+            path: '/source/blob/?'
+          }
         ]
         excludedPaths: [
           {
             path: '/*'
           }
+        ]
+        compositeIndexes: [
+          [
+            {
+              path: '/created_at'
+              order: 'descending'
+            }
+            {
+              path: '/id'
+              order: 'descending'
+            }
+          ]
         ]
       }
     }

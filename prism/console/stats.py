@@ -1,9 +1,10 @@
 """Counters per modality from the newest result documents, and the queue depths.
 
 The Cosmos DB emulator has no GROUP BY, DISTINCT or OFFSET, and a serverless account
-bills every RU a cross-partition aggregate spends: so this reads a bounded number of
-the newest documents of each partition (one indexed TOP query each) and counts them
-here. The counters describe that recent window, which is what a console watches.
+bills every RU an aggregate over the whole container spends: so this reads a bounded
+number of the newest documents of each modality (one indexed TOP query each, ordered by
+the results' composite index) and counts them here. The counters describe that recent
+window, which is what a console watches.
 """
 
 from __future__ import annotations
@@ -12,9 +13,16 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from prism.results import PARTITIONS
+from prism.results import RESULT_MODALITIES
 from prism.settings import Settings
-from prism.storage import DocumentContainer, MessageQueues, NotFoundError, poison_queue_name
+from prism.storage import (
+    RESULTS_ORDER_BY,
+    DocumentContainer,
+    MessageQueues,
+    NotFoundError,
+    Where,
+    poison_queue_name,
+)
 
 RECENT_PER_PARTITION = 200
 
@@ -68,10 +76,12 @@ def collect_stats(
     return {
         "window": window,
         "modalities": {
-            partition: modality_counters(
-                results.query(partition, order_by="created_at", limit=window)
+            modality: modality_counters(
+                results.page(
+                    [Where("modality", "=", modality)], order_by=RESULTS_ORDER_BY, limit=window
+                )
             )
-            for partition in PARTITIONS
+            for modality in RESULT_MODALITIES
         },
         "queues": [
             {

@@ -12,6 +12,9 @@ from __future__ import annotations
 from prism.storage.blobs import AzureBlobStore, BlobInfo, BlobStore
 from prism.storage.clients import (
     CACHE_PARTITION_KEY,
+    RESULTS_INDEXED_FIELDS,
+    RESULTS_INDEXING_POLICY,
+    RESULTS_ORDER_BY,
     RESULTS_PARTITION_KEY,
     blob_store,
     cosmos_client,
@@ -20,7 +23,7 @@ from prism.storage.clients import (
     results_container,
 )
 from prism.storage.connections import CosmosConnection, StorageConnection
-from prism.storage.documents import DocumentContainer, deterministic_id
+from prism.storage.documents import DocumentContainer, Keyset, Where, deterministic_id
 from prism.storage.errors import (
     ConditionFailedError,
     ContainerNotFoundError,
@@ -42,6 +45,9 @@ from prism.storage.queues import (
 __all__ = [
     "BLOB_TRIGGER_POISON_QUEUE",
     "CACHE_PARTITION_KEY",
+    "RESULTS_INDEXED_FIELDS",
+    "RESULTS_INDEXING_POLICY",
+    "RESULTS_ORDER_BY",
     "RESULTS_PARTITION_KEY",
     "AzureBlobStore",
     "AzureMessageQueues",
@@ -51,12 +57,14 @@ __all__ = [
     "ContainerNotFoundError",
     "CosmosConnection",
     "DocumentContainer",
+    "Keyset",
     "LeaseLostError",
     "MessageQueues",
     "NotFoundError",
     "ReceivedMessage",
     "StorageConnection",
     "StorageRequestError",
+    "Where",
     "blob_store",
     "cosmos_client",
     "decode_content",

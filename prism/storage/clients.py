@@ -21,10 +21,35 @@ from prism.storage.queues import AzureMessageQueues
 if TYPE_CHECKING:
     from azure.cosmos import CosmosClient
 
-# Results are listed per modality (`GET /results?modality=`), so that is their partition;
-# cache entries are only ever point-read by their key, so the id is theirs.
-RESULTS_PARTITION_KEY = "/modality"
+# Both containers are partitioned on the document's own id (docs/scale.md has the
+# arithmetic): every lookup the pipeline makes is a point read by id (the done-check, a
+# result by id, a cache entry by key), writes spread evenly over every partition, and a
+# logical partition holds one document, so none comes near Cosmos DB's 20 GB cap. Lists
+# are pages across partitions (DocumentContainer.page), ordered by a composite index.
+RESULTS_PARTITION_KEY = "/id"
 CACHE_PARTITION_KEY = "/id"
+
+# The results container's index: exactly the paths prism.queries filters or sorts on
+# (real Cosmos DB refuses a filter on an excluded path), the composite index its pages
+# are ordered by (an ORDER BY on two fields needs one), and nothing else (every indexed
+# path costs write RUs). bicep/modules/cosmos.bicep declares the same policy; tests/iac
+# compares the two.
+RESULTS_ORDER_BY = "created_at"
+RESULTS_INDEXED_FIELDS = ("modality", "status", "created_at", "error.code", "source.blob")
+RESULTS_INDEXING_POLICY: dict[str, Any] = {
+    "indexingMode": "consistent",
+    "automatic": True,
+    "includedPaths": [
+        {"path": "/" + field.replace(".", "/") + "/?"} for field in RESULTS_INDEXED_FIELDS
+    ],
+    "excludedPaths": [{"path": "/*"}],
+    "compositeIndexes": [
+        [
+            {"path": f"/{RESULTS_ORDER_BY}", "order": "descending"},
+            {"path": "/id", "order": "descending"},
+        ]
+    ],
+}
 
 
 def _service(client_class: Any, connection: StorageConnection, service_uri: str | None) -> Any:
@@ -82,7 +107,11 @@ def cosmos_client(connection: CosmosConnection | None = None) -> CosmosClient:
 
 
 def _container(
-    connection: CosmosConnection | None, settings: Settings | None, name: str, partition_key: str
+    connection: CosmosConnection | None,
+    settings: Settings | None,
+    name: str,
+    partition_key: str,
+    indexing_policy: dict[str, Any] | None = None,
 ) -> DocumentContainer:
     connection = connection or CosmosConnection.from_environ()
     settings = settings or get_settings()
@@ -92,6 +121,7 @@ def _container(
         name,
         partition_key,
         create_if_missing=connection.key is not None,
+        indexing_policy=indexing_policy,
     )
 
 
@@ -99,9 +129,15 @@ def _container(
 def results_container(
     connection: CosmosConnection | None = None, settings: Settings | None = None
 ) -> DocumentContainer:
-    """Result documents, partitioned by ``modality``."""
+    """Result documents, partitioned by their own ``id``."""
     settings = settings or get_settings()
-    return _container(connection, settings, settings.results_container, RESULTS_PARTITION_KEY)
+    return _container(
+        connection,
+        settings,
+        settings.results_container,
+        RESULTS_PARTITION_KEY,
+        RESULTS_INDEXING_POLICY,
+    )
 
 
 @cache

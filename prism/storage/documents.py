@@ -1,10 +1,17 @@
 """Cosmos DB containers of JSON documents: results and the prediction cache.
 
 Only what both Azure Cosmos DB and the local emulator do: point reads, upserts,
-conditional creates (409), etag-conditioned replaces (412) and parameterised queries
-that always carry the partition-key predicate (the emulator ignores the partition key
-of a query that lacks one; real Cosmos DB would fan out across partitions). No TTL
-(the emulator stores it and never applies it), no GROUP BY/DISTINCT/OFFSET.
+conditional creates (409), etag-conditioned replaces (412), parameterised queries in
+one partition (:meth:`DocumentContainer.query`, which always carries the partition-key
+predicate: the emulator ignores the partition key of a query that lacks one), and
+pages across partitions (:meth:`DocumentContainer.page`) ordered by a field and the id,
+resumed after the last (field, id) a page ended on (keyset paging). No TTL (the emulator
+stores it and never applies it), no GROUP BY/DISTINCT/OFFSET.
+
+What real Cosmos DB demands and the emulator does not check is kept here and in the
+container's published layout (:mod:`prism.storage.clients`): an ORDER BY on two fields
+needs a composite index in exactly that order, and a filter on a path excluded from
+indexing is refused. Both are checked offline against the Bicep by tests/iac.
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from azure.core import MatchConditions
@@ -47,6 +55,49 @@ def _field(path: str) -> str:
     return name
 
 
+Scalar = str | int | float | bool
+# Comparisons a page may filter on; "startswith" is Cosmos DB's STARTSWITH (a prefix).
+OPERATORS = ("=", "<", "<=", ">", ">=", "startswith")
+
+
+def field_reference(path: str) -> str:
+    """``error.code`` → ``c.error.code``; each segment must be a plain name, so nothing a
+    caller typed can reach the SQL text (values always travel as parameters)."""
+    segments = path.split(".")
+    if not all(_FIELD.match(segment) for segment in segments):
+        raise ValueError(f"a field path is dot-separated names like error.code: {path!r}")
+    return "c." + ".".join(segments)
+
+
+@dataclass(frozen=True)
+class Where:
+    """One condition of a page: the field at ``path`` (dot-separated) ``op`` ``value``.
+
+    As in Cosmos DB, a missing field, null, or a value of another type never matches
+    (a string never compares with a number).
+    """
+
+    path: str
+    op: str
+    value: Scalar
+
+    def __post_init__(self) -> None:
+        field_reference(self.path)
+        if self.op not in OPERATORS:
+            raise ValueError(f"operator must be one of {OPERATORS}: {self.op!r}")
+        if self.op == "startswith" and not isinstance(self.value, str):
+            raise ValueError("startswith takes a string")
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """Where the previous page ended: the order field's value and the id of its last
+    document. The next page holds what sorts strictly after it."""
+
+    value: str
+    id: str
+
+
 class DocumentContainer:
     """One Cosmos DB container, partitioned by a top-level field.
 
@@ -63,6 +114,7 @@ class DocumentContainer:
         partition_key_path: str,
         *,
         create_if_missing: bool,
+        indexing_policy: Mapping[str, Any] | None = None,
     ) -> None:
         # A factory defers connecting until the first call, so a process whose Cosmos DB
         # is down still starts and does the work that does not need it (e.g. routing).
@@ -71,6 +123,9 @@ class DocumentContainer:
         self.container = container
         self.partition_key_field = _field(partition_key_path)
         self.create_if_missing = create_if_missing
+        # Used when this process creates the container (the local emulator); on Azure
+        # the Bicep declares the same policy (tests/iac compares them).
+        self.indexing_policy = dict(indexing_policy) if indexing_policy else None
         self._proxy: ContainerProxy | None = None
         self._lock = threading.Lock()
 
@@ -97,7 +152,9 @@ class DocumentContainer:
             try:
                 database = self.client.create_database_if_not_exists(self.database)
                 return database.create_container_if_not_exists(
-                    self.container, PartitionKey(path=f"/{self.partition_key_field}")
+                    self.container,
+                    PartitionKey(path=f"/{self.partition_key_field}"),
+                    indexing_policy=self.indexing_policy,
                 )
             except CosmosResourceExistsError:
                 # Another worker created it between the existence check and the create
@@ -199,5 +256,52 @@ class DocumentContainer:
                 dict(item)
                 for item in self._container.query_items(
                     " ".join(sql), parameters=bound, partition_key=partition_value
+                )
+            ]
+
+    def page(
+        self,
+        conditions: Sequence[Where] = (),
+        *,
+        order_by: str,
+        limit: int,
+        after: Keyset | None = None,
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` documents of every partition that meet all ``conditions``,
+        ordered by ``order_by`` then ``id``, both descending, starting strictly after
+        ``after``. Pages never skip or repeat a document that stays put, however many
+        partitions the container has (keyset paging; Cosmos DB has no OFFSET worth its
+        RUs, and the emulator none at all).
+
+        Real Cosmos DB serves this ORDER BY only from a composite index
+        ``(order_by DESC, id DESC)``, and filters only on indexed paths: the container's
+        layout must declare both (see :mod:`prism.storage.clients`).
+        """
+        if not 1 <= limit <= 1000:
+            raise ValueError(f"limit must be between 1 and 1000: {limit}")
+        order = field_reference(order_by)
+        clauses: list[str] = []
+        bound: list[dict[str, Any]] = []
+        for index, condition in enumerate(conditions):
+            name = f"@p{index}"
+            reference = field_reference(condition.path)
+            if condition.op == "startswith":
+                clauses.append(f"STARTSWITH({reference}, {name})")
+            else:
+                clauses.append(f"{reference} {condition.op} {name}")
+            bound.append({"name": name, "value": condition.value})
+        if after is not None:
+            clauses.append(f"({order} < @after OR ({order} = @after AND c.id < @after_id))")
+            bound += [{"name": "@after", "value": after.value},
+                      {"name": "@after_id", "value": after.id}]  # fmt: skip
+        sql = f"SELECT TOP {int(limit)} * FROM c"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += f" ORDER BY {order} DESC, c.id DESC"
+        with translated(f"query {self.container}"):
+            return [
+                dict(item)
+                for item in self._container.query_items(
+                    sql, parameters=bound, enable_cross_partition_query=True
                 )
             ]

@@ -22,7 +22,7 @@ import pytest
 from prism.client import PipelineClient, connect
 from prism.localstack import StackState, devhost_command
 from prism.localstack.processes import free_port
-from prism.results import PARTITIONS
+from prism.queries import every_result
 from prism.settings import Settings, load_settings
 from prism.storage import CosmosConnection, StorageConnection, poison_queue_name
 
@@ -53,11 +53,7 @@ class PipelineUnderTest:
         return completed.stdout
 
     def documents(self) -> list[dict[str, Any]]:
-        return [
-            document
-            for partition in PARTITIONS
-            for document in self.client.results.query(partition)
-        ]
+        return list(every_result(self.client.results))
 
     def queue_depths(self) -> dict[str, int]:
         depths = {}

@@ -303,6 +303,38 @@ def _literal(bicep: BicepFile, node: Node | None) -> str | None:
     return _string_value(node)
 
 
+def literal_value(bicep: BicepFile, node: Node | None) -> object:
+    """An object, array or literal as Python data (strings, ints, bools, lists, dicts),
+    through variables; ``None`` if any part of it is another expression."""
+    if node is None:
+        return None
+    if node.type == "identifier":
+        return literal_value(bicep, bicep.variables().get(_text(node)))
+    if node.type == "object":
+        value = {key: literal_value(bicep, item) for key, item in _property_names(node).items()}
+        return None if None in value.values() else value
+    if node.type == "array":
+        items = [literal_value(bicep, item) for item in node.named_children]
+        return None if None in items else items
+    if node.type == "boolean":
+        return _text(node) == "true"
+    if node.type == "number":
+        return int(_text(node))
+    return _string_value(node)
+
+
+def container_resources(bicep: BicepFile) -> dict[str, Node]:
+    """Symbolic name -> ``properties.resource`` of every Cosmos DB SQL container."""
+    return {
+        _text(node.named_children[0]): resource
+        for node, resource_type, body in bicep.resources()
+        if resource_type.startswith(
+            "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@"
+        )
+        and (resource := property_node(body, "properties.resource")) is not None
+    }
+
+
 # ---- role definition ids ----------------------------------------------------------
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
@@ -398,11 +430,33 @@ def _index_paths(bicep: BicepFile, node: Node | None) -> list[str | None]:
     return [_literal(bicep, property_node(item, "path")) for item in node.named_children]
 
 
+def _composite_index_problems(bicep: BicepFile, where: str, composite: Node | None) -> list[str]:
+    """A composite index names two or more plain paths, each ascending or descending."""
+    problems = []
+    for index in [] if composite is None else composite.named_children:
+        entries = index.named_children if index.type == "array" else []
+        if len(entries) < 2:
+            problems.append(f"{where}: a composite index takes two or more paths")
+        for entry in entries:
+            path = _literal(bicep, property_node(entry, "path"))
+            order = _literal(bicep, property_node(entry, "order")) or "ascending"
+            if path is None or not COSMOS_PATH.match(path):
+                problems.append(
+                    f"{where}: composite index path {path!r} is not a plain path like '/ts'"
+                )
+            if order not in ("ascending", "descending"):
+                problems.append(
+                    f"{where}: composite index order {order!r} is not ascending or descending"
+                )
+    return problems
+
+
 def cosmos_container_problems(bicep: BicepFile) -> list[str]:
     """Rules Cosmos DB enforces when it creates a SQL container, which nothing offline
     would otherwise see: a TTL needs indexing that is not 'none'; 'none' takes no paths
     and automatic off; 'consistent' names the root path '/*' as included or excluded;
-    partition key and unique key paths are plain paths, in the number their kind takes."""
+    partition key, unique key and composite index paths are plain paths, in the number
+    their kind takes, and a composite index orders each path ascending or descending."""
     problems = []
     for node, resource_type, body in bicep.resources():
         if not resource_type.startswith(
@@ -449,6 +503,7 @@ def cosmos_container_problems(bicep: BicepFile) -> list[str]:
                 problems.append(f"{where}: a 'MultiHash' partition key needs version: 2")
         elif kind not in ("Hash", "MultiHash"):
             problems.append(f"{where}: partitionKey kind {kind!r} is not 'Hash' or 'MultiHash'")
+        problems += _composite_index_problems(bicep, where, policy.get("compositeIndexes"))
         unique = property_node(resource, "uniqueKeyPolicy.uniqueKeys")
         seen: set[tuple[str | None, ...]] = set()
         for item in [] if unique is None else unique.named_children:

@@ -134,10 +134,10 @@ def test_indexing_policy_without_the_root_path_is_reported(broken: Path) -> None
 
 def test_bad_partition_key_path_is_reported(broken: Path) -> None:
     cosmos = broken / "modules" / "cosmos.bicep"
-    replace_once(cosmos, "'/modality'", "'/modality/'")
+    replace_once(cosmos, "'/id'", "'/id/'")
 
     assert any(
-        "partition key path '/modality/' is not a plain path" in p
+        "partition key path '/id/' is not a plain path" in p
         for p in cosmos_container_problems(BicepFile.read(cosmos))
     )
 

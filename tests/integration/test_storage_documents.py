@@ -37,9 +37,23 @@ def test_results_container_is_created_on_first_use_from_settings(
 
     container.upsert(doc("a"))
 
-    stored = container.read("a", "image")
+    stored = container.read("a", "a")  # partitioned on its own id
     assert stored is not None
     assert stored["modality"] == "image"
+
+
+def test_the_results_container_is_created_with_the_index_its_pages_are_ordered_by(
+    cosmos_settings: CosmosConnection, unique_name: str
+) -> None:
+    # The emulator, like Cosmos DB, refuses an ORDER BY on two fields that no composite
+    # index serves: a container created without the results' policy fails here.
+    container = results_container(cosmos_settings, load_settings({}, cosmos_database=unique_name))
+    for n in range(3):
+        container.upsert(doc(f"r{n}", created_at="2026-11-30T12:00:00.000Z"))
+
+    page = container.page(order_by="created_at", limit=2)
+
+    assert [d["id"] for d in page] == ["r2", "r1"]
 
 
 def test_upsert_with_a_deterministic_id_keeps_one_document(results: DocumentContainer) -> None:

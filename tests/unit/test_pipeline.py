@@ -86,7 +86,7 @@ def test_a_cache_that_is_down_costs_a_miss_never_the_result() -> None:
     pipeline = make_pipeline(results=results, cache_store=FailingDocuments("id"))
     document = asyncio.run(infer(pipeline, TEXT, "a.txt"))
     assert document["status"] == "ok" and document["cache"] == "miss"
-    assert results.read(document["id"], "text") is not None  # the result was written
+    assert results.read(document["id"], document["id"]) is not None  # the result was written
 
 
 def test_a_finished_event_loop_takes_its_batchers_with_it() -> None:

@@ -1,0 +1,89 @@
+"""The Cosmos DB layout the code relies on is the one the Bicep deploys: the partition
+keys every point read names, and the index every results query needs — real Cosmos DB
+refuses a filter on a path excluded from indexing and an ORDER BY on two fields that no
+composite index serves, and the local emulator checks neither the first nor the exact
+policy. The emulator creates its containers from the same constants (prism.storage)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prism.queries import FILTER_FIELDS
+from prism.storage import (
+    CACHE_PARTITION_KEY,
+    RESULTS_INDEXING_POLICY,
+    RESULTS_ORDER_BY,
+    RESULTS_PARTITION_KEY,
+)
+
+from .bicep_checks import (
+    BicepFile,
+    container_resources,
+    cosmos_container_problems,
+    literal_value,
+    property_node,
+)
+from .conftest import ROOT, replace_once
+
+COSMOS = ROOT / "bicep" / "modules" / "cosmos.bicep"
+
+
+def deployed(path: Path = COSMOS) -> dict[str, dict[str, Any]]:
+    """Each container's partition key and indexing policy, as data."""
+    bicep = BicepFile.read(path)
+    return {
+        name: {
+            key: literal_value(bicep, property_node(resource, key))
+            for key in ("partitionKey", "indexingPolicy")
+        }
+        for name, resource in container_resources(bicep).items()
+    }
+
+
+def test_both_containers_are_partitioned_on_the_key_every_point_read_names() -> None:
+    layouts = deployed()
+    assert layouts["results"]["partitionKey"] == {"paths": [RESULTS_PARTITION_KEY], "kind": "Hash"}
+    assert layouts["cache"]["partitionKey"] == {"paths": [CACHE_PARTITION_KEY], "kind": "Hash"}
+
+
+def test_the_deployed_results_index_is_the_one_the_emulator_gets() -> None:
+    assert deployed()["results"]["indexingPolicy"] == RESULTS_INDEXING_POLICY
+
+
+def test_every_path_a_results_query_filters_on_is_indexed() -> None:
+    included = {entry["path"] for entry in RESULTS_INDEXING_POLICY["includedPaths"]}
+    for field in FILTER_FIELDS:
+        assert "/" + field.replace(".", "/") + "/?" in included, field
+
+
+def test_the_results_pages_order_is_served_by_a_composite_index() -> None:
+    # DocumentContainer.page sorts by (order field DESC, id DESC).
+    assert [
+        {"path": f"/{RESULTS_ORDER_BY}", "order": "descending"},
+        {"path": "/id", "order": "descending"},
+    ] in RESULTS_INDEXING_POLICY["compositeIndexes"]
+
+
+def test_a_results_index_that_drifts_from_the_code_is_seen(broken: Path) -> None:
+    cosmos = broken / "modules" / "cosmos.bicep"
+    replace_once(cosmos, "path: '/source/blob/?'", "path: '/source/name/?'")
+    assert deployed(cosmos)["results"]["indexingPolicy"] != RESULTS_INDEXING_POLICY
+
+
+def test_a_composite_index_of_one_path_or_an_unknown_order_is_reported(broken: Path) -> None:
+    cosmos = broken / "modules" / "cosmos.bicep"
+    replace_once(
+        cosmos,
+        """            {
+              path: '/id'
+              order: 'descending'
+            }
+""",
+        "",
+    )
+    replace_once(cosmos, "order: 'descending'", "order: 'desc'")
+    problems = cosmos_container_problems(BicepFile.read(cosmos))
+    assert any("a composite index takes two or more paths" in p for p in problems)
+    assert any("composite index order 'desc' is not ascending or descending" in p
+               for p in problems)  # fmt: skip
