@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SUITES = ("models", "batching", "pipeline")
+SUITES = ("models", "batching", "documents", "cache", "pipeline")
 
 
 def main() -> int:
@@ -44,6 +44,20 @@ def run_suite(suite: str, files: int) -> dict[str, Any]:
         print("micro-batching off vs on, closed loop over the real engine")
         print(batching.render(report["comparison"]))
         batching.plot(report["comparison"], RESULTS_DIR / "batching.png")
+        return report
+    if suite == "documents":
+        from bench import documents
+
+        report = documents.run()
+        print("Cosmos DB writes per file: result documents and cache entries, before and after")
+        print(documents.render(report))
+        return report
+    if suite == "cache":
+        from bench import cache
+
+        report = cache.run()
+        print("prediction cache per modality: what a hit saves against what a lookup costs")
+        print(cache.render(report))
         return report
     if suite == "pipeline":
         from bench import pipeline

@@ -2,7 +2,7 @@
 
 * end to end: N mixed files through the local host, files/s and each stage's share,
   next to the raw model throughput on the same files measured in the same run;
-* cache: a hit (in-process LRU, and Cosmos DB point read) against a miss (inference);
+* (the prediction cache, per modality, is bench/cache.py);
 * router: ingest of a 1 KB file against a 100 MB file of the same type;
 * cold start: importing ``function_app``, and the first request per modality (model
   load included) against the second.
@@ -178,49 +178,6 @@ def _write_latency_ms(client: Any, repeats: int = 50) -> float:
     return statistics.median(timings) * 1000
 
 
-def cache(repeats: int = 40) -> dict[str, Any]:
-    from prism.cache import PredictionCache, cache_key
-    from prism.inference.engine import Engine
-    from prism.modality import Modality
-    from prism.storage import CosmosConnection
-    from prism.storage.clients import prediction_cache_container
-
-    data = (SAMPLES / "cat.jpg").read_bytes()
-    with private_stack() as state:
-        environ = stack_environment(state, "benchcache")
-        settings = load_settings(environ)
-        cosmos = CosmosConnection(endpoint=state.cosmos.endpoint, key=state.cosmos.key)
-        store = prediction_cache_container(cosmos, settings)
-        engine = Engine(settings)
-        model = engine.model(Modality.IMAGE)
-        engine.run(Modality.IMAGE, [data])  # session loaded outside the timing
-
-        def miss(index: int) -> None:
-            key = cache_key(f"{index:064x}", model)
-            assert PredictionCache(store, 16).get(key) is None
-            (outcome,) = engine.run(Modality.IMAGE, [data])
-            assert outcome.result is not None
-
-        warm = PredictionCache(store, 16)
-        (outcome,) = engine.run(Modality.IMAGE, [data])
-        assert outcome.result is not None
-        warm.put("bench-hit", outcome.result, model)
-
-        def memory_hit(index: int) -> None:
-            assert warm.get("bench-hit") is not None
-
-        def cosmos_hit(index: int) -> None:
-            assert PredictionCache(store, 16).get("bench-hit") is not None
-
-        calls = {"miss": miss, "hit_memory": memory_hit, "hit_cosmos": cosmos_hit}
-        figures = {name: _median_ms(call, repeats) for name, call in calls.items()}
-    return {
-        **{f"{name}_ms": value for name, value in figures.items()},
-        "miss_over_memory_hit": figures["miss"] / figures["hit_memory"],
-        "miss_over_cosmos_hit": figures["miss"] / figures["hit_cosmos"],
-    }
-
-
 def _median_ms(call: Any, repeats: int) -> float:
     timings = []
     for index in range(repeats):
@@ -321,23 +278,19 @@ def cold_start(repeats: int = 5) -> dict[str, Any]:
 def run_all(files: int) -> dict[str, Any]:
     return {
         "end_to_end": end_to_end(files),
-        "cache": cache(),
         "router": router(),
         "cold_start": cold_start(),
     }
 
 
 def render(report: dict[str, Any]) -> str:
-    e2e, hit, route, cold = (report[k] for k in ("end_to_end", "cache", "router", "cold_start"))
+    e2e, route, cold = (report[k] for k in ("end_to_end", "router", "cold_start"))
     shares = ", ".join(f"{s} {v:.0%}" for s, v in e2e["stage_share"].items())
     lines = [
         f"end to end: {e2e['results']}/{e2e['files']} files in {e2e['pipeline_s']:.1f} s = "
         f"{e2e['files_per_s']:.1f} files/s through the local host; the models alone "
         f"{e2e['raw_model_files_per_s']:.1f} files/s on the same files",
         f"  time per stage: {shares}",
-        f"cache: miss {hit['miss_ms']:.2f} ms, hit in memory {hit['hit_memory_ms']:.4f} ms "
-        f"({hit['miss_over_memory_hit']:.0f}× cheaper), hit from Cosmos DB "
-        f"{hit['hit_cosmos_ms']:.2f} ms ({hit['miss_over_cosmos_hit']:.1f}× cheaper)",
         f"router: routing a 1 KB PNG {route['route_1KB_ms']:.1f} ms vs a 100 MB PNG "
         f"{route['route_100MB_ms']:.1f} ms ({route['route_large_over_small']:.2f}×); the whole "
         f"ingest {route['ingest_1KB_ms']:.1f} vs {route['ingest_100MB_ms']:.1f} ms "

@@ -13,7 +13,7 @@ from typing import Any
 from prism.errors import ErrorCode
 from prism.modality import Modality
 from prism.queries import MAX_LIST_LIMIT
-from prism.results import RESULT_MODALITIES, SCHEMA_VERSION
+from prism.results import RESULT_MODALITIES, SCHEMA_VERSIONS
 
 JsonSchema = dict[str, Any]
 KEY_HEADER = "x-functions-key"
@@ -43,7 +43,7 @@ SCHEMAS: dict[str, JsonSchema] = {
         "required": ["id", "schema_version", "modality", "status", "source", "created_at"],
         "properties": {
             "id": _ID,
-            "schema_version": {"type": "integer", "enum": [SCHEMA_VERSION]},
+            "schema_version": {"type": "integer", "enum": list(SCHEMA_VERSIONS)},
             "modality": {"type": "string", "enum": list(RESULT_MODALITIES)},
             "status": {"type": "string", "enum": ["ok", "rejected"]},
             "source": {

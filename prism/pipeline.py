@@ -370,9 +370,11 @@ class Pipeline:
             logger.info("result %s was written concurrently; keeping it", document_id)
             theirs = await asyncio.to_thread(read_result, self.results, document_id)
             document = theirs or document
-        if outcome.result is not None and not prediction.cache_hit:
-            # After the result is safe: the shared cache is an optimisation.
-            await asyncio.to_thread(self.cache.share, key, outcome.result, model)
+        shared = self.settings.uses_shared_cache(modality.value)
+        if outcome.result is not None and not prediction.cache_hit and shared:
+            # After the result is safe: the shared entry names this document, which
+            # holds the payload (stored once), and the shared cache is an optimisation.
+            await asyncio.to_thread(self.cache.share, key, document)
         telemetry.record_processed(
             modality.value,
             document["status"],
@@ -401,7 +403,9 @@ class Pipeline:
         """Cache lookup, then the model on a miss, in one flight per key: the result is
         remembered in this process before the flight ends (see :class:`SingleFlight`)."""
         start = time.perf_counter()
-        cached = await asyncio.to_thread(self.cache.get, key)
+        # The shared lookup only where a hit saves more than it costs (Settings).
+        shared = self.settings.uses_shared_cache(modality.value)
+        cached = await asyncio.to_thread(partial(self.cache.get, key, shared=shared))
         stage_ms = {"cache": _elapsed_ms(start)}
         if cached is not None:
             return Prediction(Outcome(result=cached), cache_hit=True, stage_ms=stage_ms)
@@ -494,11 +498,14 @@ def build_pipeline(
     from prism.storage import blob_store, message_queues
     from prism.storage.clients import prediction_cache_container, results_container
 
+    results = results_container(cosmos, settings)
     return Pipeline(
         settings,
         blobs=blob_store(storage),
         queues=message_queues(storage),
-        results=results_container(cosmos, settings),
+        results=results,
         engine=engine or Engine(settings),
-        cache=PredictionCache(prediction_cache_container(cosmos, settings), settings.cache_entries),
+        cache=PredictionCache(
+            prediction_cache_container(cosmos, settings), settings.cache_entries, results=results
+        ),
     )

@@ -1,4 +1,4 @@
-"""The result document (schema version 1) and the job message (version 1).
+"""The result document (schema version 2) and the job message (version 1).
 
 Result document, one per input, in the Cosmos DB results container (partition key
 ``/id``: see docs/scale.md)::
@@ -6,7 +6,7 @@ Result document, one per input, in the Cosmos DB results container (partition ke
     {
       "id": "<sha256 hex>",            # deterministic: blob+etag, or (HTTP) content hash +
                                        # the model and configuration that shape the result
-      "schema_version": 1,
+      "schema_version": 2,
       "modality": "image" | "audio" | "text" | "unrouted",
       "status": "ok" | "rejected",
       "source": {"kind": "blob" | "http", "container", "blob", "etag", "size",
@@ -22,6 +22,11 @@ Result document, one per input, in the Cosmos DB results container (partition ke
 
 Deterministic ids turn at-least-once delivery into exactly one document: a redelivered
 blob event or queue message writes the same id again (an idempotent upsert).
+
+Version 2 stores the text embedding compactly (int8 + scale, base64; see
+:mod:`prism.embedding`) where version 1 wrote 384 JSON floats; everything else is the
+same. Documents written before keep their version; HTTP result ids and prediction-cache
+keys name the version, so a v1 answer is never served as a v2 one.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ from prism.modality import Modality
 from prism.onnx.registry import ModelRef
 from prism.storage.documents import DocumentContainer, deterministic_id
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Every version a stored document may carry (readers accept them all).
+SCHEMA_VERSIONS = (1, 2)
 # Every result id is a sha256 hex digest (see deterministic_id): anything else names no
 # result and never reaches storage.
 RESULT_ID = re.compile(r"^[0-9a-f]{64}$")
@@ -63,7 +70,9 @@ def content_result_id(content_sha256: str, modality: str, model: ModelRef) -> st
     """HTTP requests have no blob: the same content posted twice is one result — for
     one model and configuration; after an upgrade or a changed setting the same content
     is a new result, never the old model's answer."""
-    return deterministic_id("http", modality, content_sha256, *model.key_parts())
+    return deterministic_id(
+        "http", modality, content_sha256, *model.key_parts(), f"schema-{SCHEMA_VERSION}"
+    )
 
 
 @dataclass(frozen=True)

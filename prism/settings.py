@@ -67,6 +67,7 @@ class Env:
     BATCH_QUEUE_LIMIT = "PRISM_BATCH_QUEUE_LIMIT"
     BATCHES_IN_FLIGHT = "PRISM_BATCHES_IN_FLIGHT"
     CACHE_ENTRIES = "PRISM_CACHE_ENTRIES"
+    SHARED_CACHE = "PRISM_SHARED_CACHE"
     # Keys the local host (prism.devhost) demands: a function key on function-level
     # routes; the master key on admin-level ones (and it opens function-level ones).
     FUNCTION_KEY = "PRISM_FUNCTION_KEY"
@@ -135,6 +136,11 @@ class Settings:
     batches_in_flight: int = field(default=2, metadata={"env": Env.BATCHES_IN_FLIGHT})
     # In-process LRU of predictions in front of the Cosmos DB cache container.
     cache_entries: int = field(default=2048, metadata={"env": Env.CACHE_ENTRIES})
+    # Modalities that look up (and share) predictions in the Cosmos DB cache: only where
+    # a hit saves far more than a lookup costs (bench/cache.py, README "Performance"):
+    # the text and image models cost less than a lookup plus a miss's entry write.
+    # "none" turns it off everywhere.
+    shared_cache: tuple[str, ...] = field(default=("audio",), metadata={"env": Env.SHARED_CACHE})
     text_other_threshold: float = field(default=0.2, metadata={"env": Env.TEXT_OTHER_THRESHOLD})
 
     def batching(self, modality: str) -> tuple[int, float]:
@@ -144,6 +150,11 @@ class Settings:
             "audio": (self.audio_batch_size, self.audio_batch_wait_ms),
             "text": (self.text_batch_size, self.text_batch_wait_ms),
         }[modality]
+
+    def uses_shared_cache(self, modality: str) -> bool:
+        """Whether ``modality`` looks predictions up in (and shares them through) the
+        Cosmos DB cache, beyond this process's own."""
+        return modality in self.shared_cache
 
     @property
     def modality_queues(self) -> dict[str, str]:
@@ -190,6 +201,12 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     settings = Settings(**values)
     if settings.intra_op_threads < 1:
         raise ConfigurationError(f"{Env.INTRA_OP_THREADS} must be at least 1")
+    shared = set(settings.shared_cache)
+    if shared - {"image", "audio", "text"} - {"none"} or ("none" in shared and len(shared) > 1):
+        raise ConfigurationError(
+            f"{Env.SHARED_CACHE} is modalities separated by ';' (image, audio, text) or "
+            f"'none': {';'.join(settings.shared_cache)}"
+        )
     return settings
 
 

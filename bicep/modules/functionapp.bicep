@@ -249,6 +249,12 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           name: 'PRISM_CACHE_ENTRIES'
           value: '2048'
         }
+        // Only audio looks predictions up in Cosmos DB: for images and text the model
+        // costs less than a lookup and a miss's entry write (bench/cache.py).
+        {
+          name: 'PRISM_SHARED_CACHE'
+          value: 'audio'
+        }
         {
           name: 'AZURE_CLIENT_ID'
           value: identityClientId

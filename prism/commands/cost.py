@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         measured_from_bench,
         storage_per_file,
     )
+    from prism.settings import get_settings
 
     prices = load_compute_prices(args.prices)
     measured = measured_from_bench(args.bench_dir or BENCH_DIR, storage_per_file())
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         instance_mb=args.instance_mb,
         io_overlap=args.io_overlap,
         cache_hit_rate=args.cache_hit_rate,
+        shared_cache=frozenset(get_settings().shared_cache),
     )
     if args.json:
         document = {

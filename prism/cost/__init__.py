@@ -7,8 +7,11 @@ Per file, on Flex Consumption with instances of ``instance_mb`` (1 core per 2048
   + I/O seconds of routing, download and write ÷ ``io_overlap``) — inference keeps a core
   busy; I/O waits overlap across the concurrent invocations of an instance;
 * executions = 2 (the ingest router and the modality's inference function);
-* Cosmos DB request units = the done-check and cache point reads, the result write,
-  and on a cache miss the cache entry write (write RUs grow with document size);
+* Cosmos DB request units = the done-check (a point read of a document not there yet)
+  and the result document's write; where the modality uses the shared cache, also the
+  entry's lookup, on a hit the read of the result document it names, and on a miss the
+  entry's write. RUs per operation come from the document's size by the table Microsoft
+  publishes (:mod:`prism.cost.cosmos`); sizes from ``bench/results/documents.json``;
 * storage = the raw input's storage, operations and early-deletion charges over a year,
   from the lifecycle simulator on the example workload's stream for that modality.
 
@@ -24,6 +27,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from prism.cost.cosmos import RuTable, load_ru_table
 from prism.errors import ConfigurationError
 
 PRICES_PATH = Path(__file__).resolve().parent / "prices.json"
@@ -51,9 +55,10 @@ class Measured:
     cpu_s_unbatched: float
     fp32_extra_cpu_s: float
     io_s: float
-    document_kb: float
+    document_kb: float  # the stored result document
     storage_per_file_policy: float
     storage_per_file_hot: float
+    entry_kb: float = 0.4  # the stored shared-cache entry (it names the result document)
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,9 @@ def measured_from_bench(
     batching = _read(bench_dir / "batching.json")["comparison"]
     models = _read(bench_dir / "models.json")["comparison"]
     pipeline = _read(bench_dir / "pipeline.json")["end_to_end"]
+    # Stored sizes of real documents (bench.documents); else the end-to-end run's.
+    documents_path = bench_dir / "documents.json"
+    stored = _read(documents_path)["per_modality"] if documents_path.is_file() else {}
     io_ms = sum(pipeline["stage_mean_ms"].get(s, 0.0) for s in ("route", "download", "write"))
     measured = {}
     for modality in MODALITIES:
@@ -103,9 +111,13 @@ def measured_from_bench(
             cpu_s_unbatched=MEASURED_CORES / row["off_items_per_s"],
             fp32_extra_cpu_s=max(0.0, fp32_extra),
             io_s=io_ms / 1000,
-            document_kb=float(pipeline["document_kb"].get(modality, 2.0)),
+            document_kb=float(
+                stored.get(modality, {}).get("result_kb_after")
+                or pipeline["document_kb"].get(modality, 2.0)
+            ),
             storage_per_file_policy=policy_cost,
             storage_per_file_hot=hot_cost,
+            entry_kb=float(stored.get(modality, {}).get("entry_kb_after") or 0.4),
         )
     return measured
 
@@ -138,6 +150,18 @@ def storage_per_file(days: int = 365) -> dict[str, tuple[float, float]]:
     return result
 
 
+def request_units(
+    measured: Measured, *, shared_cache: bool, cache_hit_rate: float, table: RuTable
+) -> float:
+    """Cosmos DB RUs one file costs (see the module docstring)."""
+    ru = table.read_ru(0) + table.write_ru(measured.document_kb)  # done-check, the result
+    if shared_cache:
+        ru += table.read_ru(measured.entry_kb)  # the entry's lookup
+        ru += cache_hit_rate * table.read_ru(measured.document_kb)  # a hit: the document
+        ru += (1 - cache_hit_rate) * table.write_ru(measured.entry_kb)  # a miss: the entry
+    return ru
+
+
 def cost_line(
     modality: str,
     scenario: Scenario,
@@ -146,6 +170,8 @@ def cost_line(
     prices: dict[str, Any],
     instance_mb: int,
     io_overlap: int,
+    shared_cache: bool = True,
+    ru_table: RuTable | None = None,
 ) -> CostLine:
     per_million = 1_000_000
     cores = instance_mb / MB_PER_CORE
@@ -154,11 +180,11 @@ def cost_line(
         cpu_s += measured.fp32_extra_cpu_s
     cpu_s *= 1 - scenario.cache_hit_rate  # a hit skips the inference
     gb_s = instance_mb / 1024 * (cpu_s / cores + measured.io_s / io_overlap)
-    kb = max(1.0, measured.document_kb)
-    ru = (
-        2 * prices["cosmos_ru_per_point_read"]  # done-check + cache lookup
-        + kb * prices["cosmos_ru_per_kb_written"]  # the result document
-        + (1 - scenario.cache_hit_rate) * kb * prices["cosmos_ru_per_kb_written"]  # cache entry
+    ru = request_units(
+        measured,
+        shared_cache=shared_cache,
+        cache_hit_rate=scenario.cache_hit_rate,
+        table=ru_table or load_ru_table(),
     )
     storage = (
         measured.storage_per_file_policy if scenario.lifecycle else measured.storage_per_file_hot
@@ -196,6 +222,7 @@ def estimate(
     instance_mb: int,
     io_overlap: int,
     cache_hit_rate: float,
+    shared_cache: frozenset[str] = frozenset(MODALITIES),
 ) -> list[CostLine]:
     if not 0 <= cache_hit_rate < 1:
         raise ConfigurationError(f"cache hit rate must be in [0, 1): {cache_hit_rate}")
@@ -211,6 +238,7 @@ def estimate(
             prices=prices,
             instance_mb=instance_mb,
             io_overlap=io_overlap,
+            shared_cache=modality in shared_cache,
         )
         for modality in MODALITIES
         for scenario in scenarios(cache_hit_rate)

@@ -5,9 +5,10 @@ preprocess: WordPiece tokens from the model's own tokenizer.json, truncated to t
 token cap (the result says so).
 execute: items are sorted by length and cut into groups that pad cheaply (see
 :func:`length_groups`); one session call per group, padded to its longest item.
-postprocess: the 384-d embedding, and zero-shot labels by cosine similarity to the
+postprocess: zero-shot labels by cosine similarity of the float embedding to the
 embeddings of the label descriptions ("sports: a match, a game, …") — or "other" when
-no label reaches the threshold.
+no label reaches the threshold — and the 384-d embedding itself, stored compactly
+(int8 + scale, base64: see :mod:`prism.embedding`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from prism.embedding import encode_embedding
 from prism.errors import ErrorCode, PermanentError
 from prism.modalities.base import JsonDict
 from prism.modality import Modality
@@ -207,5 +209,5 @@ class TextEmbedder:
             "tokens": len(prepared.ids),
             "truncated": prepared.truncated,
             "labels": labels or [{"label": OTHER_LABEL, "score": round(float(scores.max()), 4)}],
-            "embedding": [round(float(v), 6) for v in raw],
+            "embedding": encode_embedding(raw),
         }

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from prism.cli import main
+from prism.embedding import cosine, decode_embedding
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,9 +87,35 @@ def test_real_sentences_get_embeddings_and_sensible_labels(
     forecast = results["forecast.md"]["result"]
     assert forecast["labels"][0]["label"] == "weather"
     assert results["sport.txt"]["result"]["labels"][0]["label"] == "sports"
-    embedding = forecast["embedding"]
-    assert len(embedding) == 384
-    assert abs(sum(v * v for v in embedding) - 1.0) < 1e-3  # L2-normalised
+    embedding = decode_embedding(forecast["embedding"])  # stored as int8 + scale
+    assert embedding.shape == (384,)
+    assert abs(float(embedding @ embedding) - 1.0) < 1e-2  # L2-normalised, within int8
+
+
+def test_stored_text_embeddings_stay_within_a_cosine_of_0_9999_of_the_model_output(
+    built_models: dict[str, Any],
+) -> None:
+    from models.datasets import sentences
+    from prism.inference.engine import Engine
+    from prism.modalities.text import TextEmbedder
+    from prism.modality import Modality
+    from prism.settings import get_settings
+
+    engine = Engine(get_settings())
+    texts = sentences(120)
+    outcomes = engine.run(Modality.TEXT, [text.encode() for text in texts])
+    embedder = engine.handler(Modality.TEXT)
+    assert isinstance(embedder, TextEmbedder)
+    # The same model calls the engine made (one per length group: int8 activations are
+    # quantized per call, so a different grouping gives slightly different floats).
+    floats = embedder.execute([embedder.preprocess(embedder.decode(t.encode())) for t in texts])
+    cosines = [
+        cosine(decode_embedding(outcome.result["embedding"]), vector)
+        for outcome, vector in zip(outcomes, floats, strict=True)
+        if outcome.result is not None
+    ]
+    assert len(cosines) == len(texts)
+    assert min(cosines) > 0.9999
 
 
 def test_speech_is_found_where_it_was_spoken(built_models: dict[str, Any]) -> None:

@@ -60,14 +60,17 @@ def make_pipeline(
     results: FakeDocuments | None = None,
 ) -> Pipeline:
     settings = settings or load_settings({}, text_batch_size=1)
+    results = results if results is not None else FakeDocuments()
     return Pipeline(
         settings,
         blobs=cast(BlobStore, None),  # the HTTP path reads no blob
         queues=FakeMessageQueues(),
-        results=cast(DocumentContainer, results or FakeDocuments()),
+        results=cast(DocumentContainer, results),
         engine=StubEngine(settings),
         cache=PredictionCache(
-            cast(DocumentContainer, cache_store or FakeDocuments(partition_key_field="id")), 16
+            cast(DocumentContainer, cache_store if cache_store is not None else FakeDocuments()),
+            16,
+            results=cast(DocumentContainer, results),
         ),
     )
 

@@ -14,16 +14,18 @@ from prism.cost import (
     estimate,
     load_compute_prices,
     measured_from_bench,
+    request_units,
 )
+from prism.cost.cosmos import RuTable, load_ru_table
 from prism.errors import ConfigurationError
 
 PRICES = {
     "flex_on_demand_per_gb_s": 0.00002,
     "flex_per_million_executions": 0.4,
     "cosmos_serverless_per_million_ru": 0.25,
-    "cosmos_ru_per_point_read": 1.0,
-    "cosmos_ru_per_kb_written": 5.0,
 }
+# A table easy to compute by hand: reads 1 RU (2 at 2 KB), writes 5 RU (10 at 2 KB).
+TABLE = RuTable(kb=(1, 2), read=(1, 2), write=(5, 10), source="", url="", recorded="")
 MEASURED = Measured(
     cpu_s_batched=0.004,
     cpu_s_unbatched=0.005,
@@ -32,28 +34,50 @@ MEASURED = Measured(
     document_kb=2.0,
     storage_per_file_policy=0.00001,
     storage_per_file_hot=0.00003,
+    entry_kb=0.4,
 )
 
 
 def line(scenario: Scenario, instance_mb: int = 2048) -> float:
     cost = cost_line(
-        "image", scenario, measured=MEASURED, prices=PRICES, instance_mb=instance_mb, io_overlap=8
-    )
+        "image", scenario, measured=MEASURED, prices=PRICES, instance_mb=instance_mb,
+        io_overlap=8, ru_table=TABLE,
+    )  # fmt: skip
     return cost.total
 
 
 def test_default_scenario_matches_the_hand_computed_figure() -> None:
     cost = cost_line(
         "image", Scenario("default"), measured=MEASURED, prices=PRICES, instance_mb=2048,
-        io_overlap=8,
+        io_overlap=8, ru_table=TABLE,
     )  # fmt: skip
     # 2 GB × (0.004 s / 1 core + 0.080 s / 8) = 0.028 GB-s per file
     assert cost.compute == pytest.approx(0.028 * 0.00002 * 1e6)  # $0.56
     assert cost.executions == pytest.approx(0.8)
-    # 2 point reads + 2 KB result (10 RU) + 2 KB cache entry (10 RU) = 22 RU
-    assert cost.cosmos == pytest.approx(22 * 0.25)
+    # done-check read 1 + 2 KB result 10 + entry lookup 1 + 0.4 KB entry written 5 = 17 RU
+    assert cost.cosmos == pytest.approx(17 * 0.25)
     assert cost.storage == pytest.approx(10.0)
-    assert cost.total == pytest.approx(0.56 + 0.8 + 5.5 + 10.0)
+    assert cost.total == pytest.approx(0.56 + 0.8 + 4.25 + 10.0)
+
+
+def test_a_modality_off_the_shared_cache_pays_neither_its_lookup_nor_its_entry() -> None:
+    def ru(shared: bool, hits: float) -> float:
+        return request_units(MEASURED, shared_cache=shared, cache_hit_rate=hits, table=TABLE)
+
+    assert ru(shared=False, hits=0.0) == pytest.approx(1 + 10)
+    assert ru(shared=True, hits=0.0) == pytest.approx(1 + 10 + 1 + 5)
+    # A hit reads the 2 KB result document its entry names instead of writing an entry.
+    assert ru(shared=True, hits=1.0) == pytest.approx(1 + 10 + 1 + 2)
+
+
+def test_request_units_follow_the_published_table_between_its_sizes() -> None:
+    table = load_ru_table()
+    assert table.write_ru(0.3) == table.write_ru(1.0) == pytest.approx(4.95)  # the floor
+    assert table.write_ru(1.5) == pytest.approx((4.95 + 6.29) / 2)
+    assert table.read_ru(0) == pytest.approx(1.0)
+    assert table.url.startswith("https://learn.microsoft.com/") and table.recorded
+    with pytest.raises(ValueError, match="2048 KB"):
+        table.write_ru(4096)
 
 
 def test_each_saving_shows_against_its_alternative() -> None:
@@ -66,9 +90,9 @@ def test_each_saving_shows_against_its_alternative() -> None:
 
 def test_a_bigger_instance_has_more_cores_for_the_same_cpu_time() -> None:
     small = cost_line("image", Scenario("d"), measured=MEASURED, prices=PRICES,
-                      instance_mb=2048, io_overlap=8)  # fmt: skip
+                      instance_mb=2048, io_overlap=8, ru_table=TABLE)  # fmt: skip
     big = cost_line("image", Scenario("d"), measured=MEASURED, prices=PRICES,
-                    instance_mb=4096, io_overlap=8)  # fmt: skip
+                    instance_mb=4096, io_overlap=8, ru_table=TABLE)  # fmt: skip
     # CPU part is the same GB-s (twice the memory, half the time); I/O part doubles.
     assert big.compute == pytest.approx(small.compute + 2 * 0.080 / 8 * 0.00002 * 1e6)
 
@@ -113,6 +137,13 @@ def test_benchmark_files_become_per_file_cpu_seconds(tmp_path: Path) -> None:
     assert measured["image"].fp32_extra_cpu_s == pytest.approx(0.006)
     assert measured["text"].fp32_extra_cpu_s == 0.0  # not measured → no extra
     assert measured["image"].io_s == pytest.approx(0.060)
+    assert measured["image"].document_kb == pytest.approx(1.5)  # no documents.json: the run's
+
+    documents = {"per_modality": {"image": {"result_kb_after": 1.27, "entry_kb_after": 0.39}}}
+    (tmp_path / "documents.json").write_text(json.dumps(documents))
+    measured = measured_from_bench(tmp_path, storage)
+    assert measured["image"].document_kb == pytest.approx(1.27)  # the stored size wins
+    assert measured["image"].entry_kb == pytest.approx(0.39)
 
 
 def test_the_shipped_price_table_is_dated_and_sourced() -> None:

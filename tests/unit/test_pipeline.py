@@ -13,7 +13,13 @@ from prism.modality import Modality
 from prism.pipeline import Pipeline
 from prism.settings import load_settings
 from tests.fakes import FakeDocuments
-from tests.unit.stubs import FailingDocuments, StubEngine, engine_of, make_pipeline
+from tests.unit.stubs import (
+    FailingDocuments,
+    StubEngine,
+    engine_of,
+    job_fields,
+    make_pipeline,
+)
 
 TEXT = b"The same words, sent twice."
 
@@ -49,12 +55,17 @@ def cache_key_of(pipeline: Pipeline, data: bytes) -> str:
     return cache_key(hashlib.sha256(data).hexdigest(), pipeline.engine.model(Modality.TEXT))
 
 
+# Text shares its predictions in these tests, so the shared store is exercised.
+SHARED_TEXT = load_settings({}, text_batch_size=1, shared_cache=("text",))
+
+
 def test_a_changed_result_shaping_setting_is_a_new_result_not_the_cached_one() -> None:
     results = FakeDocuments()
     cache_store = FakeDocuments(partition_key_field="id")
-    before = make_pipeline(results=results, cache_store=cache_store)
+    before = make_pipeline(SHARED_TEXT, results=results, cache_store=cache_store)
     old = asyncio.run(infer(before, TEXT, "a.txt"))
-    relabelled = load_settings({}, text_batch_size=1, text_labels=("invoices: bills, payments",))
+    relabelled = load_settings({}, text_batch_size=1, text_labels=("invoices: bills, payments",),
+                               shared_cache=("text",))  # fmt: skip
     after = make_pipeline(relabelled, results=results, cache_store=cache_store)
     new = asyncio.run(infer(after, TEXT, "a.txt"))
     assert new["id"] != old["id"]  # the HTTP result id names the configuration
@@ -83,7 +94,7 @@ def test_every_setting_that_shapes_a_text_result_changes_its_model_ref(
 
 def test_a_cache_that_is_down_costs_a_miss_never_the_result() -> None:
     results = FakeDocuments()
-    pipeline = make_pipeline(results=results, cache_store=FailingDocuments("id"))
+    pipeline = make_pipeline(SHARED_TEXT, results=results, cache_store=FailingDocuments("id"))
     document = asyncio.run(infer(pipeline, TEXT, "a.txt"))
     assert document["status"] == "ok" and document["cache"] == "miss"
     assert results.read(document["id"], document["id"]) is not None  # the result was written
@@ -94,3 +105,52 @@ def test_a_finished_event_loop_takes_its_batchers_with_it() -> None:
     for name in ("a.txt", "b.txt"):  # two loops, one after the other (tests, restarts)
         asyncio.run(infer(pipeline, name.encode(), name))
     assert len(pipeline._batchers) == 0  # none kept alive for a loop that is gone
+
+
+class CountingDocuments(FakeDocuments):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def read(self, document_id: str, partition_value: object) -> dict[str, object] | None:
+        self.calls += 1
+        return super().read(document_id, partition_value)
+
+    def upsert(self, document: Any) -> dict[str, object]:
+        self.calls += 1
+        return super().upsert(document)
+
+
+def test_a_modality_off_the_shared_cache_never_reads_or_writes_it() -> None:
+    store = CountingDocuments()
+    pipeline = make_pipeline(load_settings({}, text_batch_size=1, shared_cache=("audio",)),
+                             cache_store=store)  # fmt: skip
+    document = asyncio.run(infer(pipeline, TEXT, "a.txt"))
+    assert document["status"] == "ok" and document["cache"] == "miss"
+    assert store.calls == 0
+
+
+class SameBytes:
+    """Blob storage where every blob holds the same text (two names, one content)."""
+
+    def download(self, container: str, name: str, *, if_match: str | None = None) -> bytes:
+        return TEXT
+
+
+def test_another_instance_finds_a_shared_prediction_in_the_document_that_holds_it() -> None:
+    from prism.jobs import Job
+
+    results, store = FakeDocuments(), CountingDocuments()
+    first = make_pipeline(SHARED_TEXT, results=results, cache_store=store)
+    first.blobs = SameBytes()  # type: ignore[assignment]
+    written = asyncio.run(first.process(Job(**job_fields(blob="a.txt"))))
+    assert written is not None and written["cache"] == "miss"
+    (entry,) = store.documents.values()
+    assert entry["result_id"] == written["id"] and "result" not in entry  # stored once
+
+    other = make_pipeline(SHARED_TEXT, results=results, cache_store=store)  # another instance
+    other.blobs = SameBytes()  # type: ignore[assignment]
+    found = asyncio.run(other.process(Job(**job_fields(blob="b.txt"))))
+    assert found is not None and found["id"] != written["id"]
+    assert found["cache"] == "hit" and found["result"] == written["result"]
+    assert engine_of(other).calls == []  # it never ran the model
