@@ -1,7 +1,11 @@
 # Prism — the two commands of the README are `make demo` and `make test`.
 # Every target sets up what it needs; re-running is cheap (stamps and content hashes).
 
-PYTHON ?= python3.11
+# The app's Python is 3.13, as on Azure (Flex Consumption runs it; Microsoft's worker
+# runtime needs it): `python3.13` on the PATH, else a pyenv-installed 3.13, or
+# `make PYTHON=/path/to/python3.13`.
+PYTHON ?= $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13; do \
+  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { echo "$$p"; break; }; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -31,12 +35,17 @@ CHECKOV_STAMP := .venv-checkov/.installed
 checkov: $(CHECKOV_STAMP)
 
 $(CHECKOV_STAMP): requirements-checkov.txt
-	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	test -x .venv-checkov/bin/python || $(BUILD_PYTHON) -m venv .venv-checkov
 	.venv-checkov/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-testdata.txt pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "Prism needs Python 3.13 (python.org, pyenv install 3.13," \
+	  "apt-get install python3.13, brew install python@3.13), or make PYTHON=/path/to/python3.13"; \
+	  exit 1; }
+	# A .venv of another Python (an older checkout's) is made anew.
+	$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null || \
+	  { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-testdata.txt

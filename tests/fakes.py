@@ -2,7 +2,7 @@
 
 ``tests/integration/test_queue_contract.py`` and ``test_documents_contract.py`` run the
 same checks against these fakes and against the emulators, so a fake cannot drift from
-what the real service does.
+what the real service does (``tests/fake_worker.py`` has the worker's fake).
 """
 
 from __future__ import annotations

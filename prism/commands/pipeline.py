@@ -17,7 +17,7 @@ from prism.settings import PROJECT_ROOT, Env
 from prism.summary import format_table, summarize
 
 if TYPE_CHECKING:
-    from prism.devhost.indexing import Binding
+    from prism.devhost.indexing import Binding, FunctionSpec
 
 SETTINGS_FILE = PROJECT_ROOT / "local.settings.json"
 SAMPLES = PROJECT_ROOT / "samples"
@@ -45,6 +45,7 @@ def register(subparsers: Any) -> None:
     doctor = subparsers.add_parser(
         "doctor", help="show the app's functions and check the emulators and models"
     )
+    doctor.add_argument("--json", action="store_true", help="print JSON")
     doctor.set_defaults(handler=run_doctor)
 
     demo = subparsers.add_parser(
@@ -140,27 +141,64 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    from prism.devhost import load_app
+    import asyncio
 
-    functions = load_app("function_app", PROJECT_ROOT)
-    rows = [[spec.name, spec.trigger.type, _binding_detail(spec.trigger)] for spec in functions]
-    print(format_table(rows, ["function", "trigger", "binding"]))
-    print()
-    for status in LocalStack(DEFAULT_STATE_DIR).status():
-        print(f"{status.name:<8} {'running' if status.running else 'stopped':<8} {status.where}")
+    from prism.devhost import RuntimeWorker, worker_package
+
+    async def indexed() -> list[FunctionSpec]:
+        # The app's functions as Microsoft's worker runtime indexes them on Azure.
+        worker = RuntimeWorker(PROJECT_ROOT)
+        try:
+            return await worker.start()
+        finally:
+            await worker.stop()
+
+    functions = asyncio.run(indexed())
+    services = LocalStack(DEFAULT_STATE_DIR).status()
+    report: dict[str, Any] = {
+        "worker": worker_package(),
+        "functions": [
+            {"name": spec.name, "trigger": spec.trigger.type,
+             "binding": _binding_detail(spec.trigger)}
+            for spec in functions
+        ],
+        "services": [
+            {"name": status.name, "running": status.running, "where": status.where}
+            for status in services
+        ],
+    }  # fmt: skip
     try:
         use_local_stack()
     except ConfigurationError as exc:
-        print(f"\n{exc.message}")
-        return 1
-    from prism.health import check_health
-    from prism.pipeline import get_pipeline
+        report["health"] = {"status": "unavailable", "detail": exc.message}
+    else:
+        from prism.health import check_health
+        from prism.pipeline import get_pipeline
 
-    report = check_health(get_pipeline())
+        report["health"] = check_health(get_pipeline())
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_doctor(report)
+    return 0 if report["health"].get("status") == "ok" else 1
+
+
+def _print_doctor(report: dict[str, Any]) -> None:
+    worker = report["worker"]
+    print(f"worker: {worker['package']} {worker['version']}\n")
+    rows = [[f["name"], f["trigger"], f["binding"]] for f in report["functions"]]
+    print(format_table(rows, ["function", "trigger", "binding"]))
     print()
-    for name, check in report["checks"].items():
+    for service in report["services"]:
+        state = "running" if service["running"] else "stopped"
+        print(f"{service['name']:<8} {state:<8} {service['where']}")
+    health = report["health"]
+    if "checks" not in health:
+        print(f"\n{health['detail']}")
+        return
+    print()
+    for name, check in health["checks"].items():
         print(f"{name:<8} {'ok' if check['ok'] else 'FAIL':<5} {check['detail']}")
-    return 0 if report["status"] == "ok" else 1
 
 
 def _binding_detail(binding: Binding) -> str:

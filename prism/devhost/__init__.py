@@ -5,17 +5,18 @@ host runs it on Azure (see :mod:`prism.devhost.host`), for ``prism up`` and for 
 integration tests — the func CLI cannot be installed here, though anyone who has it can
 still ``func start`` the same app.
 
-This package is the host layer, outside the core: it is the one part of ``prism`` that
-imports ``azure.functions`` (to build the binding objects functions receive), and
-nothing in the core imports it.
+This package is the host layer, outside the core: every invocation goes to Microsoft's
+Python worker runtime (``azure-functions-runtime``) in a process of its own, which
+builds the objects functions receive, as on Azure; nothing in the core imports it.
 """
 
 from __future__ import annotations
 
 from prism.devhost.config import HostConfig, QueueOptions, load_local_settings
 from prism.devhost.host import DevHost, HostStats
-from prism.devhost.indexing import FunctionSpec, load_app
+from prism.devhost.indexing import FunctionSpec
 from prism.devhost.launch import build_host, prepare_environment
+from prism.devhost.worker import RuntimeWorker, Worker, worker_package
 
 __all__ = [
     "DevHost",
@@ -23,8 +24,10 @@ __all__ = [
     "HostConfig",
     "HostStats",
     "QueueOptions",
+    "RuntimeWorker",
+    "Worker",
     "build_host",
-    "load_app",
     "load_local_settings",
     "prepare_environment",
+    "worker_package",
 ]

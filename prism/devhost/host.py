@@ -1,4 +1,6 @@
-"""The local Functions host: serves an indexed app's triggers against the emulators.
+"""The local Functions host: serves an app's triggers against the emulators, and hands
+every invocation to Microsoft's Python worker runtime (:mod:`prism.devhost.worker`) in
+FunctionRpc messages, as the Functions host does on Azure.
 
 * blob triggers (``source: EventGrid`` on Azure): the container is listed and every
   blob version without a receipt is run, standing in for ``BlobCreated`` events; each
@@ -11,9 +13,10 @@
   failure releases the message for ``visibilityTimeout``, and the
   ``maxDequeueCount``-th failure moves it to ``<queue>-poison``;
 * ``functionTimeout`` bounds every invocation: past it, the invocation has failed;
-* ``async def`` functions run concurrently on this one event loop (so an in-process
-  micro-batcher can coalesce them); plain functions run in the default thread pool,
-  as the Python worker runs them;
+* the worker runs ``async def`` functions concurrently on its event loop (so an
+  in-process micro-batcher can coalesce them) and plain ones in its thread pool; if
+  its process dies, the invocations in flight fail (and are retried as their triggers
+  say) and a new worker is started;
 * HTTP routes (see :mod:`prism.devhost.routes`) and timers.
 """
 
@@ -25,21 +28,22 @@ import logging
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import azure.functions as func
-
 from prism.devhost.bindings import (
     Connections,
-    blob_argument,
+    HttpCall,
+    Inputs,
+    blob_inputs,
     blob_path,
-    output_parameters,
-    queue_argument,
-    timer_argument,
+    http_inputs,
+    http_result,
+    queue_inputs,
+    timer_inputs,
     write_outputs,
 )
 from prism.devhost.config import HostConfig, resolve_settings
@@ -47,6 +51,7 @@ from prism.devhost.http import HttpAnswer, HttpFront, HttpRequest, error_answer
 from prism.devhost.indexing import FunctionSpec
 from prism.devhost.routes import KEY_PARAMETER, HostKeys, Router, authorized
 from prism.devhost.timers import Schedule
+from prism.devhost.worker import Worker, WorkerFailedError, invocation_failure
 from prism.errors import PermanentError
 from prism.logs import one_line
 from prism.settings import Env
@@ -83,19 +88,24 @@ class HostStats:
     poisoned: Counter[str] = field(default_factory=Counter)
 
 
+class InvocationFailedError(RuntimeError):
+    """The worker reported the invocation as failed (the function raised, or timed out)."""
+
+
 class DevHost:
     def __init__(
         self,
-        functions: Sequence[FunctionSpec],
+        worker: Worker,
         config: HostConfig,
         environ: Mapping[str, str] | None = None,
         connections: Connections | None = None,
     ) -> None:
-        self.functions = list(functions)
+        self.worker = worker
+        self.functions: list[FunctionSpec] = []
         self.config = config
         self.environ = os.environ if environ is None else environ
         self.connections = connections or Connections(self.environ)
-        self.router = Router(self.functions, config.route_prefix)
+        self.router = Router([], config.route_prefix)
         self.keys = HostKeys(
             function=self.environ.get(Env.FUNCTION_KEY) or None,
             master=self.environ.get(Env.MASTER_KEY) or None,
@@ -113,6 +123,8 @@ class DevHost:
         # in-flight set before the filter would otherwise look new and run twice.
         self._blobs_done: set[tuple[str, str, str]] = set()
         self._prepared = False
+        self._started = False
+        self._restarting: asyncio.Lock | None = None
 
     @functools.cached_property
     def _receipts(self) -> BlobReceipts:
@@ -124,24 +136,50 @@ class DevHost:
 
     # -- invocation ----------------------------------------------------------------------
 
+    async def start(self) -> None:
+        """Start the worker and learn the app's functions from its indexing."""
+        if self._started:
+            return
+        self._restarting = asyncio.Lock()
+        self.functions = await self.worker.start()
+        self.router = Router(self.functions, self.config.route_prefix)
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            self._started = False
+            await self.worker.stop()
+
     async def _invoke(
-        self, spec: FunctionSpec, trigger: Any, binding_data: Mapping[str, str]
+        self, spec: FunctionSpec, inputs: Inputs, binding_data: Mapping[str, str]
     ) -> Any:
-        outputs = output_parameters(spec)
-        arguments = {spec.trigger.name: trigger, **outputs}
-        # host.json functionTimeout: past it the invocation has failed. (The Functions
-        # host then restarts the worker; a thread here cannot be stopped, only left.)
-        async with asyncio.timeout(self.config.function_timeout):
-            if spec.is_async:
-                result = await spec.user_function(**arguments)
-            else:
-                call = functools.partial(spec.user_function, **arguments)
-                result = await asyncio.to_thread(call)
+        """One invocation through the worker; raises if it failed. Its outputs are
+        written; its ``InvocationResponse`` is returned."""
+        try:
+            # host.json functionTimeout: past it the invocation has failed (the
+            # Functions host then restarts the worker; here the call is abandoned).
+            async with asyncio.timeout(self.config.function_timeout):
+                response = await self.worker.invoke(spec, inputs.data, inputs.trigger_metadata)
+        except WorkerFailedError:
+            await self._restart_worker()
+            raise
+        failure = invocation_failure(response)
+        if failure is not None:
+            raise InvocationFailedError(f"{spec.name}: {failure}")
         if spec.outputs:
-            await asyncio.to_thread(
-                write_outputs, spec, outputs, result, binding_data, self.connections
-            )
-        return result
+            await asyncio.to_thread(write_outputs, spec, response, binding_data, self.connections)
+        return response
+
+    async def _restart_worker(self) -> None:
+        """A worker whose process died is replaced (once, however many invocations
+        noticed), as the Functions host restarts a crashed language worker."""
+        assert self._restarting is not None
+        async with self._restarting:
+            if await self.worker.alive():
+                return
+            log.error("the worker process died; starting a new one")
+            await self.worker.stop()
+            self.functions = await self.worker.start()
 
     def _spawn(self, coroutine: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
@@ -201,7 +239,7 @@ class DevHost:
                 await self._poison(spec, queues, message)
                 return
             try:
-                await self._invoke(spec, queue_argument(spec, message, body), {})
+                await self._invoke(spec, queue_inputs(spec, message, body), {})
             except Exception:
                 self.stats.failed[spec.name] += 1
                 log.exception(
@@ -269,8 +307,8 @@ class DevHost:
                 await asyncio.to_thread(self._poison_blob, spec, blob)
             else:
                 try:
-                    argument = await asyncio.to_thread(blob_argument, spec, store, blob)
-                    await self._invoke(spec, argument, {"name": blob.name.removeprefix(prefix)})
+                    inputs = await asyncio.to_thread(blob_inputs, spec, store, blob)
+                    await self._invoke(spec, inputs, {"name": blob.name.removeprefix(prefix)})
                 except Exception:
                     self.stats.failed[spec.name] += 1
                     log.exception("%s failed on blob %s/%s (attempt %d of %d)",
@@ -308,7 +346,8 @@ class DevHost:
 
     async def _run_timer(self, spec: FunctionSpec, past_due: bool, next_: datetime | None) -> None:
         try:
-            await self._invoke(spec, timer_argument(past_due, datetime.now(UTC), next_), {})
+            inputs = timer_inputs(spec, past_due, datetime.now(UTC), next_)
+            await self._invoke(spec, inputs, {})
         except Exception:
             self.stats.failed[spec.name] += 1
             log.exception("timer %s failed", spec.name)
@@ -344,30 +383,20 @@ class DevHost:
         if not authorized(route.auth_level, headers, query, self.keys):
             needed = "the master key" if route.auth_level == "admin" else "a function key"
             return error_answer(401, f"missing or wrong key: {needed} (x-functions-key or ?code=)")
-        request = func.HttpRequest(
-            method.upper(),
-            f"http://{headers.get('Host', '127.0.0.1')}{target}",
-            headers=dict(headers),
-            params=query,
-            route_params=route_params,
-            body=body,
-        )
+        url_seen = f"http://{headers.get('Host', '127.0.0.1')}{target}"
+        call = HttpCall(method, url_seen, headers, query, route_params, body)
+        inputs = http_inputs(route.spec, call)
         try:
-            result = await self._invoke(route.spec, request, route_params)
+            response = await self._invoke(route.spec, inputs, route_params)
         except Exception:
             self.stats.failed[route.spec.name] += 1
             log.exception("HTTP function %s failed", route.spec.name)
             return error_answer(500, "the function failed; see the host log")
         self.stats.succeeded[route.spec.name] += 1
-        if isinstance(result, func.HttpResponse):
-            headers = dict(result.headers)
-            if not any(name.lower() == "content-type" for name in headers):
-                # The Python worker sends the response's mimetype as its Content-Type.
-                headers["Content-Type"] = f"{result.mimetype}; charset={result.charset}"
-            return HttpAnswer(result.status_code, headers, result.get_body())
+        result = http_result(response)
         if result is None:
             return HttpAnswer(204, {}, b"")
-        return HttpAnswer(200, {"Content-Type": "text/plain; charset=utf-8"}, str(result).encode())
+        return HttpAnswer(result.status, result.headers, result.body)
 
     async def _serve_request(self, request: HttpRequest) -> HttpAnswer:
         answer = await self.handle_http(
@@ -383,22 +412,26 @@ class DevHost:
     async def run_until_idle(self, timeout: float = 120.0) -> HostStats:
         """Run until no blob lacks a receipt, every trigger queue is empty and nothing
         is in flight (messages a failure hid for ``visibilityTimeout`` count as queued).
-        Timers run only if they ``runOnStartup``."""
-        await self._prepare()
-        await self._start_timers()
-        async with asyncio.timeout(timeout):
-            while True:
-                started = 0
-                for spec in self._of_type("blobTrigger"):
-                    started += await self._blob_round(spec)
-                for spec in self._of_type("queueTrigger"):
-                    started += await self._queue_round(spec)
-                if self._tasks:
-                    await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
-                elif started == 0:
-                    if await self._queues_empty():
-                        return self.stats
-                    await asyncio.sleep(_IDLE_POLL_SECONDS)  # hidden messages reappear
+        Timers run only if they ``runOnStartup``. The worker runs for this call only."""
+        await self.start()
+        try:
+            await self._prepare()
+            await self._start_timers()
+            async with asyncio.timeout(timeout):
+                while True:
+                    started = 0
+                    for spec in self._of_type("blobTrigger"):
+                        started += await self._blob_round(spec)
+                    for spec in self._of_type("queueTrigger"):
+                        started += await self._queue_round(spec)
+                    if self._tasks:
+                        await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+                    elif started == 0:
+                        if await self._queues_empty():
+                            return self.stats
+                        await asyncio.sleep(_IDLE_POLL_SECONDS)  # hidden messages reappear
+        finally:
+            await self.stop()
 
     async def _queues_empty(self) -> bool:
         for spec in self._of_type("queueTrigger"):
@@ -409,7 +442,8 @@ class DevHost:
 
     async def serve(self, stop: asyncio.Event, http_port: int | None = None) -> None:
         """Serve until ``stop`` is set; HTTP on 127.0.0.1:``http_port`` if given."""
-        # HTTP first: it answers (e.g. a health probe) while the storage is prepared.
+        await self.start()  # the routes are the worker's indexing
+        # HTTP before storage: it answers (e.g. a health probe) while that is prepared.
         server = (
             None
             if http_port is None
@@ -439,6 +473,7 @@ class DevHost:
                 await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
             if server is not None:
                 server.close()
+            await self.stop()
 
     async def _queue_loop(self, spec: FunctionSpec) -> None:
         # Exponential back-off while the queue is empty, up to maxPollingInterval.

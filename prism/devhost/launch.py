@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prism.devhost.config import HostConfig, load_local_settings
 from prism.devhost.host import DevHost
-from prism.devhost.indexing import load_app
+from prism.devhost.worker import RuntimeWorker
 from prism.localstack import LocalStack
 
 EXAMPLE_SETTINGS = "local.settings.example.json"
@@ -42,6 +42,9 @@ def prepare_environment(
 
 
 def build_host(app: str, app_dir: Path) -> DevHost:
-    """Index ``app`` (``module`` or ``module:attribute``) found in ``app_dir``, with
-    ``app_dir/host.json``; call after :func:`prepare_environment`."""
-    return DevHost(load_app(app, app_dir), HostConfig.from_file(app_dir / "host.json"))
+    """A host for the app whose entry point is ``app`` (a module, e.g. ``function_app``)
+    in ``app_dir``, with ``app_dir/host.json``; the worker indexes it when the host
+    starts. Call after :func:`prepare_environment`."""
+    module = app.partition(":")[0]
+    worker = RuntimeWorker(app_dir, script_file=f"{module}.py")
+    return DevHost(worker, HostConfig.from_file(app_dir / "host.json"))

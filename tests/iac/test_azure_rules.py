@@ -5,6 +5,8 @@ it; the defects of issue 15 (a wrong role id, TTL without an index) are among th
 
 from __future__ import annotations
 
+import re
+import sys
 from pathlib import Path
 
 from . import flex_rules
@@ -215,7 +217,7 @@ def test_instance_memory_from_a_parameter_without_allowed_values_is_reported(
 
 def test_python_version_flex_consumption_does_not_run_is_reported(broken: Path) -> None:
     app = broken / "modules" / "functionapp.bicep"
-    replace_once(app, "version: '3.11'", "version: '3.9'")
+    replace_once(app, "version: '3.13'", "version: '3.9'")
 
     assert any("python 3.9 does not run on Flex Consumption" in p for p in _flex(app))
 
@@ -276,3 +278,10 @@ def test_location_is_limited_to_flex_consumption_regions() -> None:
 def _line(path: Path, text: str) -> int:
     lines = path.read_text("utf-8").splitlines()
     return next(number for number, line in enumerate(lines, start=1) if line.startswith(text))
+
+
+def test_azure_runs_the_python_the_app_is_tested_on() -> None:
+    # The worker runtime pinned in requirements.txt needs 3.13; the tests run there too.
+    text = (MODULES / "functionapp.bicep").read_text("utf-8")
+    (version,) = re.findall(r"runtime: \{\s*name: 'python'\s*version: '([\d.]+)'", text)
+    assert version == f"{sys.version_info.major}.{sys.version_info.minor}" == "3.13"

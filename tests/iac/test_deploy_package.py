@@ -10,13 +10,14 @@ distribution `requirements.txt` installs. A dev-only dependency on a run-time pa
 from __future__ import annotations
 
 import ast
-import fnmatch
 import importlib.metadata
 import re
 import sys
 from pathlib import Path, PurePosixPath
 
 from packaging.requirements import Requirement
+
+from tests.deployment import left_out
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = ("function_app", "functions", "prism", "models")
@@ -56,23 +57,6 @@ def distribution_closure(requirements: list[str]) -> frozenset[str]:
             dependencies = []  # not installed here: only its own name is known
         pending += [Requirement(text) for text in dependencies]
     return frozenset(found)
-
-
-def _funcignore_patterns() -> list[str]:
-    lines = (ROOT / ".funcignore").read_text("utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-
-
-def _left_out(path: PurePosixPath) -> bool:
-    """gitignore-style, as the Functions tooling and azd read .funcignore."""
-    for pattern in _funcignore_patterns():
-        if pattern.startswith("/"):
-            anchored = PurePosixPath(pattern.lstrip("/"))
-            if path.parts[: len(anchored.parts)] == anchored.parts:
-                return True
-        elif any(fnmatch.fnmatch(part, pattern.rstrip("/")) for part in path.parts):
-            return True
-    return False
 
 
 def _module_file(module: str) -> Path | None:
@@ -127,13 +111,13 @@ def reachable_imports() -> tuple[dict[str, str], dict[str, str]]:
 
 def test_every_module_the_app_imports_ships_in_the_package() -> None:
     first, _ = reachable_imports()
-    left_out = [
+    missing = [
         f"{module} (imported by {importer})"
         for module, importer in sorted(first.items())
-        if _left_out(PurePosixPath(_module_file(module).relative_to(ROOT).as_posix()))  # type: ignore[union-attr]
+        if left_out(PurePosixPath(_module_file(module).relative_to(ROOT).as_posix()))  # type: ignore[union-attr]
     ]
     assert len(first) > 20  # the walk found the app's modules
-    assert left_out == []
+    assert missing == []
 
 
 def unprovided_imports(runtime: frozenset[str]) -> list[str]:

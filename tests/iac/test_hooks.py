@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.deployment import left_out
+
 from .conftest import ROOT
-from .test_deploy_package import _left_out
 
 # What a hook must never run: root, a system package manager, the test-only system
 # packages, or the dev environment (.venv holds the test tooling, not the build's).
@@ -145,9 +146,9 @@ def test_scripts_the_hooks_run_exist_and_the_posix_ones_are_executable() -> None
 def test_what_the_package_hook_builds_ships_and_its_environment_does_not() -> None:
     # azd zips the project as .funcignore says: models/build/ must be in it, the build
     # environment (gigabytes of torch) must not.
-    assert not _left_out(PurePosixPath("models/build/silero-vad-16k/silero-vad-16k.int8.onnx"))
-    assert not _left_out(PurePosixPath("models/build/lock.json"))
-    assert _left_out(PurePosixPath(".venv-build/lib/python3.11/site-packages/torch/__init__.py"))
+    assert not left_out(PurePosixPath("models/build/silero-vad-16k/silero-vad-16k.int8.onnx"))
+    assert not left_out(PurePosixPath("models/build/lock.json"))
+    assert left_out(PurePosixPath(".venv-build/lib/python3.11/site-packages/torch/__init__.py"))
 
 
 # ---- the postdeploy hook, run against stand-ins for az and azd ---------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import threading
 import time
 import urllib.error
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from prism.devhost import DevHost, FunctionSpec, HostConfig, load_app
+from prism.devhost import DevHost, HostConfig, RuntimeWorker
 from prism.devhost.host import BLOB_POISON_QUEUE
 from prism.localstack.processes import free_port
 from prism.storage import (
@@ -34,12 +33,6 @@ APPS = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
 KEY = "test-function-key"
 
 
-@pytest.fixture(scope="module")
-def sample_functions() -> list[FunctionSpec]:
-    # get_functions() works once per app object: index once, build many hosts.
-    return load_app("sample_app", APPS)
-
-
 @pytest.fixture
 def environ(storage_connection_string: str, unique_name: str) -> dict[str, str]:
     return {
@@ -54,8 +47,10 @@ def environ(storage_connection_string: str, unique_name: str) -> dict[str, str]:
     }
 
 
-def new_host(functions: list[FunctionSpec], environ: dict[str, str]) -> DevHost:
-    return DevHost(functions, HostConfig.from_file(APPS / "host.json"), environ)
+def new_host(environ: dict[str, str]) -> DevHost:
+    """A host whose worker (Microsoft's runtime, in its own process) serves the app."""
+    worker = RuntimeWorker(APPS, environ, script_file="sample_app.py")
+    return DevHost(worker, HostConfig.from_file(APPS / "host.json"), environ)
 
 
 def drain(connection: str, queue: str) -> list[Any]:
@@ -74,28 +69,28 @@ def run(host: DevHost) -> None:
 
 
 def test_dropped_blob_runs_its_function_once_and_receipts_stop_reruns(
-    sample_functions: list[FunctionSpec], environ: dict[str, str]
+    environ: dict[str, str],
 ) -> None:
     store = blob_store(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
     container = environ["SAMPLE_CONTAINER"]
     store.ensure_container(container)
     store.upload(container, "a/cat.jpg", b"meow")
 
-    run(new_host(sample_functions, environ))
-    run(new_host(sample_functions, environ))  # a restarted host: the receipt remains
+    run(new_host(environ))
+    run(new_host(environ))  # a restarted host: the receipt remains
 
     seen = drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_SEEN_QUEUE"])
     assert seen == [{"name": f"{container}/a/cat.jpg", "length": 4, "bytes": 4}]
 
 
 def test_host_never_reruns_a_blob_it_completed_before_the_receipt_is_listed(
-    sample_functions: list[FunctionSpec], environ: dict[str, str]
+    environ: dict[str, str],
 ) -> None:
     store = blob_store(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
     container = environ["SAMPLE_CONTAINER"]
     store.ensure_container(container)
     uploaded = store.upload(container, "x.txt", b"x")
-    host = new_host(sample_functions, environ)
+    host = new_host(environ)
     run(host)
     # As if the receipt were written after a scan had listed the receipts.
     store.delete(RECEIPTS_CONTAINER, receipt_name("on_upload", container, "x.txt", uploaded.etag))
@@ -105,30 +100,26 @@ def test_host_never_reruns_a_blob_it_completed_before_the_receipt_is_listed(
     assert host.stats.succeeded["on_upload"] == 1
 
 
-def test_overwritten_blob_runs_again_under_its_new_etag(
-    sample_functions: list[FunctionSpec], environ: dict[str, str]
-) -> None:
+def test_overwritten_blob_runs_again_under_its_new_etag(environ: dict[str, str]) -> None:
     store = blob_store(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
     container = environ["SAMPLE_CONTAINER"]
     store.ensure_container(container)
     store.upload(container, "doc.txt", b"one")
-    run(new_host(sample_functions, environ))
+    run(new_host(environ))
 
     store.upload(container, "doc.txt", b"three")
-    run(new_host(sample_functions, environ))
+    run(new_host(environ))
 
     seen = drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_SEEN_QUEUE"])
     assert [s["bytes"] for s in seen] == [3, 5]
 
 
-def test_failing_blob_is_tried_the_maximum_then_reported_as_poison(
-    sample_functions: list[FunctionSpec], environ: dict[str, str]
-) -> None:
+def test_failing_blob_is_tried_the_maximum_then_reported_as_poison(environ: dict[str, str]) -> None:
     store = blob_store(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
     container = environ["SAMPLE_CONTAINER"]
     store.ensure_container(container)
     store.upload(container, "bad.bin", b"fail!")
-    host = new_host(sample_functions, environ)
+    host = new_host(environ)
 
     run(host)
 
@@ -140,13 +131,13 @@ def test_failing_blob_is_tried_the_maximum_then_reported_as_poison(
 
 
 def test_a_blob_whose_runs_kill_the_host_is_poisoned_without_running_again(
-    sample_functions: list[FunctionSpec], environ: dict[str, str]
+    environ: dict[str, str],
 ) -> None:
     store = blob_store(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
     container = environ["SAMPLE_CONTAINER"]
     store.ensure_container(container)
     uploaded = store.upload(container, "crasher.txt", b"ok")
-    host = new_host(sample_functions, environ)
+    host = new_host(environ)
     # Every start so far died with its host: each was counted, none finished.
     attempts = BlobAttempts(
         blob_store(StorageConnection(connection_string=environ["AzureWebJobsStorage"]))
@@ -162,29 +153,27 @@ def test_a_blob_whose_runs_kill_the_host_is_poisoned_without_running_again(
     assert drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_SEEN_QUEUE"]) == []
 
 
-def test_queue_message_runs_the_handler_with_its_dequeue_count(
-    sample_functions: list[FunctionSpec], environ: dict[str, str]
-) -> None:
+def test_queue_message_runs_the_handler_with_its_dequeue_count(environ: dict[str, str]) -> None:
     queues = message_queues(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
     queues.ensure_queue(environ["SAMPLE_JOB_QUEUE"])
     queues.send(environ["SAMPLE_JOB_QUEUE"], json_body({"n": 1}))
 
-    run(new_host(sample_functions, environ))
+    run(new_host(environ))
 
     assert drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_DONE_QUEUE"]) == [
-        {"n": 1, "dequeue_count": 1}
+        {"n": 1, "dequeue_count": 1, "peak": 1}
     ]
     assert queues.approximate_count(environ["SAMPLE_JOB_QUEUE"]) == 0
 
 
 def test_failing_message_is_retried_up_to_max_dequeue_count_then_poisoned(
-    sample_functions: list[FunctionSpec], environ: dict[str, str]
+    environ: dict[str, str],
 ) -> None:
     queues = message_queues(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
     job_queue = environ["SAMPLE_JOB_QUEUE"]
     queues.ensure_queue(job_queue)
     queues.send(job_queue, json_body({"n": 2, "fail": True}))
-    host = new_host(sample_functions, environ)
+    host = new_host(environ)
 
     run(host)
 
@@ -195,36 +184,31 @@ def test_failing_message_is_retried_up_to_max_dequeue_count_then_poisoned(
     ]
 
 
-def test_async_handlers_run_concurrently_within_host_json_limits(
-    sample_functions: list[FunctionSpec], environ: dict[str, str]
-) -> None:
-    sample_app = sys.modules["sample_app"]  # imported by the host; records concurrency
+def test_async_handlers_run_concurrently_within_host_json_limits(environ: dict[str, str]) -> None:
     queues = message_queues(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
     queues.ensure_queue(environ["SAMPLE_JOB_QUEUE"])
     for n in range(12):
         queues.send(environ["SAMPLE_JOB_QUEUE"], json_body({"n": n, "sleep": 0.2}))
-    sample_app.concurrency["peak"] = 0
-    host = new_host(sample_functions, environ)
+    host = new_host(environ)
 
     run(host)
 
-    assert 1 < sample_app.concurrency["peak"] <= host.config.queues.max_concurrency
     done = drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_DONE_QUEUE"])
+    # The worker runs async functions on one loop: each run reports the peak it saw.
+    assert 1 < max(d["peak"] for d in done) <= host.config.queues.max_concurrency
     assert sorted(d["n"] for d in done) == list(range(12))
 
 
-def test_timer_that_runs_on_startup_runs_once(
-    sample_functions: list[FunctionSpec], environ: dict[str, str]
-) -> None:
-    run(new_host(sample_functions, environ))
+def test_timer_that_runs_on_startup_runs_once(environ: dict[str, str]) -> None:
+    run(new_host(environ))
     assert drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_TICK_QUEUE"]) == [{"past_due": False}]
 
 
 @pytest.fixture
-def served(sample_functions: list[FunctionSpec], environ: dict[str, str]) -> Iterator[str]:
+def served(environ: dict[str, str]) -> Iterator[str]:
     """The sample app served over HTTP on a free port; yields its base URL."""
     port = free_port()
-    host = new_host(sample_functions, environ)
+    host = new_host(environ)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     serving = loop.create_task(host.serve(stop, http_port=port))

@@ -1,5 +1,6 @@
-"""The local host's queue and HTTP semantics, against the fake queue service (whose
-behaviour tests/integration/test_queue_contract.py holds to Azurite's)."""
+"""The local host's queue and HTTP semantics, against the fake queue service and the
+fake worker (held to Azurite and to Microsoft's worker runtime by the contract tests
+in tests/integration)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import azure.functions as func
 import pytest
 
-from prism.devhost import DevHost, FunctionSpec, HostConfig, QueueOptions
+from prism.devhost import DevHost, HostConfig, QueueOptions
 from prism.devhost.bindings import Connections
-from prism.devhost.indexing import describe
+from prism.devhost.indexing import function_spec
 from prism.errors import ConfigurationError
 from prism.storage import MessageQueues, json_body, poison_queue_name
+from tests.fake_worker import FakeInvocation, FakeWorker
 from tests.fakes import FakeMessageQueues
 
 QUEUE = "jobs"
@@ -31,20 +32,19 @@ class FakeConnections(Connections):
         return self.fake
 
 
-def queue_app(behaviour: Any) -> list[FunctionSpec]:
-    app = func.FunctionApp()
-
-    @app.queue_trigger(arg_name="msg", queue_name="%JOBS%", connection="STORE")
-    async def work(msg: func.QueueMessage) -> None:
-        await behaviour(msg)
-
-    return [describe(f) for f in app.get_functions()]
+QUEUE_TRIGGER: dict[str, object] = {"name": "msg", "type": "queueTrigger", "direction": "IN",
+                 "queueName": "%JOBS%", "connection": "STORE"}  # fmt: skip
 
 
-def host_for(
-    functions: list[FunctionSpec], queues: FakeMessageQueues, options: QueueOptions
-) -> DevHost:
-    return DevHost(functions, HostConfig(queues=options), ENVIRON, FakeConnections(queues, ENVIRON))
+def queue_app(behaviour: Any) -> FakeWorker:
+    async def work(invocation: FakeInvocation) -> None:
+        await behaviour(invocation)
+
+    return FakeWorker({"work": ([QUEUE_TRIGGER], work)})
+
+
+def host_for(worker: FakeWorker, queues: FakeMessageQueues, options: QueueOptions) -> DevHost:
+    return DevHost(worker, HostConfig(queues=options), ENVIRON, FakeConnections(queues, ENVIRON))
 
 
 def run(host: DevHost) -> None:
@@ -54,7 +54,7 @@ def run(host: DevHost) -> None:
 def test_message_that_keeps_failing_is_poisoned_after_max_dequeue_count() -> None:
     counts: list[int | None] = []
 
-    async def fail(msg: func.QueueMessage) -> None:
+    async def fail(msg: FakeInvocation) -> None:
         counts.append(msg.dequeue_count)
         raise RuntimeError("transient")
 
@@ -74,7 +74,7 @@ def test_message_that_keeps_failing_is_poisoned_after_max_dequeue_count() -> Non
 def test_message_that_fails_once_succeeds_on_redelivery_and_is_deleted() -> None:
     counts: list[int | None] = []
 
-    async def flaky(msg: func.QueueMessage) -> None:
+    async def flaky(msg: FakeInvocation) -> None:
         counts.append(msg.dequeue_count)
         if msg.dequeue_count == 1:
             raise RuntimeError("transient")
@@ -95,7 +95,7 @@ def test_message_that_fails_once_succeeds_on_redelivery_and_is_deleted() -> None
 def test_message_delivered_past_the_maximum_is_poisoned_without_running() -> None:
     ran: list[int | None] = []
 
-    async def record(msg: func.QueueMessage) -> None:
+    async def record(msg: FakeInvocation) -> None:
         ran.append(msg.dequeue_count)
 
     queues = FakeMessageQueues()
@@ -112,7 +112,7 @@ def test_message_delivered_past_the_maximum_is_poisoned_without_running() -> Non
 
 
 def test_message_that_is_not_base64_is_poisoned_at_once_without_running() -> None:
-    async def never(msg: func.QueueMessage) -> None:
+    async def never(msg: FakeInvocation) -> None:
         raise AssertionError("must not run")
 
     queues = FakeMessageQueues()
@@ -130,8 +130,8 @@ def test_message_that_is_not_base64_is_poisoned_at_once_without_running() -> Non
 def test_message_encoding_none_hands_the_text_over_as_it_is() -> None:
     bodies: list[bytes] = []
 
-    async def record(msg: func.QueueMessage) -> None:
-        bodies.append(msg.get_body())
+    async def record(msg: FakeInvocation) -> None:
+        bodies.append(msg.body)
 
     queues = FakeMessageQueues()
     queues.ensure_queue(QUEUE)
@@ -144,7 +144,7 @@ def test_message_encoding_none_hands_the_text_over_as_it_is() -> None:
 def test_an_invocation_past_the_function_timeout_fails_and_is_retried() -> None:
     counts: list[int | None] = []
 
-    async def hang_once(msg: func.QueueMessage) -> None:
+    async def hang_once(msg: FakeInvocation) -> None:
         counts.append(msg.dequeue_count)
         if msg.dequeue_count == 1:
             await asyncio.Event().wait()  # never finishes by itself
@@ -180,7 +180,7 @@ def test_host_json_function_timeout_and_message_encoding_are_read() -> None:
 def test_concurrency_stays_within_batch_size_plus_new_batch_threshold() -> None:
     running = {"now": 0, "peak": 0}
 
-    async def slow(msg: func.QueueMessage) -> None:
+    async def slow(msg: FakeInvocation) -> None:
         running["now"] += 1
         running["peak"] = max(running["peak"], running["now"])
         await asyncio.sleep(0.01)
@@ -199,19 +199,29 @@ def test_concurrency_stays_within_batch_size_plus_new_batch_threshold() -> None:
 
 
 def http_host() -> DevHost:
-    app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+    async def echo(invocation: FakeInvocation) -> tuple[int, bytes]:
+        payload = {"word": invocation.route_params["word"], "body": invocation.body.decode()}
+        return 201, json.dumps(payload).encode()
 
-    @app.route(route="v1/echo/{word}", methods=["POST"])
-    def echo(req: func.HttpRequest) -> func.HttpResponse:
-        payload = {"word": req.route_params["word"], "body": req.get_body().decode()}
-        return func.HttpResponse(json.dumps(payload), status_code=201)
-
-    @app.route(route="boom", auth_level=func.AuthLevel.ANONYMOUS)
-    def boom(req: func.HttpRequest) -> func.HttpResponse:
+    async def boom(invocation: FakeInvocation) -> None:
         raise RuntimeError("bug")
 
-    functions = [describe(f) for f in app.get_functions()]
-    return DevHost(functions, HostConfig(), ENVIRON, FakeConnections(FakeMessageQueues(), ENVIRON))
+    def route(route: str, methods: list[str], auth_level: str) -> list[dict[str, object]]:
+        return [
+            {"name": "req", "type": "httpTrigger", "direction": "IN", "route": route,
+             "methods": methods, "authLevel": auth_level},
+            {"name": "$return", "type": "http", "direction": "OUT"},
+        ]  # fmt: skip
+
+    worker = FakeWorker(
+        {
+            "echo": (route("v1/echo/{word}", ["POST"], "FUNCTION"), echo),
+            "boom": (route("boom", [], "ANONYMOUS"), boom),
+        }
+    )
+    host = DevHost(worker, HostConfig(), ENVIRON, FakeConnections(FakeMessageQueues(), ENVIRON))
+    asyncio.run(host.start())
+    return host
 
 
 def test_http_request_reaches_the_function_with_route_params_and_body() -> None:
@@ -246,26 +256,13 @@ def test_every_answer_the_host_gives_itself_is_a_json_error(
     assert set(json.loads(answer.body)["error"]) == {"code", "message"}
 
 
-def test_indexing_rejects_parameters_that_do_not_match_binding_names() -> None:
-    app = func.FunctionApp()
-
-    @app.queue_trigger(arg_name="message", queue_name="q", connection="STORE")
-    def misnamed(msg: func.QueueMessage) -> None: ...
-
-    [function] = app.get_functions()
-    with pytest.raises(ConfigurationError, match="do not match"):
-        describe(function)
-
-
 def test_indexing_rejects_bindings_the_local_host_cannot_carry_out() -> None:
-    app = func.FunctionApp()
-
-    @app.queue_trigger(arg_name="msg", queue_name="q", connection="STORE")
-    @app.cosmos_db_output(
-        arg_name="doc", database_name="d", container_name="c", connection="COSMOS"
-    )
-    def to_cosmos(msg: func.QueueMessage, doc: func.Out[str]) -> None: ...
-
-    [function] = app.get_functions()
+    cosmos_output = {"name": "doc", "type": "cosmosDB", "direction": "OUT",
+                     "databaseName": "d", "containerName": "c", "connection": "COSMOS"}  # fmt: skip
     with pytest.raises(ConfigurationError, match="cosmosDB"):
-        describe(function)
+        function_spec("to_cosmos", "id", [json.dumps(QUEUE_TRIGGER), json.dumps(cosmos_output)])
+
+
+def test_indexing_wants_exactly_one_trigger() -> None:
+    with pytest.raises(ConfigurationError, match="expected one trigger"):
+        function_spec("twice", "id", [json.dumps(QUEUE_TRIGGER)] * 2)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
+
 import azure.functions as func
 import pytest
 
-from prism.devhost.indexing import describe
+from prism.devhost.indexing import function_spec
 from prism.devhost.routes import HostKeys, Router, authorized, compile_route
 
 
@@ -44,7 +46,12 @@ def router() -> Router:
     def ping(req: func.HttpRequest) -> func.HttpResponse:
         return func.HttpResponse("")
 
-    return Router([describe(f) for f in app.get_functions()], "api")
+    specs = [
+        function_spec(str(f.get_function_name()), str(f.get_function_name()),
+                      [json.dumps(b) for b in json.loads(f.get_function_json())["bindings"]])
+        for f in app.get_functions()
+    ]  # fmt: skip
+    return Router(specs, "api")
 
 
 def test_router_finds_the_function_its_parameters_and_auth_level() -> None:
