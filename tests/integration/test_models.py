@@ -143,3 +143,15 @@ def test_bad_files_are_rejected_with_their_codes_and_good_ones_still_run(
         "truncated.jpg": "corrupt",
     }
     assert all(item["status"] == "rejected" for n, item in results.items() if n != "review.txt")
+
+
+def test_image_labels_are_common_names(built_models: dict[str, Any]) -> None:
+    from prism.settings import get_settings
+
+    labels = json.loads(
+        (get_settings().model_dir / "efficientnet-lite0" / "labels.json").read_text()
+    )
+    assert (labels[281], labels[282], labels[967]) == ("tabby cat", "tiger cat", "espresso")
+    assert len(set(labels)) == 1000
+    cat = prism_json("infer", str(SAMPLES / "cat.jpg"))[0]["result"]["labels"][0]
+    assert cat["label"] == labels[cat["class_id"]] and "having" not in cat["label"]
