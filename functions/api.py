@@ -106,18 +106,22 @@ async def get_result(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="v1/results", methods=["GET"])
 @translate_errors
 async def list_results(req: func.HttpRequest) -> func.HttpResponse:
+    """Pages of results (filters, continuation tokens), or with ``latest=true`` a blob's
+    result by its name: see prism.queries.query_results."""
     import asyncio
 
-    from prism.params import parse_bounded_int
     from prism.pipeline import get_pipeline
-    from prism.queries import MAX_LIST_LIMIT
-    from prism.queries import list_results as newest
+    from prism.queries import query_results
 
-    limit = parse_bounded_int(req.params.get("limit", "20"), "limit", 1, MAX_LIST_LIMIT)
-    documents = await asyncio.to_thread(
-        newest, get_pipeline().results, req.params.get("modality"), limit
+    pipeline = get_pipeline()
+    body = await asyncio.to_thread(
+        query_results,
+        pipeline.results,
+        pipeline.blobs,
+        pipeline.settings.incoming_container,
+        dict(req.params),
     )
-    return respond({"results": documents, "count": len(documents)})
+    return respond(body)
 
 
 @bp.function_name("api_health")

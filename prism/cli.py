@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "prism.commands.models",
     "prism.commands.infer",
     "prism.commands.pipeline",
+    "prism.commands.results",
     "prism.commands.deadletter",
     "prism.commands.cost",
     "prism.commands.lifecycle",

@@ -29,6 +29,9 @@ class ErrorCode(StrEnum):
     INVALID_ENCODING = "invalid_encoding"
     TOO_LONG = "too_long"
     BAD_REQUEST = "bad_request"
+    # A continuation token that this API did not issue for these filters (garbled,
+    # forged, truncated, or another query's): start the listing again.
+    INVALID_CONTINUATION = "invalid_continuation"
     NOT_FOUND = "not_found"
     UNAUTHORIZED = "unauthorized"
     MODEL_UNAVAILABLE = "model_unavailable"
@@ -41,6 +44,7 @@ _HTTP_STATUS = {
     ErrorCode.TOO_LARGE: 413,
     ErrorCode.UNSUPPORTED_TYPE: 415,
     ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.INVALID_CONTINUATION: 400,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.NOT_FOUND: 404,
 }

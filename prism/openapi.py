@@ -1,4 +1,6 @@
-"""The OpenAPI 3 contract of the HTTP API under ``/api/v1`` (see functions/api.py).
+"""The OpenAPI 3 contract of every HTTP route the app serves: the API under ``/api/v1``
+(functions/api.py) and the console (functions/console.py: its page, its files and the
+JSON views only it uses).
 
 Built from the same enums the code answers with (error codes, modalities, result
 modalities, the list limit), so the document cannot drift from them. Served at
@@ -12,7 +14,13 @@ from typing import Any
 
 from prism.errors import ErrorCode
 from prism.modality import Modality
-from prism.queries import MAX_LIST_LIMIT
+from prism.queries import (
+    DEFAULT_LIST_LIMIT,
+    MAX_LIST_LIMIT,
+    MAX_NAME_CHARS,
+    MAX_TOKEN_CHARS,
+    STATUSES,
+)
 from prism.results import RESULT_MODALITIES, SCHEMA_VERSIONS
 
 JsonSchema = dict[str, Any]
@@ -83,10 +91,103 @@ SCHEMAS: dict[str, JsonSchema] = {
     },
     "ResultList": {
         "type": "object",
-        "required": ["results", "count"],
+        "description": "One page of results, newest first. `continuation` resumes the "
+        "listing after this page (null on the last); with `latest=true`, `blob` says what "
+        "was found for the blob's current version.",
+        "required": ["results", "count", "continuation"],
         "properties": {
             "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
             "count": {"type": "integer", "minimum": 0, "maximum": MAX_LIST_LIMIT},
+            "continuation": {"type": "string", "nullable": True, "maxLength": MAX_TOKEN_CHARS},
+            "blob": {
+                "type": "object",
+                "required": ["name", "state", "id"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "state": {
+                        "type": "string",
+                        "enum": ["done", "pending", "gone"],
+                        "description": "done: its current version has a result; pending: "
+                        "it has none yet; gone: no longer in the incoming container (the "
+                        "newest result of the name is returned)",
+                    },
+                    "id": _ID,
+                },
+            },
+        },
+    },
+    "Upload": {
+        "type": "object",
+        "description": "The file is in the incoming container; its result will have `id`.",
+        "required": ["id", "blob", "name", "size"],
+        "properties": {
+            "id": _ID,
+            "blob": {"type": "string"},
+            "name": {"type": "string"},
+            "size": {"type": "integer", "minimum": 0},
+        },
+    },
+    "Stats": {
+        "type": "object",
+        "description": "Counters of the newest `window` results of each modality, and the "
+        "queue depths.",
+        "required": ["window", "modalities", "queues"],
+        "properties": {
+            "window": {"type": "integer", "minimum": 1},
+            "modalities": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["processed", "rejected", "cache_hits", "p50_ms", "p95_ms"],
+                    "properties": {
+                        "processed": {"type": "integer", "minimum": 0},
+                        "rejected": {"type": "integer", "minimum": 0},
+                        "cache_hits": {"type": "integer", "minimum": 0},
+                        "p50_ms": {"type": "number", "nullable": True},
+                        "p95_ms": {"type": "number", "nullable": True},
+                    },
+                },
+            },
+            "queues": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["modality", "queue", "depth", "poison_queue", "poison_depth"],
+                    "properties": {
+                        "modality": {"type": "string"},
+                        "queue": {"type": "string"},
+                        "depth": {"type": "integer", "minimum": 0},
+                        "poison_queue": {"type": "string"},
+                        "poison_depth": {"type": "integer", "minimum": 0},
+                    },
+                },
+            },
+        },
+    },
+    "Lifecycle": {
+        "type": "object",
+        "description": "The lifecycle policy simulated over a year of the example workload "
+        "beside keeping everything hot (prism lifecycle simulate).",
+        "required": ["days", "currency", "series", "policy_file", "workload_file"],
+        "properties": {
+            "days": {"type": "integer", "minimum": 1},
+            "currency": {"type": "string"},
+            "savings_percent": {"type": "number"},
+            "policy_file": {"type": "string"},
+            "workload_file": {"type": "string"},
+            "series": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["day", "gigabytes", "cumulative_cost", "baseline_cumulative_cost"],
+                    "properties": {
+                        "day": {"type": "integer", "minimum": 0},
+                        "gigabytes": {"type": "object", "additionalProperties": {"type": "number"}},
+                        "cumulative_cost": {"type": "number"},
+                        "baseline_cumulative_cost": {"type": "number"},
+                    },
+                },
+            },
         },
     },
     "Health": {
@@ -125,8 +226,9 @@ SCHEMAS: dict[str, JsonSchema] = {
 
 # Which error statuses each operation can answer, with what they mean.
 _ERRORS = {
-    400: "a parameter is invalid (`bad_request`)",
-    404: "no such result (`not_found`)",
+    400: "a parameter is invalid (`bad_request`), or the continuation token is not one "
+    "this API issued for these filters (`invalid_continuation`)",
+    404: "no such result or file (`not_found`)",
     413: "the body is over the size cap (`too_large`)",
     415: "the content is of an unsupported type (`unsupported_type`)",
     422: "the input is empty, corrupt, a decompression bomb, not UTF-8 or too long",
@@ -154,9 +256,10 @@ def _operation(
     *,
     parameters: list[JsonSchema] | None = None,
     anonymous: bool = False,
+    ok_status: int = 200,
     **extra: Any,
 ) -> JsonSchema:
-    responses = {"200": ok} | {str(s): _json("Error", _ERRORS[s]) for s in (*errors, 500)}
+    responses = {str(ok_status): ok} | {str(s): _json("Error", _ERRORS[s]) for s in (*errors, 500)}
     if not anonymous:
         responses["401"] = _UNAUTHORIZED
     operation: JsonSchema = {
@@ -174,6 +277,47 @@ def _operation(
 def _query(name: str, schema: JsonSchema, description: str) -> JsonSchema:
     return {"name": name, "in": "query", "required": False, "schema": schema,
             "description": description}  # fmt: skip
+
+
+def _content(description: str, *media_types: str) -> JsonSchema:
+    return {
+        "description": description,
+        "content": {media: {"schema": {"type": "string"}} for media in media_types},
+    }
+
+
+_UTC_TIME = {
+    "type": "string",
+    "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|\+00:00))?$",
+    "description": "a UTC date, or date and time: 2026-11-30, 2026-11-30T16:08:55Z",
+}
+_NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS}
+
+
+def _list_parameters() -> list[JsonSchema]:
+    """The filters, page size and continuation of ``GET /v1/results`` (prism/queries.py)."""
+    return [
+        _query("modality", {"type": "string", "enum": list(RESULT_MODALITIES)},
+               "only this modality (unrouted: rejected before routing)"),
+        _query("status", {"type": "string", "enum": list(STATUSES)}, "only ok or only rejected"),
+        _query("error_code", {"type": "string", "enum": [c.value for c in ErrorCode]},
+               "only rejections with this code"),
+        _query("since", _UTC_TIME, "created at or after this time"),
+        _query("until", _UTC_TIME, "created before this time"),
+        _query("blob", _NAME, "only results of the blob with exactly this name"),
+        _query("prefix", _NAME, "only results of blobs whose name starts with this (not with "
+               "blob)"),
+        _query("latest", {"type": "string", "enum": ["true", "false"]},
+               "with blob and nothing else: the result of the blob's current version (404 if "
+               "neither the blob nor any result of that name exists)"),
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT,
+                         "default": DEFAULT_LIST_LIMIT}, "results per page"),
+        _query("continuation", {"type": "string", "minLength": 1, "maxLength": MAX_TOKEN_CHARS,
+                                "pattern": "^[A-Za-z0-9_-]+$"},
+               "the `continuation` of the previous page, with the same filters; any other "
+               "value is 400 invalid_continuation"),
+    ]  # fmt: skip
 
 
 def openapi_document() -> dict[str, Any]:
@@ -230,26 +374,11 @@ def openapi_document() -> dict[str, Any]:
             "/v1/results": {
                 "get": _operation(
                     "listResults",
-                    "The newest results, of one modality or all",
-                    _json("ResultList", "the newest results first"),
-                    (400, 503),
-                    parameters=[
-                        _query(
-                            "modality",
-                            {"type": "string", "enum": list(RESULT_MODALITIES)},
-                            "only this modality (unrouted: rejected before routing)",
-                        ),
-                        _query(
-                            "limit",
-                            {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": MAX_LIST_LIMIT,
-                                "default": 20,
-                            },
-                            "how many results",
-                        ),
-                    ],
+                    "Results, newest first, a page at a time: filters, continuation tokens, "
+                    "and a blob's latest result by its name",
+                    _json("ResultList", "a page of results"),
+                    (400, 404, 503),
+                    parameters=_list_parameters(),
                 )
             },
             "/v1/health": {
@@ -268,6 +397,72 @@ def openapi_document() -> dict[str, Any]:
                     "Every model with its size and quantization gate",
                     _json("Models", "the models"),
                     (503,),
+                )
+            },
+            "/v1/files": {
+                "post": _operation(
+                    "uploadFile",
+                    "Put a file into the incoming container (the console's uploads); the "
+                    "pipeline routes it like any other",
+                    _json("Upload", "stored; its result will have this id"),
+                    (413, 503),
+                    ok_status=202,
+                    parameters=[
+                        _query(
+                            "name",
+                            {"type": "string", "maxLength": 1024},
+                            "the file's name (its last segment, made safe, is kept)",
+                        ),
+                    ],
+                    requestBody={
+                        "required": True,
+                        "description": "the file's bytes",
+                        "content": {
+                            "application/octet-stream": {
+                                "schema": {"type": "string", "format": "binary"}
+                            }
+                        },
+                    },
+                )
+            },
+            "/v1/stats": {
+                "get": _operation(
+                    "stats",
+                    "Counters per modality over the newest results, and queue depths",
+                    _json("Stats", "the counters"),
+                    (503,),
+                )
+            },
+            "/v1/lifecycle": {
+                "get": _operation(
+                    "lifecycle",
+                    "The storage lifecycle policy's simulated year",
+                    _json("Lifecycle", "the simulation"),
+                    (),
+                )
+            },
+            "/console": {
+                "get": _operation(
+                    "console",
+                    "The console's page (its files and the API take the key from its address)",
+                    _content("the page", "text/html"),
+                    (),
+                )
+            },
+            "/console/{name}": {
+                "get": _operation(
+                    "consoleAsset",
+                    "One of the console's files (its script, styles, icon)",
+                    _content("the file", "text/css", "text/javascript", "image/svg+xml"),
+                    (404,),
+                    parameters=[
+                        {
+                            "name": "name",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
                 )
             },
             "/v1/openapi.json": {

@@ -1,4 +1,4 @@
-"""Commands for a running pipeline: ``submit``, ``results``, ``replay-poison``,
+"""Commands for a running pipeline: ``submit``, ``replay-poison``,
 ``doctor`` and ``demo`` (what the README's first command runs)."""
 
 from __future__ import annotations
@@ -30,12 +30,6 @@ def register(subparsers: Any) -> None:
     submit.add_argument("--timeout", type=float, default=300.0, help="seconds to wait")
     submit.add_argument("--json", action="store_true", help="print JSON")
     submit.set_defaults(handler=run_submit)
-
-    results = subparsers.add_parser("results", help="the newest results")
-    results.add_argument("--modality", choices=("image", "audio", "text", "unrouted"))
-    results.add_argument("--limit", type=int, default=20)
-    results.add_argument("--json", action="store_true", help="print JSON")
-    results.set_defaults(handler=run_results)
 
     replay = subparsers.add_parser(
         "replay-poison", help="move poisoned messages back to their queues"
@@ -109,19 +103,6 @@ def run_submit(args: argparse.Namespace) -> int:
     submissions, finished = submit_and_wait(list(args.files), wait=args.wait, timeout=args.timeout)
     print_submissions(submissions, args.json)
     return 0 if finished else 1
-
-
-def run_results(args: argparse.Namespace) -> int:
-    from prism.client import connect
-    from prism.queries import list_results
-
-    use_local_stack()
-    documents = list_results(connect().results, args.modality, args.limit)
-    if args.json:
-        print(json.dumps(documents, indent=2))
-    else:
-        print(format_table([_row(d["source"]["name"], d) for d in documents], _HEADERS))
-    return 0
 
 
 def run_replay(args: argparse.Namespace) -> int:

@@ -166,6 +166,45 @@ def test_counters_count_what_the_pipeline_processed(
     assert console.errors == []
 
 
+def test_results_filter_page_back_and_are_found_by_blob_name(
+    console: Console, console_app: ConsoleApp
+) -> None:
+    blobs = {}
+    for sample in ("forecast.md", "review.txt", "order.json", "coffee.png"):
+        sent = console_app.app.request(
+            "POST", f"/v1/files?name={sample}", (SAMPLES / sample).read_bytes()
+        )
+        assert sent.status == 202, sent.body
+        blobs[sample] = sent.body["blob"]
+    console.url = f"{console_app.url}&page_size=2"  # two results a page
+    console.open()
+    page = console.page
+    for name in blobs:
+        finished(result_for(console, name))
+    # Only text: the photo goes, and the older text results are a click away.
+    page.locator("#filter-modality").select_option("text")
+    page.get_by_role("button", name="Apply").click()
+    expect(result_for(console, "coffee.png")).to_have_count(0)
+    texts = page.locator("li.result .badge.text")
+    expect(texts).to_have_count(2)
+    older = page.get_by_role("button", name="Show older results")
+    while older.is_visible():
+        older.click()
+    assert texts.count() >= 3  # every text result of this module's app, page by page
+    expect(page.locator("li.result .badge:not(.text)")).to_have_count(0)
+    # A file found by its blob name: its state, and its detail opens.
+    page.get_by_label("Find a file by its name").fill(blobs["coffee.png"])
+    page.get_by_role("button", name="Find").click()
+    expect(page.locator("#lookup-state")).to_contain_text("processed")
+    expect(page.locator("#detail")).to_be_visible()
+    expect(page.locator("#detail-title")).to_have_text("coffee.png")
+    page.keyboard.press("Escape")
+    page.get_by_label("Find a file by its name").fill("no-such-file.txt")
+    page.get_by_role("button", name="Find").click()
+    expect(page.locator("#lookup-state")).to_contain_text("no file and no result")
+    assert [e for e in console.errors if "404" not in e] == []
+
+
 # WCAG contrast of each element's own text against the first opaque background behind it.
 CONTRAST = """() => {
   const channel = (c) => {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import MAX_BYTES, ServedApp
+from tests.e2e.conftest import MAX_BYTES, PipelineUnderTest, ServedApp
 
 pytestmark = pytest.mark.e2e
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -96,3 +96,50 @@ def test_models_lists_every_model_with_its_gate(served_app: ServedApp) -> None:
     assert answer.status == 200
     assert {m["modality"] for m in answer.body["models"]} == {"image", "audio", "text", "router"}
     assert all(m["gate_passed"] for m in answer.body["models"])
+
+
+def test_a_bulk_listing_pages_through_every_result_with_its_continuation_token(
+    served_app: ServedApp,
+) -> None:
+    posted = set()
+    for n in range(5):
+        answer = served_app.request("POST", "/v1/infer", f"Sentence number {n} of five.".encode())
+        assert answer.status == 200, answer.body
+        posted.add(answer.body["id"])
+    seen: list[str] = []
+    path = "/v1/results?modality=text&status=ok&limit=2"
+    while True:
+        page = served_app.request("GET", path)
+        assert page.status == 200, page.body
+        seen += [d["id"] for d in page.body["results"]]
+        if page.body["continuation"] is None:
+            break
+        path = (
+            f"/v1/results?modality=text&status=ok&limit=2&continuation={page.body['continuation']}"
+        )
+    assert len(seen) == len(set(seen)) == 5 and set(seen) == posted
+    garbled = served_app.request("GET", "/v1/results?limit=2&continuation=not-a-token")
+    assert garbled.status == 400 and garbled.body["error"]["code"] == "invalid_continuation"
+    other_query = served_app.request(
+        "GET", "/v1/results?modality=image&limit=2&continuation=" + path.rsplit("=", 1)[1]
+    )
+    assert other_query.status == 400
+
+
+def test_a_blob_dropped_in_the_container_is_found_by_its_name(
+    pipeline: PipelineUnderTest, served_app: ServedApp
+) -> None:
+    container = pipeline.settings.incoming_container
+    pipeline.client.blobs.upload(container, "drop/notes.txt", b"Rain is forecast for Tuesday.")
+    path = "/v1/results?latest=true&blob=drop/notes.txt"
+    pending = served_app.request("GET", path)
+    assert pending.status == 200 and pending.body["blob"]["state"] == "pending"
+    assert pending.body["results"] == []
+    pipeline.run_until_idle()
+    done = served_app.request("GET", path)
+    assert done.status == 200 and done.body["blob"]["state"] == "done", done.body
+    assert done.body["results"][0]["source"]["blob"] == "drop/notes.txt"
+    listed = served_app.request("GET", "/v1/results?prefix=drop/")
+    assert [d["id"] for d in listed.body["results"]] == [done.body["blob"]["id"]]
+    missing = served_app.request("GET", "/v1/results?latest=true&blob=never-there.txt")
+    assert missing.status == 404 and missing.body["error"]["code"] == "not_found"

@@ -39,8 +39,9 @@ def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]
     ]
 
 
-# The blueprints whose routes the contract documents (the API and the contract itself).
-DOCUMENTED_MODULES = ("functions.api", "functions.openapi")
+# The blueprints whose routes the contract documents: every HTTP route of the app (the
+# API, the console and its JSON views, the contract itself).
+DOCUMENTED_MODULES = ("functions.api", "functions.console", "functions.openapi")
 
 
 DOCUMENT_LABELS = [f"{method} {path}" for method, path, _ in operations(DOCUMENT)]

@@ -8,7 +8,10 @@
   const KEY = new URLSearchParams(window.location.search).get("code") || "";
   const RESULTS_EVERY_MS = 1500;
   const STATS_EVERY_MS = 5000;
-  const RESULT_LIMIT = 50;
+  // Results per page (the API takes 1–500); ?page_size= on the page's address changes it.
+  const requestedPageSize = Number(new URLSearchParams(window.location.search).get("page_size"));
+  const PAGE_SIZE = Number.isInteger(requestedPageSize) && requestedPageSize >= 1 && requestedPageSize <= 500
+    ? requestedPageSize : 50;
   const SVG = "http://www.w3.org/2000/svg";
   const TIERS = ["Hot", "Cool", "Cold", "Archive"];
 
@@ -16,6 +19,9 @@
   const results = new Map(); // id → the newest document (or a pending placeholder)
   const uploadedNames = new Map(); // id → the file's own name, for uploads from here
   const uploadStates = new Map(); // id → the upload's status line, until its result is in
+  let filters = {}; // the filter form's values, as the API's query parameters
+  let olderToken = null; // the continuation of the oldest page shown, if there is more
+  let olderShown = false; // whether pages past the first are shown (polls then keep the token)
 
   // ---- small DOM helpers ------------------------------------------------------------
 
@@ -242,10 +248,73 @@
     $("results-empty").hidden = fresh.length > 0;
   }
 
+  function resultsQuery(extra = {}) {
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE), ...filters, ...extra });
+    return `/results?${query}`;
+  }
+
+  function showOlderButton() {
+    $("results-more").hidden = !olderToken;
+  }
+
   async function pollResults() {
-    const body = await call(`/results?limit=${RESULT_LIMIT}`);
+    const body = await call(resultsQuery());
+    mergeResults(body.results);
+    if (!olderShown) olderToken = body.continuation;
+    showOlderButton();
+  }
+
+  async function showOlder() {
+    if (!olderToken) return;
+    const body = await call(resultsQuery({ continuation: olderToken }));
+    olderShown = true;
+    olderToken = body.continuation;
+    mergeResults(body.results);
+    showOlderButton();
+  }
+
+  function applyFilters(event) {
+    event.preventDefault();
+    const form = new FormData($("result-filters"));
+    filters = {};
+    for (const [name, value] of form.entries()) {
+      if (String(value).trim()) filters[name] = String(value).trim();
+    }
+    // Only the uploads still waiting stay: every result shown must meet the filters.
+    for (const [id, doc] of results) if (doc.status !== "pending") results.delete(id);
+    olderToken = null;
+    olderShown = false;
+    renderResults();
+    refresh(pollResults);
+  }
+
+  const LOOKUP_STATES = {
+    done: "processed: its result is shown below",
+    pending: "uploaded, not processed yet",
+    gone: "no longer in the incoming container; the newest result of this name is shown below",
+  };
+
+  async function lookUp(event) {
+    event.preventDefault();
+    const name = $("lookup-name").value.trim();
+    const state = $("lookup-state");
+    if (!name) return;
+    state.textContent = "looking…";
+    try {
+      const body = await call(`/results?${new URLSearchParams({ blob: name, latest: "true" })}`);
+      state.textContent = `${name}: ${LOOKUP_STATES[body.blob.state] || body.blob.state}`;
+      // Shown in the detail view, not added to the list (it may not meet the filters).
+      if (body.results.length) showDetail(body.results[0].id, body.results[0]);
+    } catch (error) {
+      state.textContent = /not_found/.test(error.message)
+        ? `${name}: no file and no result with this name`
+        : error.message;
+    }
+  }
+
+  function mergeResults(documents) {
     let arrived = false;
-    for (const doc of body.results) {
+    for (const doc of documents) {
       arrived ||= results.get(doc.id)?.status !== doc.status;
       results.set(doc.id, doc);
       const state = uploadStates.get(doc.id);
@@ -262,16 +331,19 @@
 
   // ---- the detail view ---------------------------------------------------------------
 
-  // Long number arrays (the text embedding) would drown the document: shown abbreviated.
+  // Long number arrays and long strings (the text embedding, as floats in schema 1 or
+  // int8 base64 in schema 2) would drown the document: shown abbreviated.
   function abbreviate(key, value) {
     if (Array.isArray(value) && value.length > 12 && value.every((v) => typeof v === "number")) {
       return `[${value.slice(0, 4).map((v) => v.toFixed(4)).join(", ")}, … ${value.length} numbers]`;
     }
+    if (typeof value === "string" && value.length > 120) {
+      return `${value.slice(0, 24)}… (${value.length} characters)`;
+    }
     return value;
   }
 
-  function showDetail(id) {
-    const doc = results.get(id);
+  function showDetail(id, doc = results.get(id)) {
     if (!doc) return;
     $("detail-title").textContent = displayName(doc);
     $("detail-summary").replaceChildren(keyResult(doc));
@@ -431,6 +503,9 @@
 
   setUpDropZone();
   $("detail-close").addEventListener("click", () => $("detail").close());
+  $("result-filters").addEventListener("submit", applyFilters);
+  $("results-more").addEventListener("click", () => refresh(showOlder));
+  $("lookup").addEventListener("submit", lookUp);
   refresh(checkHealth);
   refresh(loadModels);
   refresh(loadLifecycle);

@@ -76,10 +76,46 @@ def test_a_well_formed_unknown_id_is_404_after_a_point_read(results: RecordingDo
     assert status == 404 and results.asked and set(results.asked) == {"0" * 64}
 
 
-@pytest.mark.parametrize("limit", ["²", "１０", "١٠", "1_0", "-1", "0", "101", "", "ten"])
+@pytest.mark.parametrize("limit", ["²", "１０", "١٠", "1_0", "-1", "0", "501", "", "ten"])
 def test_limit_is_parsed_strictly(results: RecordingDocuments, limit: str) -> None:
     status, body = call("api_results", f"/api/v1/results?limit={limit}")
     assert status == 400 and body["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("continuation=garbled!", "invalid_continuation"),
+        ("continuation=eyJ2IjogMX0", "invalid_continuation"),  # {"v": 1}
+        ("status=done", "bad_request"),
+        ("since=last-week", "bad_request"),
+        ("blob=a&prefix=b", "bad_request"),
+        ("latest=true", "bad_request"),  # no blob to look up
+        ("latest=yes&blob=a", "bad_request"),
+        ("latest=true&blob=a&limit=5", "bad_request"),
+    ],
+)
+def test_a_malformed_listing_is_a_400_with_its_code_before_any_storage_call(
+    results: RecordingDocuments, query: str, code: str
+) -> None:
+    status, body = call("api_results", f"/api/v1/results?{query}")
+    assert status == 400 and body["error"]["code"] == code
+    assert results.asked == []
+
+
+def test_a_listing_answers_its_page_and_the_token_for_the_next(
+    results: RecordingDocuments,
+) -> None:
+    for n in range(3):
+        results.upsert({"id": f"{n:064x}", "created_at": f"2026-11-30T12:00:0{n}.000Z",
+                        "modality": "text", "status": "ok"})  # fmt: skip
+    status, first = call("api_results", "/api/v1/results?limit=2&modality=text")
+    assert status == 200 and first["count"] == 2 and first["continuation"]
+    status, second = call(
+        "api_results", f"/api/v1/results?limit=2&modality=text&continuation={first['continuation']}"
+    )
+    assert status == 200 and [d["id"] for d in second["results"]] == [f"{0:064x}"]
+    assert second["continuation"] is None
 
 
 class BlockingDocuments(FakeDocuments):
@@ -95,8 +131,8 @@ class BlockingDocuments(FakeDocuments):
             raise AssertionError("the event loop was blocked while storage was slow")
         return super().read(document_id, partition_value)
 
-    def query(self, partition_value: object, **options: object) -> list[dict[str, object]]:
-        self.read("any", partition_value)
+    def page(self, conditions: object = (), **options: Any) -> list[dict[str, object]]:
+        self.read("any", "any")
         return []
 
 
