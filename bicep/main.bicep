@@ -87,6 +87,17 @@ param logRetentionDays int = 30
 @description('Days a result document lives in Cosmos DB before TTL removes it.')
 param resultsTtlDays int = 365
 
+@allowed([
+  'small'
+  'large'
+])
+@description('Scale preset: small = serverless Cosmos DB (up to 1 TB and 5,000-20,000 RU/s per container); large = autoscale provisioned throughput up to resultsMaxThroughput. `prism plan --files-per-day N` says which a volume needs.')
+param scalePreset string = 'small'
+
+@minValue(1000)
+@description('Large preset only: the autoscale maximum RU/s of the results container (`prism plan` gives it).')
+param resultsMaxThroughput int = 10000
+
 @minValue(1)
 @description('Days a cached prediction lives in Cosmos DB; a model version bump makes old entries unreachable anyway.')
 param cacheTtlDays int = 30
@@ -160,6 +171,8 @@ module cosmos 'modules/cosmos.bicep' = {
     identityPrincipalId: identity.outputs.principalId
     resultsTtlDays: resultsTtlDays
     cacheTtlDays: cacheTtlDays
+    scalePreset: scalePreset
+    resultsMaxThroughput: resultsMaxThroughput
   }
 }
 

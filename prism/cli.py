@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "prism.commands.results",
     "prism.commands.deadletter",
     "prism.commands.cost",
+    "prism.commands.plan",
     "prism.commands.lifecycle",
     "prism.commands.stack",
 )

@@ -1,5 +1,10 @@
-// Cosmos DB (serverless, billed per request unit): the results and the prediction
-// cache. Keys are disabled; the app's identity gets the data-plane role only.
+// Cosmos DB: the results and the prediction cache. Keys are disabled; the app's identity
+// gets the data-plane role only. Two scale presets (`prism plan` says which a daily
+// volume needs, docs/scale.md): 'small' is serverless (billed per request unit; up to
+// 1 TB and 5,000-20,000 RU/s per container), 'large' is autoscale provisioned
+// throughput (billed per hour for the highest RU/s, between 10 % of the maximum and the
+// maximum). Moving an existing account between the two is a migration Azure runs, not
+// an in-place change of this template.
 @description('Cosmos DB account name.')
 param name string
 
@@ -16,12 +21,36 @@ param identityPrincipalId string
 @description('Days a result document lives before TTL removes it.')
 param resultsTtlDays int = 365
 
+@allowed([
+  'small'
+  'large'
+])
+@description('Scale preset: small = serverless; large = autoscale provisioned throughput.')
+param scalePreset string = 'small'
+
+@minValue(1000)
+@description('Large preset: the results container\'s autoscale maximum RU/s (prism plan gives it).')
+param resultsMaxThroughput int = 10000
+
 @minValue(1)
 @description('Days a cached prediction lives before TTL removes it.')
 param cacheTtlDays int = 30
 
 var databaseName = 'prism'
 var secondsPerDay = 86400
+var serverless = scalePreset == 'small'
+// Autoscale settings per container on the large preset; serverless takes none.
+var resultsOptions = serverless ? {} : {
+  autoscaleSettings: {
+    maxThroughput: resultsMaxThroughput
+  }
+}
+// The cache is point reads and small writes: the smallest autoscale range is plenty.
+var cacheOptions = serverless ? {} : {
+  autoscaleSettings: {
+    maxThroughput: 1000
+  }
+}
 // Cosmos DB Built-in Data Contributor: read and write items, no account management.
 var cosmosDbBuiltInDataContributor = '00000000-0000-0000-0000-000000000002'
 
@@ -38,11 +67,11 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
     disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'
     publicNetworkAccess: 'Enabled'
-    capabilities: [
+    capabilities: serverless ? [
       {
         name: 'EnableServerless'
       }
-    ]
+    ] : []
     consistencyPolicy: {
       defaultConsistencyLevel: 'Session'
     }
@@ -128,6 +157,7 @@ resource results 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@
         ]
       }
     }
+    options: resultsOptions
   }
 }
 
@@ -158,6 +188,7 @@ resource cache 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@20
         ]
       }
     }
+    options: cacheOptions
   }
 }
 

@@ -150,3 +150,12 @@ def test_the_shipped_price_table_is_dated_and_sourced() -> None:
     prices = load_compute_prices()
     assert prices["recorded"] and "Flex Consumption" in prices["source"]
     assert prices["flex_on_demand_per_gb_s"] > 0
+    # Every figure beyond the three the table-wide source covers names its own source,
+    # the day it was read, and whether Microsoft's own text was seen.
+    covered = {"flex_on_demand_per_gb_s", "flex_per_million_executions",
+               "cosmos_serverless_per_million_ru"}  # fmt: skip
+    figures = {k for k, v in prices.items() if isinstance(v, int | float)}
+    assert figures - covered == set(prices["sources"])
+    for entry in prices["sources"].values():
+        assert entry["source"] and entry["url"].startswith("https://")
+        assert entry["recorded"] and isinstance(entry["verified"], bool)

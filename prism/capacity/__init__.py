@@ -1,0 +1,402 @@
+"""``prism plan``: what a daily volume of files needs, from what the benchmarks measured.
+
+For a rate and a mix of modalities, at the peak (``peak_factor`` × the average rate):
+
+* **instances per function** — an inference instance serves at most ``cores / cpu_s``
+  items a second (its cores kept busy by the model) and at most
+  ``concurrency / (cpu_s + io_s)`` (host.json lets 24 invocations run at once), whichever
+  is lower; ingest is I/O-bound at its per-instance concurrency;
+* **Cosmos DB** — request units per file (:func:`prism.cost.request_units`: done-check,
+  result write, the shared cache where it is on), the RU/s that makes at the average and
+  the peak, storage growth (stored document sizes, an allowance for the index, the
+  results' TTL) and the steady state it reaches;
+* **blob storage by tier** — the lifecycle simulator on the example workload's file sizes
+  and access pattern, scaled to the volume;
+* **which limit binds first** — each demand as a share of its Azure limit
+  (``limits.json``: source and date of each); the highest share binds first, and any
+  over 100 % must change before that volume runs;
+* **the scale preset** the Bicep takes (``scalePreset``): ``small`` (serverless Cosmos
+  DB) while its storage and RU/s limits hold with a margin, ``large`` (autoscale
+  provisioned throughput, with the maximum RU/s to set) beyond;
+* **monthly cost** — compute, executions, Cosmos DB throughput and storage, blob
+  storage, Event Grid operations.
+
+Stated assumptions (not measured): the peak factor; autoscale bills each hour's highest
+RU/s, taken as 1.5 × the average; an index allowance per document; one Event Grid
+BlobCreated event is about 1.2 KB; storage requests per file as counted in
+:data:`STORAGE_REQUESTS_PER_FILE`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from prism.cost import MB_PER_CORE, MODALITIES, Measured, request_units
+from prism.cost.cosmos import load_ru_table
+from prism.errors import ConfigurationError
+
+LIMITS_PATH = Path(__file__).resolve().parent / "limits.json"
+DAYS_PER_MONTH = 30.4167
+SECONDS_PER_DAY = 86_400
+# The mix of the benchmark's mixed files (bench/pipeline.py): 40 % photos, 10 % speech.
+DEFAULT_MIX = {"image": 0.4, "audio": 0.1, "text": 0.5}
+DEFAULT_PEAK_FACTOR = 10.0
+HOST_CONCURRENCY = 24  # host.json: queues batchSize 16 + newBatchThreshold 8
+INGEST_CONCURRENCY = 16  # the app's per-instance HTTP concurrency, which its webhook uses
+TARGET_UTILISATION = 0.8  # headroom: plan instances for 80 % busy cores
+INDEX_BYTES_PER_DOCUMENT = 200  # five short indexed paths: an allowance, not measured
+EVENT_KB = 1.2  # one BlobCreated event as Event Grid delivers it
+AUTOSCALE_HOURLY_PEAK = 1.5  # autoscale bills each hour's highest RU/s
+SERVERLESS_MARGIN = 0.8  # stay serverless only while under 80 % of its limits
+# Requests one file makes to the storage account: the upload, ingest's ranged read, the
+# queue message's send, receive (up to 16 a call: 1/16) and delete, the download; a
+# rejected file's copy, tag and delete are rare and left out.
+STORAGE_REQUESTS_PER_FILE = 1 + 1 + 1 + 1 / 16 + 1 + 1
+REJECTED_SHARE = 50 / 5350  # quarantined share of the example workload
+# The Bicep's scalePreset values (tests/iac/test_scale_preset.py holds them equal).
+PRESETS = ("small", "large")
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    value: Any
+    what: str
+    source: str
+    url: str
+    recorded: str
+    verified: bool
+
+
+@cache
+def load_limits(path: Path = LIMITS_PATH) -> dict[str, Limit]:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return {name: Limit(name=name, **entry) for name, entry in document["limits"].items()}
+
+
+def parse_mix(raw: str) -> dict[str, float]:
+    """``image=0.4,audio=0.1,text=0.5`` → shares; modalities left out get none; shares
+    must be numbers from 0 to 1 that add up to 1."""
+    mix = dict.fromkeys(MODALITIES, 0.0)
+    for part in raw.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or name not in MODALITIES:
+            raise ConfigurationError(f"mix is modality=share,… over {', '.join(MODALITIES)}")
+        try:
+            share = float(value)
+        except ValueError:
+            raise ConfigurationError(f"mix share of {name} is not a number: {value!r}") from None
+        if not 0 <= share <= 1 or not math.isfinite(share):
+            raise ConfigurationError(f"mix share of {name} must be from 0 to 1: {value}")
+        mix[name] = share
+    if abs(sum(mix.values()) - 1) > 1e-6:
+        raise ConfigurationError(f"mix shares must add up to 1, not {sum(mix.values()):g}")
+    return mix
+
+
+def serverless_max_ru_s(storage_gb: float) -> float:
+    """The RU/s a serverless container can reach at ``storage_gb`` (limits.json)."""
+    table = load_limits()["cosmos_serverless_ru_s"].value
+    for max_gb, ru_s in table:
+        if storage_gb <= max_gb:
+            return float(ru_s)
+    return float(table[-1][1])
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the plan needs beside the volume: the measured figures and the settings."""
+
+    measured: dict[str, Measured]
+    ingest_s: float  # one file's ingest (ranged read, routing, queue send), wall seconds
+    prices: dict[str, Any]
+    storage_month: dict[str, dict[str, float]]  # per modality, per file a day: see below
+    storage_tiers: dict[str, dict[str, dict[str, float]]]
+    shared_cache: frozenset[str] = frozenset({"audio"})
+    instance_mb: int = 2048
+    io_overlap: int = 8
+
+
+@dataclass
+class Plan:
+    files_per_day: int
+    mix: dict[str, float]
+    peak_factor: float
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"files_per_day": self.files_per_day, "mix": self.mix,
+                "peak_factor": self.peak_factor, **self.figures}  # fmt: skip
+
+
+def plan(
+    files_per_day: int,
+    inputs: Inputs,
+    *,
+    mix: dict[str, float] | None = None,
+    peak_factor: float = DEFAULT_PEAK_FACTOR,
+    results_ttl_days: int = 365,
+    cache_ttl_days: int = 30,
+    cache_hit_rate: float = 0.0,
+) -> Plan:
+    if files_per_day < 1:
+        raise ConfigurationError(f"files per day must be at least 1: {files_per_day}")
+    if peak_factor < 1:
+        raise ConfigurationError(f"the peak factor is at least 1: {peak_factor}")
+    mix = dict(mix or DEFAULT_MIX)
+    average = files_per_day / SECONDS_PER_DAY
+    peak = average * peak_factor
+    result = Plan(files_per_day, mix, peak_factor)
+    figures = result.figures
+    by_modality = {m: peak * mix[m] for m in MODALITIES}
+    figures["rate"] = {"average_per_s": average, "peak_per_s": peak,
+                       "peak_per_s_by_modality": by_modality}  # fmt: skip
+    instances, gb_s_per_day = _instances(files_per_day, peak, mix, inputs, cache_hit_rate)
+    figures["instances"] = instances
+    figures["cosmos"] = _cosmos(files_per_day, peak, mix, inputs, cache_hit_rate,
+                                ttl_days=(results_ttl_days, cache_ttl_days))  # fmt: skip
+    figures["blob_storage_gb"] = {
+        day: _sum_tiers(
+            (_daily(files_per_day, mix, stream), inputs.storage_tiers[stream][day])
+            for stream in STREAMS
+        )
+        for day in ("day 30", "day 180", "day 365")
+    }
+    checks = _limit_checks(peak, mix, inputs, instances["total"], figures["cosmos"])
+    figures["limits"] = checks
+    figures["binds_first"] = checks[0]["limit"]
+    figures["exceeded"] = [check["limit"] for check in checks if check["share"] > 1]
+    figures["monthly_cost"] = _monthly_cost(files_per_day, mix, inputs, gb_s_per_day,
+                                            figures["cosmos"])  # fmt: skip
+    return result
+
+
+STREAMS = (*MODALITIES, "quarantined")
+
+
+def _instances(
+    files_per_day: int,
+    peak: float,
+    mix: dict[str, float],
+    inputs: Inputs,
+    cache_hit_rate: float,
+) -> tuple[dict[str, Any], float]:
+    """Instances per function at the peak, and the day's GB-seconds of compute."""
+    cores = inputs.instance_mb / MB_PER_CORE
+    instance_gb = inputs.instance_mb / 1024
+    per_function: dict[str, int] = {}
+    gb_s_per_day = 0.0
+    for modality in MODALITIES:
+        measured = inputs.measured[modality]
+        cpu_s = measured.cpu_s_batched * (1 - cache_hit_rate)
+        by_cpu = cores * TARGET_UTILISATION / max(cpu_s, 1e-9)
+        by_concurrency = HOST_CONCURRENCY / (cpu_s + measured.io_s)
+        per_instance = min(by_cpu, by_concurrency)
+        per_function[f"infer_{modality}"] = math.ceil(peak * mix[modality] / per_instance)
+        daily = files_per_day * mix[modality]
+        gb_s_per_day += daily * instance_gb * (cpu_s / cores + measured.io_s / inputs.io_overlap)
+    per_function["ingest"] = math.ceil(peak * inputs.ingest_s / INGEST_CONCURRENCY)
+    gb_s_per_day += files_per_day * instance_gb * inputs.ingest_s / inputs.io_overlap
+    instances = {"per_function": per_function, "total": sum(per_function.values()),
+                 "instance_mb": inputs.instance_mb}  # fmt: skip
+    return instances, gb_s_per_day
+
+
+def _cosmos(
+    files_per_day: int,
+    peak: float,
+    mix: dict[str, float],
+    inputs: Inputs,
+    cache_hit_rate: float,
+    *,
+    ttl_days: tuple[int, int],
+) -> dict[str, Any]:
+    """Request units, storage, partitions and the preset Cosmos DB needs; ``ttl_days``
+    is how long results and cache entries live."""
+    results_ttl_days, cache_ttl_days = ttl_days
+    limits = load_limits()
+    table = load_ru_table()
+    ru_per_file = {
+        m: request_units(inputs.measured[m], shared_cache=m in inputs.shared_cache,
+                         cache_hit_rate=cache_hit_rate, table=table)
+        for m in MODALITIES
+    }  # fmt: skip
+    ru_per_file_mix = sum(mix[m] * ru_per_file[m] for m in MODALITIES)
+    document_bytes = {
+        m: inputs.measured[m].document_kb * 1024 + INDEX_BYTES_PER_DOCUMENT for m in MODALITIES
+    }
+    results_gb_per_day = sum(files_per_day * mix[m] * document_bytes[m] for m in MODALITIES) / 1e9
+    entry_gb_per_day = (
+        sum(
+            files_per_day * mix[m] * (1 - cache_hit_rate) * inputs.measured[m].entry_kb * 1024
+            for m in MODALITIES
+            if m in inputs.shared_cache
+        )
+        / 1e9
+    )
+    results_steady_gb = results_gb_per_day * results_ttl_days
+    peak_ru_s = peak * ru_per_file_mix
+    serverless_gb = float(limits["cosmos_serverless_container_gb"].value)
+    serverless_ru_s = serverless_max_ru_s(results_steady_gb)
+    partitions = max(
+        1,
+        math.ceil(results_steady_gb / limits["cosmos_physical_partition_gb"].value),
+        math.ceil(peak_ru_s / limits["cosmos_physical_partition_ru_s"].value),
+    )
+    fits_serverless = (
+        results_steady_gb <= SERVERLESS_MARGIN * serverless_gb
+        and peak_ru_s <= SERVERLESS_MARGIN * serverless_ru_s
+    )
+    autoscale_max = max(
+        int(limits["cosmos_autoscale_min_max_ru_s"].value),
+        1000 * math.ceil(peak_ru_s * 1.2 / 1000),
+    )
+    return {
+        "ru_per_file": ru_per_file,
+        "ru_per_file_mix": ru_per_file_mix,
+        "average_ru_s": files_per_day / SECONDS_PER_DAY * ru_per_file_mix,
+        "peak_ru_s": peak_ru_s,
+        "results_gb_per_day": results_gb_per_day,
+        "results_gb_steady": results_steady_gb,
+        "results_ttl_days": results_ttl_days,
+        "cache_gb_steady": entry_gb_per_day * cache_ttl_days,
+        "days_to_serverless_limit": serverless_gb / results_gb_per_day,
+        "serverless_max_ru_s_at_steady_state": serverless_ru_s,
+        "physical_partitions": partitions,
+        "peak_ru_s_per_physical_partition": peak_ru_s / partitions,
+        "largest_logical_partition_kb": max(m.document_kb for m in inputs.measured.values()),
+        "preset": PRESETS[0] if fits_serverless else PRESETS[1],
+        "autoscale_max_ru_s": None if fits_serverless else autoscale_max,
+    }
+
+
+def _sum_tiers(parts: Any) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for files_a_day, per_file in parts:
+        for tier, gb in per_file.items():
+            total[tier] = total.get(tier, 0.0) + files_a_day * gb
+    return total
+
+
+def _limit_checks(
+    peak: float, mix: dict[str, float], inputs: Inputs, instances: int, cosmos: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Each demand as a share of its limit, the highest share first."""
+    limits = load_limits()
+    demands = {
+        "flex_max_instances_per_app": instances,
+        "flex_regional_memory_quota_mb": instances * inputs.instance_mb,
+        "cosmos_logical_partition_gb": cosmos["largest_logical_partition_kb"] / 1e6,
+        "cosmos_physical_partition_ru_s": cosmos["peak_ru_s_per_physical_partition"],
+        "storage_account_requests_per_s": peak * STORAGE_REQUESTS_PER_FILE,
+        "storage_queue_messages_per_s": peak * max(mix.values()),
+        "event_grid_topic_events_per_s": peak,
+        "event_grid_topic_mb_per_s": peak * EVENT_KB / 1000,
+    }
+    if cosmos["preset"] == PRESETS[0]:
+        demands["cosmos_serverless_container_gb"] = cosmos["results_gb_steady"]
+        demands["cosmos_serverless_ru_s"] = cosmos["peak_ru_s"]
+    else:
+        demands["cosmos_container_max_ru_s"] = cosmos["autoscale_max_ru_s"]
+    checks = []
+    for name, demand in demands.items():
+        limit = limits[name]
+        value = (
+            cosmos["serverless_max_ru_s_at_steady_state"]
+            if name == "cosmos_serverless_ru_s"
+            else float(limit.value)
+        )
+        checks.append({"limit": name, "what": limit.what, "demand": demand, "limit_value": value,
+                       "share": demand / value, "verified": limit.verified,
+                       "source": limit.url, "recorded": limit.recorded})  # fmt: skip
+    checks.sort(key=lambda check: check["share"], reverse=True)
+    return checks
+
+
+def _monthly_cost(
+    files_per_day: int,
+    mix: dict[str, float],
+    inputs: Inputs,
+    gb_s_per_day: float,
+    cosmos: dict[str, Any],
+) -> dict[str, float]:
+    prices, days = inputs.prices, DAYS_PER_MONTH
+    if cosmos["preset"] == PRESETS[0]:
+        throughput = (
+            cosmos["average_ru_s"]
+            * SECONDS_PER_DAY
+            * days
+            * (prices["cosmos_serverless_per_million_ru"] / 1e6)
+        )
+    else:
+        billed = max(0.1 * cosmos["autoscale_max_ru_s"],
+                     cosmos["average_ru_s"] * AUTOSCALE_HOURLY_PEAK)  # fmt: skip
+        throughput = billed / 100 * 24 * days * prices["cosmos_autoscale_per_100_ru_s_hour"]
+    costs = {
+        "compute": gb_s_per_day * days * prices["flex_on_demand_per_gb_s"],
+        "executions": 2 * files_per_day * days / 1e6 * prices["flex_per_million_executions"],
+        "cosmos_throughput": throughput,
+        "cosmos_storage": (cosmos["results_gb_steady"] + cosmos["cache_gb_steady"])
+        * prices["cosmos_storage_per_gb_month"],
+        "blob_storage": sum(
+            _daily(files_per_day, mix, stream) * inputs.storage_month[stream]["policy"]
+            for stream in STREAMS
+        ),
+        "event_grid": files_per_day * days / 1e6 * prices["event_grid_per_million_operations"],
+    }
+    costs["total"] = sum(costs.values())
+    return costs
+
+
+def _daily(files_per_day: int, mix: dict[str, float], stream: str) -> float:
+    """Files a day of a workload stream (the quarantined stream: the rejected share)."""
+    if stream == "quarantined":
+        return files_per_day * REJECTED_SHARE
+    return files_per_day * mix[stream] * (1 - REJECTED_SHARE)
+
+
+def blob_storage_per_file(days: int = 395) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per stream of the example workload, per file a day: the steady-state monthly cost
+    of its blobs under the lifecycle policy and all hot (the last 30 days of ``days``),
+    and the GB per tier after 30, 180 and 365 days."""
+    from prism.lifecycle import (
+        Tier,
+        compare_with_all_hot,
+        load_policy,
+        load_prices,
+        load_workload,
+        workload_cohorts,
+    )
+    from prism.lifecycle.validation import DEFAULT_POLICY_PATH
+
+    workload = load_workload(DEFAULT_POLICY_PATH.parent / "workload.example.json")
+    policy = load_policy(DEFAULT_POLICY_PATH)
+    prices = load_prices(None)
+    month: dict[str, Any] = {}
+    tiers: dict[str, Any] = {}
+    for stream in workload["streams"]:
+        per_day = float(stream["blobs_per_day"])
+        single = {**workload, "streams": [stream]}
+        comparison = compare_with_all_hot(workload_cohorts(single, days), policy, prices, days)
+        last = slice(days - 30, days)
+        month[stream["name"]] = {
+            name: float(sum(costs[last].sum() for costs in result.costs.values()))
+            / 30
+            * DAYS_PER_MONTH
+            / per_day
+            for name, result in (("policy", comparison.policy), ("hot", comparison.baseline))
+        }
+        tiers[stream["name"]] = {
+            f"day {day}": {
+                tier.label: float(comparison.policy.gigabytes[day - 1, tier]) / per_day
+                for tier in Tier
+            }
+            for day in (30, 180, 365)
+        }
+    return month, tiers

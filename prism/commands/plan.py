@@ -1,0 +1,156 @@
+"""``prism plan``: instances, Cosmos DB RU/s and storage, blob storage by tier, the limit
+that binds first, the scale preset and the monthly cost of a daily volume of files,
+from the benchmarks' measured figures (see :mod:`prism.capacity`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from prism.summary import format_table
+
+REFERENCE_RATES = (10_000, 1_000_000, 10_000_000)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        help="what a daily volume of files needs on Azure, and what it costs a month",
+        description="Capacity plan from the measured figures of `make bench`: instances per "
+        "function, Cosmos DB RU/s and storage, blob storage by tier, which Azure limit binds "
+        "first, the Bicep scale preset, and the monthly cost.",
+    )
+    parser.add_argument(
+        "--files-per-day",
+        nargs="+",
+        metavar="N",
+        help="files a day, one or more (default: 10000 1000000 10000000)",
+    )
+    parser.add_argument("--mix", help="shares of the files: image=0.4,audio=0.1,text=0.5")
+    parser.add_argument("--peak-factor", type=float, help="peak rate over the day's average (10)")
+    parser.add_argument("--instance-mb", type=int, default=2048, help="512, 2048 or 4096")
+    parser.add_argument("--cache-hit-rate", type=float, default=0.0, help="duplicates (0 ≤ r < 1)")
+    parser.add_argument("--results-ttl-days", type=int, default=365, help="results kept (365)")
+    parser.add_argument("--bench-dir", type=Path, help="benchmark results (default bench/results)")
+    parser.add_argument("--prices", type=Path, help="a price table overriding the default")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=run)
+
+
+def rates_of(raw: list[str] | None) -> list[int]:
+    from prism.params import parse_bounded_int
+
+    if not raw:
+        return list(REFERENCE_RATES)
+    return [parse_bounded_int(value, "files per day", 1, 10**12) for value in raw]
+
+
+def build_inputs(args: argparse.Namespace) -> Any:
+    from prism.capacity import Inputs, blob_storage_per_file
+    from prism.cost import BENCH_DIR, _read, load_compute_prices, measured_from_bench
+    from prism.cost import storage_per_file as cost_storage
+    from prism.errors import ConfigurationError
+    from prism.settings import get_settings
+
+    if args.instance_mb not in (512, 2048, 4096):
+        raise ConfigurationError(f"Flex Consumption instances are 512, 2048 or 4096 MB: "
+                                 f"{args.instance_mb}")  # fmt: skip
+    bench_dir = args.bench_dir or BENCH_DIR
+    router = _read(bench_dir / "pipeline.json").get("router", {})
+    month, tiers = blob_storage_per_file()
+    return Inputs(
+        measured=measured_from_bench(bench_dir, cost_storage()),
+        ingest_s=float(router.get("ingest_1KB_ms", 10.0)) / 1000,
+        prices=load_compute_prices(args.prices),
+        storage_month=month,
+        storage_tiers=tiers,
+        shared_cache=frozenset(get_settings().shared_cache),
+        instance_mb=args.instance_mb,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from prism.capacity import DEFAULT_MIX, DEFAULT_PEAK_FACTOR, parse_mix, plan
+    from prism.errors import ConfigurationError
+
+    rates = rates_of(args.files_per_day)
+    mix = parse_mix(args.mix) if args.mix else DEFAULT_MIX
+    if not 0 <= args.cache_hit_rate < 1:
+        raise ConfigurationError(f"cache hit rate must be in [0, 1): {args.cache_hit_rate}")
+    inputs = build_inputs(args)
+    plans = [
+        plan(
+            rate,
+            inputs,
+            mix=mix,
+            peak_factor=args.peak_factor or DEFAULT_PEAK_FACTOR,
+            results_ttl_days=args.results_ttl_days,
+            cache_hit_rate=args.cache_hit_rate,
+        ).to_dict()
+        for rate in rates
+    ]
+    if args.json:
+        print(json.dumps({"currency": inputs.prices["currency"], "plans": plans}, indent=2))
+        return 0
+    print(render(plans, inputs.prices["currency"]))
+    return 0
+
+
+def _count(value: float) -> str:
+    if value >= 1e6:
+        return f"{value / 1e6:,.1f} M"
+    if value >= 1e3:
+        return f"{value / 1e3:,.1f} K"
+    return f"{value:,.0f}" if value >= 10 else f"{value:,.2f}"
+
+
+def _gb(value: float) -> str:
+    return f"{value / 1000:,.1f} TB" if value >= 1000 else f"{value:,.1f} GB"
+
+
+def _preset(cosmos: dict[str, Any]) -> str:
+    ceiling = cosmos["autoscale_max_ru_s"]
+    return str(cosmos["preset"]) + (f", max {_count(ceiling)} RU/s" if ceiling else "")
+
+
+def render(plans: list[dict[str, Any]], currency: str) -> str:
+    rows: list[list[str]] = []
+
+    def row(label: str, values: list[str]) -> None:
+        rows.append([label, *values])
+
+    row("files per second, average / peak",
+        [f"{_count(p['rate']['average_per_s'])} / {_count(p['rate']['peak_per_s'])}"
+         for p in plans])  # fmt: skip
+    for name in plans[0]["instances"]["per_function"]:
+        row(f"instances at the peak: {name}",
+            [str(p["instances"]["per_function"][name]) for p in plans])  # fmt: skip
+    row("instances at the peak: all", [str(p["instances"]["total"]) for p in plans])
+    row("Cosmos DB RU per file", [f"{p['cosmos']['ru_per_file_mix']:.1f}" for p in plans])
+    row("Cosmos DB RU/s, average / peak",
+        [f"{_count(p['cosmos']['average_ru_s'])} / {_count(p['cosmos']['peak_ru_s'])}"
+         for p in plans])  # fmt: skip
+    row("Cosmos DB results, per day / kept",
+        [f"{_gb(p['cosmos']['results_gb_per_day'])} / {_gb(p['cosmos']['results_gb_steady'])}"
+         for p in plans])  # fmt: skip
+    row("Cosmos DB physical partitions", [str(p["cosmos"]["physical_partitions"]) for p in plans])
+    for day in plans[0]["blob_storage_gb"]:
+        row(f"blobs on {day}: hot / cool / cold / archive",
+            [" / ".join(map(_gb, p["blob_storage_gb"][day].values())) for p in plans])  # fmt: skip
+    row("binds first", [f"{p['binds_first']} ({p['limits'][0]['share']:.0%})" for p in plans])
+    row("over a limit", [", ".join(p["exceeded"]) or "none" for p in plans])
+    row("scale preset (Bicep scalePreset)", [_preset(p["cosmos"]) for p in plans])
+    for item in plans[0]["monthly_cost"]:
+        row(f"{currency} a month: {item.replace('_', ' ')}",
+            [f"{p['monthly_cost'][item]:,.2f}" for p in plans])  # fmt: skip
+    headers = ["", *(f"{_count(p['files_per_day'])} files/day" for p in plans)]
+    notes = [
+        "",
+        "",
+        f"Mix {', '.join(f'{m} {s:.0%}' for m, s in plans[0]['mix'].items())}; peak "
+        f"{plans[0]['peak_factor']:g}× the average. Limits with their sources: "
+        "prism/capacity/limits.json (unverified figures flagged in --json).",
+    ]
+    return format_table(rows, headers) + "\n".join(notes)
