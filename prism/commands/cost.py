@@ -1,5 +1,7 @@
 """``prism cost [--json]``: dollars per million files per modality, side by side for
-int8 vs fp32, batching on vs off, a cache hit rate, and lifecycle vs all-hot storage."""
+int8 vs fp32, batching on vs off, a cache hit rate, and lifecycle vs all-hot storage;
+and beside them what the same files would cost through Azure's managed AI services at
+list prices (see :mod:`prism.cost.managed`)."""
 
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         cache_hit_rate=args.cache_hit_rate,
         shared_cache=frozenset(get_settings().shared_cache),
     )
+    managed = compare_with_managed(lines, prices, args.bench_dir or BENCH_DIR)
     if args.json:
         document = {
             "currency": prices["currency"],
@@ -54,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
             "prices_source": prices["source"],
             "instance_mb": args.instance_mb,
             "per_million_files": [as_dict(line) for line in lines],
+            "managed_services": [line.to_dict() for line in managed],
         }
         print(json.dumps(document, indent=2))
         return 0
@@ -67,4 +71,38 @@ def run(args: argparse.Namespace) -> int:
     print(f"USD per million files, Flex Consumption {args.instance_mb} MB instances")
     print(format_table(rows, headers))
     print(f"\nPrices recorded {prices['recorded']}: {prices['source']}")
+    print("\nThe same files through Azure's managed AI services, USD per million files "
+          "(processing only: storing the files costs the same either way)")  # fmt: skip
+    print(render_managed(managed))
     return 0
+
+
+def compare_with_managed(lines: list[Any], prices: dict[str, Any], bench_dir: Path) -> list[Any]:
+    """The managed services beside Prism's default configuration (int8, batching),
+    processing only: compute, executions and Cosmos DB; on the benchmarked files."""
+    from prism.cost import DEFAULT_BENCH_INPUTS, _read
+    from prism.cost.managed import managed_comparison
+
+    default: dict[str, float] = {}
+    for line in lines:
+        default.setdefault(line.modality, line.compute + line.executions + line.cosmos)
+    inputs = _read(bench_dir / "batching.json").get("inputs", DEFAULT_BENCH_INPUTS)
+    return managed_comparison(default, inputs, prices)
+
+
+def render_managed(managed: list[Any]) -> str:
+    rows = [
+        [
+            line.modality,
+            line.service,
+            f"{line.units_per_file:,.3g} {line.unit}{'s' if line.units_per_file != 1 else ''}",
+            f"{line.managed_per_million:,.2f}",
+            f"{line.prism_per_million:,.2f}",
+            f"{line.ratio:,.0f}×",
+            "" if line.verified else "list price not verified",
+        ]
+        for line in managed
+    ]
+    headers = ["modality", "managed service", "per file", "managed", "Prism", "ratio", "note"]
+    sources = "\n".join(f"  {line.modality}: {line.source_url}" for line in managed)
+    return format_table(rows, headers) + "\nPrice sources (prism/cost/prices.json):\n" + sources

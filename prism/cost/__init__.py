@@ -34,6 +34,9 @@ PRICES_PATH = Path(__file__).resolve().parent / "prices.json"
 BENCH_DIR = Path(__file__).resolve().parents[2] / "bench" / "results"
 MODALITIES = ("image", "audio", "text")
 EXECUTIONS_PER_FILE = 2
+# What the batching benchmark ran on, when its results do not say (older runs): the
+# sample recording (7.5 s) and its sentences (about 100 characters).
+DEFAULT_BENCH_INPUTS = {"audio_seconds": 7.5, "text_characters": 100.0}
 MEASURED_CORES = 2  # the benchmark machine
 MB_PER_CORE = 2048  # Flex Consumption: 2048 MB instances have one core
 

@@ -159,3 +159,29 @@ def test_the_shipped_price_table_is_dated_and_sourced() -> None:
     for entry in prices["sources"].values():
         assert entry["source"] and entry["url"].startswith("https://")
         assert entry["recorded"] and isinstance(entry["verified"], bool)
+
+
+def test_managed_services_bill_the_benchmarked_files_by_their_own_units() -> None:
+    from prism.cost.managed import managed_comparison, units_per_file
+
+    prices = load_compute_prices()
+    assert units_per_file("image", {}, prices) == 1
+    assert units_per_file("audio", {"audio_seconds": 90.0}, prices) == pytest.approx(0.025)
+    assert units_per_file("text", {"text_characters": 999.0}, prices) == 1
+    assert units_per_file("text", {"text_characters": 1001.0}, prices) == 2  # rounded up
+    prism = {"image": 2.0, "audio": 4.0, "text": 1.0}
+    lines = managed_comparison(prism, {"audio_seconds": 7.2, "text_characters": 100.0}, prices)
+    by_modality = {line.modality: line for line in lines}
+    image = by_modality["image"]
+    assert image.managed_per_million == pytest.approx(prices["managed_vision_per_1000_images"]
+                                                      * 1000)  # fmt: skip
+    assert image.ratio == pytest.approx(image.managed_per_million / 2.0)
+    audio = by_modality["audio"]  # 7.2 s = 0.002 h a file
+    assert audio.managed_per_million == pytest.approx(
+        0.002 * prices["managed_speech_per_audio_hour"] * 1e6
+    )
+    assert all(line.verified == prices["sources"][key]["verified"]
+               for line, key in zip(lines, ("managed_vision_per_1000_images",
+                                            "managed_speech_per_audio_hour",
+                                            "managed_language_per_1000_text_records"),
+                                    strict=True))  # fmt: skip
