@@ -12,11 +12,11 @@ import resource
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from prism.onnx.registry import ModelSpec, model_for
+from prism.onnx.registry import ModelSpec, Precision, model_for
 from prism.settings import get_settings
 
 BATCH_SIZES = (1, 8, 32)
@@ -108,14 +108,93 @@ def measure(role: str, precision: str, model_dir: str) -> dict[str, Any]:
     }
 
 
-def run(roles: tuple[str, ...] = ("image", "text", "audio")) -> dict[str, Any]:
+SPEECH_BATCHES = (1, 4)  # 30 s windows per call: one utterance each
+
+
+def measure_speech(precision: str, model_dir: str) -> dict[str, Any]:
+    """Runs in a child process: a whole transcription of each window (encoder, then
+    greedy decoding token by token) in the same shape as :func:`measure`'s rows."""
+    import json
+
+    from models.datasets import transcription_clips
+    from prism.modalities.speech import (
+        SAMPLE_RATE,
+        Generation,
+        greedy_decode,
+        log_mel,
+        window_token_budget,
+    )
+    from prism.onnx.sessions import get_session
+
+    spec = model_for("speech", Path(model_dir))
+    chosen = cast("Precision", precision)
+    filters = np.load(spec.asset("mel_filters.npy"), allow_pickle=False)
+    generation = Generation.from_json(json.loads(spec.asset("generation.json").read_text()))
+    clips = [audio for _, audio in transcription_clips(SAMPLE_RATE)[:4]]
+    features = [log_mel(audio, filters) for audio in clips]
+    budgets = [window_token_budget(audio.size / SAMPLE_RATE) for audio in clips]
+    rows = []
+    load_s = 0.0
+    for threads in THREADS:
+        start = time.perf_counter()
+        encoder = get_session(spec.onnx_path(chosen, "encoder"), threads)
+        decoder = get_session(spec.onnx_path(chosen, "decoder"), threads)
+        load_s = max(load_s, time.perf_counter() - start)
+        for batch in SPEECH_BATCHES:
+            stacked = np.stack([features[i % len(features)] for i in range(batch)])
+            budget = [budgets[i % len(budgets)] for i in range(batch)]
+
+            def transcribe(
+                stacked: np.ndarray = stacked,
+                budget: list[int] = budget,
+                encoder: Any = encoder,
+                decoder: Any = decoder,
+            ) -> None:
+                greedy_decode(encoder, decoder, stacked, generation, budget)
+
+            timings = _time_calls(transcribe)
+            median = statistics.median(timings)
+            rows.append(
+                {
+                    "threads": threads,
+                    "batch": batch,
+                    "latency_ms": median * 1000,
+                    "p95_ms": float(np.percentile(timings, 95)) * 1000,
+                    "items_per_s": batch / median,
+                }
+            )
+    return {
+        "role": "speech",
+        "precision": precision,
+        "bytes": sum(spec.onnx_path(chosen, part).stat().st_size for part in spec.parts),
+        "load_s": load_s,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rows": rows,
+    }
+
+
+def _time_calls(call: Any) -> list[float]:
+    call()  # warm-up
+    timings: list[float] = []
+    deadline = time.perf_counter() + TIME_BUDGET_S
+    while len(timings) < MIN_REPEATS or time.perf_counter() < deadline:
+        start = time.perf_counter()
+        call()
+        timings.append(time.perf_counter() - start)
+    return timings
+
+
+def run(roles: tuple[str, ...] = ("image", "text", "audio", "speech")) -> dict[str, Any]:
     model_dir = str(get_settings().model_dir)
     context = multiprocessing.get_context("spawn")
     results = []
     for role in roles:
         for precision in ("fp32", "int8"):
             with context.Pool(1) as pool:
-                results.append(pool.apply(measure, (role, precision, model_dir)))
+                if role == "speech":
+                    results.append(pool.apply(measure_speech, (precision, model_dir)))
+                else:
+                    results.append(pool.apply(measure, (role, precision, model_dir)))
     return {"results": results, "comparison": compare(results)}
 
 

@@ -36,10 +36,12 @@ KEY_INPUTS = (
     "models/image.py",
     "models/text.py",
     "models/audio.py",
+    "models/speech.py",
     "models/router.py",
     "prism/modalities/image.py",
     "prism/modalities/text.py",
     "prism/modalities/audio.py",
+    "prism/modalities/speech.py",
     "requirements.txt",
     "requirements-build.txt",
 )
@@ -47,6 +49,7 @@ BUILDERS = {
     "image": "models.image",
     "text": "models.text",
     "audio": "models.audio",
+    "speech": "models.speech",
     "router": "models.router",
 }
 TOOL_PACKAGES = ("torch", "onnx", "onnxruntime", "numpy")

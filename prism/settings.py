@@ -57,6 +57,7 @@ class Env:
     MAX_TEXT_TOKENS = "PRISM_MAX_TEXT_TOKENS"
     TEXT_LABELS = "PRISM_TEXT_LABELS"
     TEXT_OTHER_THRESHOLD = "PRISM_TEXT_OTHER_THRESHOLD"
+    SPEECH_MODEL = "PRISM_SPEECH_MODEL"
     APPINSIGHTS_CONNECTION = "APPLICATIONINSIGHTS_CONNECTION_STRING"
     IMAGE_BATCH_SIZE = "PRISM_IMAGE_BATCH_SIZE"
     IMAGE_BATCH_WAIT_MS = "PRISM_IMAGE_BATCH_WAIT_MS"
@@ -142,6 +143,8 @@ class Settings:
     # "none" turns it off everywhere.
     shared_cache: tuple[str, ...] = field(default=("audio",), metadata={"env": Env.SHARED_CACHE})
     text_other_threshold: float = field(default=0.2, metadata={"env": Env.TEXT_OTHER_THRESHOLD})
+    # The manifest model that transcribes the speech the VAD finds, or "none".
+    speech_model: str = field(default="whisper-tiny-en", metadata={"env": Env.SPEECH_MODEL})
 
     def batching(self, modality: str) -> tuple[int, float]:
         """(max batch size, max wait in ms) of a modality's micro-batcher."""

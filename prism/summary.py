@@ -19,7 +19,11 @@ def summarize(modality: str | None, result: dict[str, Any] | None) -> str:
         spans = ", ".join(f"{s['start']:.1f}–{s['end']:.1f}s" for s in segments[:3])
         more = f" +{len(segments) - 3}" if len(segments) > 3 else ""
         speech = f"speech {spans}{more}" if segments else "no speech"
-        return f"{result['duration']:.1f}s · {speech} ({result['speech_ratio']:.0%})"
+        line = f"{result['duration']:.1f}s · {speech} ({result['speech_ratio']:.0%})"
+        text = (result.get("transcript") or {}).get("text", "")
+        if text:
+            line += f" · “{text if len(text) <= 60 else text[:59] + '…'}”"
+        return line
     if modality == "text":
         labels = ", ".join(f"{item['label']} {item['score']:.2f}" for item in result["labels"])
         cut = " · truncated" if result.get("truncated") else ""

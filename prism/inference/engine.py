@@ -15,11 +15,12 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
+from prism.errors import ConfigurationError
 from prism.modalities.base import ModalityHandler, Outcome, run_batch
 from prism.modality import Modality
-from prism.onnx.registry import ModelRef, model_for
+from prism.onnx.registry import ModelRef, ModelSpec, model_for, model_named
 from prism.routing import MagikaClassifier, Route, route
-from prism.settings import Settings, get_settings
+from prism.settings import Env, Settings, get_settings
 
 
 class Engine:
@@ -48,13 +49,28 @@ class Engine:
         s = self.settings
         shaping: dict[Modality, tuple[object, ...]] = {
             Modality.IMAGE: (s.max_image_bytes, s.max_image_pixels),
-            Modality.AUDIO: (s.max_audio_bytes, s.max_audio_seconds),
+            Modality.AUDIO: (s.max_audio_bytes, s.max_audio_seconds, *self._speech_key()),
             Modality.TEXT: (
                 s.max_text_bytes, s.max_text_tokens, s.text_labels, s.text_other_threshold,
             ),
         }  # fmt: skip
         encoded = json.dumps(shaping[modality], separators=(",", ":")).encode()
         return hashlib.sha256(encoded).hexdigest()[:16]
+
+    def _speech_key(self) -> tuple[str, ...]:
+        """The speech model's name, version and preprocessing version ("none": off)."""
+        if self.settings.speech_model == "none":
+            return ("none",)
+        return self._speech_spec().ref.key_parts()[:3]
+
+    def _speech_spec(self) -> ModelSpec:
+        spec = model_named(self.settings.speech_model, self.settings.model_dir)
+        if spec.entry["role"] != "speech":
+            raise ConfigurationError(
+                f"{Env.SPEECH_MODEL}={self.settings.speech_model!r} is not a speech model "
+                "(a manifest model with role 'speech', or 'none')"
+            )
+        return spec
 
     def _create(self, modality: Modality) -> ModalityHandler[Any, Any, Any]:
         s = self.settings
@@ -80,12 +96,17 @@ class Engine:
                 other_threshold=s.text_other_threshold,
             )
         from prism.modalities.audio import AudioAnalyzer
+        from prism.modalities.speech import SpeechTranscriber
 
+        transcriber = None
+        if s.speech_model != "none":
+            transcriber = SpeechTranscriber(self._speech_spec(), threads=s.intra_op_threads)
         return AudioAnalyzer(
             spec,
             threads=s.intra_op_threads,
             max_bytes=s.max_audio_bytes,
             max_seconds=s.max_audio_seconds,
+            transcriber=transcriber,
         )
 
     @property

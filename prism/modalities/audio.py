@@ -9,7 +9,9 @@ channel count.
 preprocess: 512-sample frames, each prefixed with the previous frame's last 64 samples.
 execute: per-frame speech probabilities, the LSTM state carried across blocks.
 postprocess: speech segments (Silero's state machine), speech ratio, loudness and
-spectral descriptors (librosa, imported here only).
+spectral descriptors (librosa, imported here only), and — when a transcriber is
+configured — a transcript of those segments (:mod:`prism.modalities.speech`; it runs
+here because it needs the segments, and on nothing else: silence costs nothing).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from prism.routing import kind_of, sniff_magic
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from prism.modalities.speech import SpeechTranscriber
 
 # Containers libsndfile may open here (it knows many more; less attack surface).
 ALLOWED_FORMATS = ("WAV", "WAVEX", "RF64", "FLAC", "OGG", "MP3", "AIFF")
@@ -308,9 +312,16 @@ class AudioAnalyzer:
     modality = Modality.AUDIO
 
     def __init__(
-        self, spec: ModelSpec, *, threads: int, max_bytes: int, max_seconds: float
+        self,
+        spec: ModelSpec,
+        *,
+        threads: int,
+        max_bytes: int,
+        max_seconds: float,
+        transcriber: SpeechTranscriber | None = None,
     ) -> None:
         self.spec = spec
+        self.transcriber = transcriber
         self.model: ModelRef = spec.ref
         self.threads = threads
         self.max_bytes = max_bytes
@@ -345,7 +356,7 @@ class AudioAnalyzer:
         spans = speech_segments(raw, self.params, decoded.samples.size)
         speech_seconds = sum(end - start for start, end in spans) / rate
         model_seconds = decoded.samples.size / rate
-        return {
+        result: JsonDict = {
             "duration": round(decoded.duration, 3),
             "sample_rate": decoded.sample_rate,
             "channels": decoded.channels,
@@ -361,3 +372,6 @@ class AudioAnalyzer:
             },
             "spectral": spectral_descriptors(decoded.samples, rate),
         }
+        if self.transcriber is not None:
+            result["transcript"] = self.transcriber.transcribe(decoded.samples, spans)
+        return result

@@ -8,6 +8,7 @@ built (file hashes, sizes, measured gate figures). A model directory holds
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -72,8 +73,16 @@ class ModelSpec:
             raise ModelUnavailableError(f"{self.name}: unknown runtime precision {precision!r}")
         return precision  # type: ignore[no-any-return]
 
-    def onnx_path(self, precision: Precision | None = None) -> Path:
-        return self.directory / f"{self.name}.{precision or self.runtime_precision}.onnx"
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The graphs of a model built as several (Whisper: encoder, decoder); empty
+        for a model of one graph."""
+        return tuple(str(part) for part in self.entry.get("parts", ()))
+
+    def onnx_path(self, precision: Precision | None = None, part: str | None = None) -> Path:
+        """``<name>[.<part>].<precision>.onnx``."""
+        stem = f"{self.name}.{part}" if part else self.name
+        return self.directory / f"{stem}.{precision or self.runtime_precision}.onnx"
 
     def asset(self, file_name: str) -> Path:
         path = self.directory / file_name
@@ -89,6 +98,14 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
         manifest: dict[str, Any] = json.load(handle)
     return manifest
+
+
+def model_named(name: str, model_dir: Path, manifest_path: Path = MANIFEST_PATH) -> ModelSpec:
+    """The manifest entry called ``name``."""
+    for entry in load_manifest(manifest_path)["models"]:
+        if entry["name"] == name:
+            return ModelSpec(entry, model_dir / entry["name"])
+    raise ModelUnavailableError(f"no model named {name!r} in {manifest_path}")
 
 
 def model_for(role: str, model_dir: Path, manifest_path: Path = MANIFEST_PATH) -> ModelSpec:
@@ -116,7 +133,7 @@ def model_report(model_dir: Path) -> list[dict[str, Any]]:
     for entry in load_manifest()["models"]:
         built = lock["models"].get(entry["name"])
         files = built["files"] if built else {}
-        runtime_file = files.get(f"{entry['name']}.{entry['runtime_precision']}.onnx", {})
+        stems = [f"{entry['name']}.{part}" for part in entry.get("parts", ())] or [entry["name"]]
         rows.append(
             {
                 "name": entry["name"],
@@ -125,12 +142,27 @@ def model_report(model_dir: Path) -> list[dict[str, Any]]:
                 "version": entry["version"],
                 "runtime_precision": entry["runtime_precision"],
                 "built": built is not None,
-                "fp32_bytes": files.get(f"{entry['name']}.fp32.onnx", {}).get("bytes"),
-                "int8_bytes": files.get(f"{entry['name']}.int8.onnx", {}).get("bytes"),
-                "sha256": runtime_file.get("sha256"),
+                "fp32_bytes": _total_bytes(files, stems, "fp32"),
+                "int8_bytes": _total_bytes(files, stems, "int8"),
+                "sha256": _runtime_sha256(files, stems, entry["runtime_precision"]),
                 "gate": built["gate"] if built else {},
                 "gate_thresholds": entry.get("gate", {}),
                 "gate_passed": bool(built and built["gate_passed"]),
             }
         )
     return rows
+
+
+def _total_bytes(files: dict[str, Any], stems: list[str], precision: str) -> int | None:
+    sizes = [files.get(f"{stem}.{precision}.onnx", {}).get("bytes") for stem in stems]
+    return None if None in sizes else sum(int(size) for size in sizes)
+
+
+def _runtime_sha256(files: dict[str, Any], stems: list[str], precision: str) -> str | None:
+    """One graph: its hash; several: the hash of their hashes, in the manifest's order."""
+    hashes = [files.get(f"{stem}.{precision}.onnx", {}).get("sha256") for stem in stems]
+    if None in hashes:
+        return None
+    if len(hashes) == 1:
+        return str(hashes[0])
+    return hashlib.sha256("".join(str(h) for h in hashes).encode()).hexdigest()

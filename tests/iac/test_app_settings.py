@@ -31,6 +31,7 @@ DEFAULTED = {
     Env.MAX_TEXT_TOKENS,
     Env.TEXT_LABELS,
     Env.TEXT_OTHER_THRESHOLD,
+    Env.SPEECH_MODEL,
 }
 # Only the local host and the model build use these: Azure has managed identity and
 # real function keys, and the package arrives with its models built.

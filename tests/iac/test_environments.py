@@ -62,6 +62,9 @@ def test_the_build_environment_holds_every_weight_source_of_the_manifest() -> No
         assert build[upstream["package"]].endswith(f"=={upstream['package_version']}"), entry[
             "name"
         ]
+        labels = upstream.get("labels")
+        if labels:
+            assert build[labels["package"]] == f"{labels['package']}=={labels['package_version']}"
     speech = next(e for e in manifest["models"] if e["role"] == "audio")["evaluation_data"]
     source = speech["speech"]
     assert build[source["package"]] == f"{source['package']}=={source['package_version']}"

