@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,12 +101,13 @@ def run(count: int, hostile_share: float, timeout: float) -> dict[str, Any]:
     with private_stack() as state, tempfile.TemporaryDirectory(prefix="prism-load-") as logs:
         environ = stack_environment(state, "load")
         settings = load_settings(environ)
+        # From the stack's settings: uploads are announced as BlobCreated events, as on
+        # Azure (Event Grid), so the host's cost per file does not grow with the container.
         client = connect(
             settings,
-            storage=StorageConnection(connection_string=environ["PRISM_STORAGE"]),
-            cosmos=CosmosConnection(endpoint=environ["PRISM_COSMOS__accountEndpoint"],
-                                    key=environ["PRISM_COSMOS__key"]),
-        )  # fmt: skip
+            storage=StorageConnection.from_environ(environ),
+            cosmos=CosmosConnection.from_environ(environ),
+        )
         container = settings.incoming_container
         client.blobs.ensure_container(container)
         expected: dict[str, str] = {}  # document id → blob name
@@ -152,12 +154,17 @@ def run(count: int, hostile_share: float, timeout: float) -> dict[str, Any]:
             "cosmos": peak_kib(state.cosmos.pid),
         }
     hostile_count = round(count * hostile_share)
+    first_minute, last_minute = minute_rates(documents)
     return {
         "files": len(files),
         "hostile": hostile_count,
         "upload_s": round(upload_s, 1),
         "pipeline_s": round(pipeline_s, 1),
         "files_per_s": round(len(files) / pipeline_s, 1),
+        # Results per second in the run's first and last minute: a host whose cost per
+        # file grew with the container would slow down as it fills.
+        "first_minute_per_s": first_minute,
+        "last_minute_per_s": last_minute,
         "lost": sorted(expected[i] for i in set(expected) - set(per_id)),
         "duplicated": sorted(i for i, n in per_id.items() if n > 1),
         "unexpected": sorted(set(per_id) - set(expected)),
@@ -167,6 +174,20 @@ def run(count: int, hostile_share: float, timeout: float) -> dict[str, Any]:
         "queue_leftovers": {q: n for q, n in leftovers.items() if n},
         "peak_memory_mib": {name: round(kib / 1024, 1) for name, kib in memory.items()},
     }
+
+
+def minute_rates(documents: list[dict[str, Any]]) -> tuple[float, float]:
+    """Results written per second in the first and the last minute of the run (the
+    whole run when it is shorter than two minutes)."""
+    moments = sorted(datetime.fromisoformat(str(d["created_at"]).replace("Z", "+00:00"))
+                     for d in documents)  # fmt: skip
+    if not moments:
+        return 0.0, 0.0
+    span = (moments[-1] - moments[0]).total_seconds()
+    window = min(60.0, max(span / 2, 1.0))
+    first = sum(1 for m in moments if (m - moments[0]).total_seconds() <= window)
+    last = sum(1 for m in moments if (moments[-1] - m).total_seconds() <= window)
+    return round(first / window, 1), round(last / window, 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     memory = report["peak_memory_mib"]
     print(
         f"{report['files']} files ({report['hostile']} hostile) in {report['pipeline_s']} s: "
-        f"{report['files_per_s']} files/s; lost {len(report['lost'])}, duplicated "
+        f"{report['files_per_s']} files/s (first minute {report['first_minute_per_s']}/s, "
+        f"last minute {report['last_minute_per_s']}/s); lost {len(report['lost'])}, duplicated "
         f"{len(report['duplicated'])}, unexpected {len(report['unexpected'])}, uncoded "
         f"{len(report['uncoded_rejections'])}; queue leftovers {report['queue_leftovers']}\n"
         f"statuses {report['statuses']}; rejections {report['rejection_codes']}\n"

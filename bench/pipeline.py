@@ -95,12 +95,9 @@ def mixed_files(count: int, seed: int = 0) -> list[tuple[str, bytes]]:
 def _connections(environ: dict[str, str]) -> tuple[Any, Any]:
     from prism.storage import CosmosConnection, StorageConnection
 
-    return (
-        StorageConnection(connection_string=environ["PRISM_STORAGE"]),
-        CosmosConnection(
-            endpoint=environ["PRISM_COSMOS__accountEndpoint"], key=environ["PRISM_COSMOS__key"]
-        ),
-    )
+    # From the stack's settings: uploads are announced as BlobCreated events (the local
+    # stand-in for Event Grid), so the host reads new blobs without listing the container.
+    return StorageConnection.from_environ(environ), CosmosConnection.from_environ(environ)
 
 
 def end_to_end(count: int) -> dict[str, Any]:

@@ -73,6 +73,8 @@ class Env:
     # routes; the master key on admin-level ones (and it opens function-level ones).
     FUNCTION_KEY = "PRISM_FUNCTION_KEY"
     MASTER_KEY = "PRISM_MASTER_KEY"
+    # The local stack's stand-in for Event Grid: the queue BlobCreated events go to.
+    LOCAL_BLOB_EVENTS_QUEUE = "PRISM_LOCAL_BLOB_EVENTS_QUEUE"
     # How long the local host leases a queue message (fault tests shorten it).
     DEVHOST_LEASE_SECONDS = "PRISM_DEVHOST_LEASE_SECONDS"
     # Where `prism models build` caches built models (default ~/.cache/prism).

@@ -23,10 +23,12 @@ FunctionRpc messages, as the Functions host does on Azure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from prism.deadletter import DeadLetterFormatError, parse_dead_letters
 from prism.devhost.bindings import (
     Connections,
     HttpCall,
@@ -60,6 +63,7 @@ from prism.storage import (
     BlobInfo,
     LeaseLostError,
     MessageQueues,
+    NotFoundError,
     ReceivedMessage,
     json_body,
     poison_queue_name,
@@ -76,6 +80,10 @@ BLOB_POISON_QUEUE = BLOB_TRIGGER_POISON_QUEUE
 LEASE_SECONDS = 600
 LEASE_SETTING = Env.DEVHOST_LEASE_SECONDS
 BLOB_SCAN_SECONDS = 1.0
+# With the stack's BlobCreated events: how often the events queue is read, and how often
+# the container is listed anyway, for blobs that arrived without an event.
+BLOB_EVENT_POLL_SECONDS = 0.1
+RECONCILE_SECONDS = 30.0
 _IDLE_POLL_SECONDS = 0.05
 
 
@@ -125,6 +133,10 @@ class DevHost:
         self._prepared = False
         self._started = False
         self._restarting: asyncio.Lock | None = None
+        # Queue function -> the event that wakes its polling loop (serve mode).
+        self._wakeups: dict[str, asyncio.Event] = {}
+        self.blob_events_queue = self.environ.get(Env.LOCAL_BLOB_EVENTS_QUEUE) or None
+        self.reconcile_seconds = RECONCILE_SECONDS
 
     @functools.cached_property
     def _receipts(self) -> BlobReceipts:
@@ -156,19 +168,29 @@ class DevHost:
         """One invocation through the worker; raises if it failed. Its outputs are
         written; its ``InvocationResponse`` is returned."""
         try:
-            # host.json functionTimeout: past it the invocation has failed (the
-            # Functions host then restarts the worker; here the call is abandoned).
-            async with asyncio.timeout(self.config.function_timeout):
-                response = await self.worker.invoke(spec, inputs.data, inputs.trigger_metadata)
-        except WorkerFailedError:
-            await self._restart_worker()
-            raise
-        failure = invocation_failure(response)
-        if failure is not None:
-            raise InvocationFailedError(f"{spec.name}: {failure}")
-        if spec.outputs:
-            await asyncio.to_thread(write_outputs, spec, response, binding_data, self.connections)
-        return response
+            try:
+                # host.json functionTimeout: past it the invocation has failed (the
+                # Functions host then restarts the worker; here the call is abandoned).
+                async with asyncio.timeout(self.config.function_timeout):
+                    response = await self.worker.invoke(spec, inputs.data, inputs.trigger_metadata)
+            except WorkerFailedError:
+                await self._restart_worker()
+                raise
+            failure = invocation_failure(response)
+            if failure is not None:
+                raise InvocationFailedError(f"{spec.name}: {failure}")
+            if spec.outputs:
+                await asyncio.to_thread(
+                    write_outputs, spec, response, binding_data, self.connections
+                )
+            return response
+        finally:
+            # It may have sent a message (ingest queues jobs) or freed room for a batch.
+            self._wake_queue_loops()
+
+    def _wake_queue_loops(self) -> None:
+        for wake in self._wakeups.values():
+            wake.set()
 
     async def _restart_worker(self) -> None:
         """A worker whose process died is replaced (once, however many invocations
@@ -194,6 +216,10 @@ class DevHost:
             container, _ = blob_path(spec.trigger, self.environ)
             store = self.connections.blobs(spec.trigger.get("connection"))
             await asyncio.to_thread(store.ensure_container, container)
+            if self.blob_events_queue is not None:  # where the events arrive, as a
+                # deployment creates the Event Grid subscription
+                events = self.connections.queues(spec.trigger.get("connection"))
+                await asyncio.to_thread(events.ensure_queue, self.blob_events_queue)
         for spec in self._of_type("queueTrigger"):
             queues, queue = self._queue_of(spec)
             await asyncio.to_thread(queues.ensure_queue, queue)
@@ -278,20 +304,66 @@ class DevHost:
 
     # -- blob triggers -------------------------------------------------------------------
 
+    def _start_blob(self, spec: FunctionSpec, blob: BlobInfo, prefix: str) -> bool:
+        key = (spec.name, blob.name, blob.etag)
+        if key in self._blobs_in_flight or key in self._blobs_done:
+            return False
+        self._blobs_in_flight.add(key)
+        self._spawn(self._run_blob(spec, blob, prefix))
+        return True
+
+    async def _blob_event_round(self, spec: FunctionSpec) -> int:
+        """Start the function on the blobs the BlobCreated events waiting on the stack's
+        events queue name: the cost grows with new blobs, not with the container."""
+        assert self.blob_events_queue is not None
+        container, prefix = blob_path(spec.trigger, self.environ)
+        queues = self.connections.queues(spec.trigger.get("connection"))
+        store = self.connections.blobs(spec.trigger.get("connection"))
+        messages = await asyncio.to_thread(
+            queues.receive, self.blob_events_queue, max_messages=32, visibility_timeout=60
+        )
+        started = 0
+        for message in messages:
+            try:
+                events = parse_dead_letters(message.body(), {container})
+            except (DeadLetterFormatError, PermanentError) as error:
+                log.warning("a blob event that is not one was dropped: %s", error)
+                events = None
+            for event in events.blobs if events else []:
+                if not event.name.startswith(prefix):
+                    continue
+                try:
+                    blob = await asyncio.to_thread(store.properties, container, event.name)
+                except NotFoundError:
+                    continue  # deleted since: nothing to run
+                if not await asyncio.to_thread(self._receipts.has, spec.name, blob):
+                    started += self._start_blob(spec, blob, prefix)
+            # Dropped once its runs have started: a host that dies before they finish
+            # finds their blobs again in the scan it makes when it starts.
+            await asyncio.to_thread(queues.delete, message)
+        return started
+
     async def _blob_round(self, spec: FunctionSpec) -> int:
-        """Start the function on every blob version it has no receipt for."""
+        """Start the function on every blob version it has no receipt for (a full scan
+        of the container: with events, only at start and to reconcile)."""
         container, prefix = blob_path(spec.trigger, self.environ)
         store = self.connections.blobs(spec.trigger.get("connection"))
         blobs = await asyncio.to_thread(lambda: list(store.list(container, prefix or None)))
         receipts = await asyncio.to_thread(self._receipts.names, spec.name)
         started = 0
         for blob in unreceipted(blobs, receipts, spec.name):
-            key = (spec.name, blob.name, blob.etag)
-            if key in self._blobs_in_flight or key in self._blobs_done:
-                continue
-            self._blobs_in_flight.add(key)
-            self._spawn(self._run_blob(spec, blob, prefix))
-            started += 1
+            started += self._start_blob(spec, blob, prefix)
+        return started
+
+    async def _blob_rounds(self, *, scan: bool) -> int:
+        """One round of every blob trigger: its events, and a full scan if ``scan`` or
+        if the stack announces no events."""
+        started = 0
+        for spec in self._of_type("blobTrigger"):
+            if self.blob_events_queue is not None:
+                started += await self._blob_event_round(spec)
+            if scan or self.blob_events_queue is None:
+                started += await self._blob_round(spec)
         return started
 
     async def _run_blob(self, spec: FunctionSpec, blob: BlobInfo, prefix: str) -> None:
@@ -418,16 +490,17 @@ class DevHost:
             await self._prepare()
             await self._start_timers()
             async with asyncio.timeout(timeout):
+                scan = True  # at start: blobs from before the host (or without an event)
                 while True:
-                    started = 0
-                    for spec in self._of_type("blobTrigger"):
-                        started += await self._blob_round(spec)
+                    started = await self._blob_rounds(scan=scan)
+                    scan = False
                     for spec in self._of_type("queueTrigger"):
                         started += await self._queue_round(spec)
                     if self._tasks:
                         await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
                     elif started == 0:
-                        if await self._queues_empty():
+                        # Idle only if a last full scan finds nothing either.
+                        if await self._blob_rounds(scan=True) == 0 and await self._queues_empty():
                             return self.stats
                         await asyncio.sleep(_IDLE_POLL_SECONDS)  # hidden messages reappear
         finally:
@@ -476,28 +549,45 @@ class DevHost:
             await self.stop()
 
     async def _queue_loop(self, spec: FunctionSpec) -> None:
-        # Exponential back-off while the queue is empty, up to maxPollingInterval.
-        delay = 0.1
+        # Back off while the queue is empty, up to maxPollingInterval — but an invocation
+        # that finishes (it may have sent this queue a message) wakes the loop at once,
+        # and one of its own finishing frees room for the next batch.
+        wake = self._wakeups.setdefault(spec.name, asyncio.Event())
+        delay = _IDLE_POLL_SECONDS
         while True:
+            wake.clear()
             try:
                 started = await self._queue_round(spec)
             except Exception:
                 log.exception("polling the queue of %s failed", spec.name)
                 started = 0
-            if started or self._running[spec.name] > self.config.queues.new_batch_threshold:
-                delay = 0.1
-                await asyncio.sleep(0.01 if started else _IDLE_POLL_SECONDS)
-            else:
-                await asyncio.sleep(delay)
+            if started:
+                delay = _IDLE_POLL_SECONDS
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await wake.wait()
+            if not wake.is_set():
                 delay = min(delay * 2, self.config.queues.max_polling_interval)
 
     async def _blob_loop(self, spec: FunctionSpec) -> None:
+        last_scan: float | None = None  # the first round scans: blobs from before the host
         while True:
+            scan = (
+                self.blob_events_queue is None
+                or last_scan is None
+                or time.monotonic() - last_scan >= self.reconcile_seconds
+            )
             try:
-                await self._blob_round(spec)
+                if self.blob_events_queue is not None:
+                    await self._blob_event_round(spec)
+                if scan:
+                    last_scan = time.monotonic()
+                    await self._blob_round(spec)
             except Exception:
-                log.exception("scanning the container of %s failed", spec.name)
-            await asyncio.sleep(BLOB_SCAN_SECONDS)
+                log.exception("the blob trigger of %s failed to look for blobs", spec.name)
+            await asyncio.sleep(BLOB_SCAN_SECONDS if self.blob_events_queue is None else
+                                BLOB_EVENT_POLL_SECONDS)  # fmt: skip
 
 
 # How long a stopping host lets running invocations finish (the Functions host has a

@@ -34,6 +34,8 @@ from prism.storage.connections import StorageConnection
 from prism.storage.receipts import forget_every_receipt
 
 DEFAULT_STATE_DIR = PROJECT_ROOT / ".prism"
+# Where uploads through the stack are announced (prism.storage.blob_events).
+BLOB_EVENTS_QUEUE = "prism-blob-created"
 
 # Azurite's fixed development account (public, documented, works only against Azurite).
 AZURITE_ACCOUNT = "devstoreaccount1"
@@ -116,6 +118,7 @@ class StackState:
             Env.STORAGE_CONNECTION: self.azurite.connection_string,
             Env.COSMOS_ENDPOINT: self.cosmos.endpoint,
             Env.COSMOS_KEY: self.cosmos.key,
+            Env.LOCAL_BLOB_EVENTS_QUEUE: BLOB_EVENTS_QUEUE,
         }
 
     def to_json(self) -> dict[str, Any]:

@@ -66,7 +66,14 @@ def blob_store(connection: StorageConnection | None = None) -> AzureBlobStore:
     from azure.storage.blob import BlobServiceClient
 
     connection = connection or StorageConnection.from_environ()
-    return AzureBlobStore(_service(BlobServiceClient, connection, connection.blob_service_uri))
+    service = _service(BlobServiceClient, connection, connection.blob_service_uri)
+    if connection.blob_events_queue is not None:  # the local stack's Event Grid stand-in
+        from prism.storage.blob_events import EventPublishingBlobStore
+
+        return EventPublishingBlobStore(
+            service, message_queues(connection), connection.blob_events_queue
+        )
+    return AzureBlobStore(service)
 
 
 @cache

@@ -51,6 +51,9 @@ class StorageConnection:
     blob_service_uri: str | None = None
     queue_service_uri: str | None = None
     client_id: str | None = None
+    # Locally only: where blobs written through this connection are announced
+    # (prism.storage.blob_events); on Azure, Event Grid does it.
+    blob_events_queue: str | None = None
 
     @classmethod
     def from_environ(
@@ -63,6 +66,7 @@ class StorageConnection:
             or _value(env, f"{name}__serviceUri"),
             queue_service_uri=_value(env, f"{name}__queueServiceUri"),
             client_id=_value(env, f"{name}__clientId"),
+            blob_events_queue=_value(env, Env.LOCAL_BLOB_EVENTS_QUEUE),
         )
         identity_based = connection.blob_service_uri and connection.queue_service_uri
         if connection.connection_string is None and not identity_based:

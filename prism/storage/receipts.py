@@ -78,6 +78,16 @@ class BlobReceipts:
         self._ensure()
         return [b.name for b in self.store.list(RECEIPTS_CONTAINER, prefix=_prefix(function))]
 
+    def has(self, function: str, blob: BlobInfo) -> bool:
+        """Whether ``function`` has a receipt for this blob version (one HEAD request)."""
+        self._ensure()
+        name = receipt_name(function, blob.container, blob.name, blob.etag)
+        try:
+            self.store.properties(RECEIPTS_CONTAINER, name)
+        except NotFoundError:
+            return False
+        return True
+
     def write(self, function: str, blob: BlobInfo) -> None:
         self._ensure()
         self.store.upload(

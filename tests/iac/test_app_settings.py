@@ -37,7 +37,7 @@ DEFAULTED = {
 # real function keys, and the package arrives with its models built.
 LOCAL_ONLY = {
     Env.COSMOS_KEY, Env.FUNCTION_KEY, Env.MASTER_KEY, Env.DEVHOST_LEASE_SECONDS,
-    Env.BUILD_CACHE_DIR,
+    Env.BUILD_CACHE_DIR, Env.LOCAL_BLOB_EVENTS_QUEUE,
 }  # fmt: skip
 IDENTITY_SUFFIXES = ("__blobServiceUri", "__queueServiceUri", "__accountEndpoint")
 

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 
 from prism.devhost import DevHost, HostConfig, RuntimeWorker
+from prism.devhost.bindings import Connections
 from prism.devhost.host import BLOB_POISON_QUEUE
 from prism.localstack.processes import free_port
 from prism.storage import (
@@ -204,29 +207,87 @@ def test_timer_that_runs_on_startup_runs_once(environ: dict[str, str]) -> None:
     assert drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_TICK_QUEUE"]) == [{"past_due": False}]
 
 
-@pytest.fixture
-def served(environ: dict[str, str]) -> Iterator[str]:
-    """The sample app served over HTTP on a free port; yields its base URL."""
+@contextlib.contextmanager
+def serving(host: DevHost) -> Iterator[str]:
+    """``host`` serving on a free port in a thread of its own; yields its base URL once
+    it answers (the worker starts first, however long that takes here)."""
     port = free_port()
-    host = new_host(environ)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
-    serving = loop.create_task(host.serve(stop, http_port=port))
-    thread = threading.Thread(target=loop.run_until_complete, args=(serving,))
+    task = loop.create_task(host.serve(stop, http_port=port))
+    thread = threading.Thread(target=loop.run_until_complete, args=(task,))
     thread.start()
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):  # until the server answers
+        deadline = time.monotonic() + 120
+        while not task.done():  # until it answers (or fails to start)
             try:
-                urllib.request.urlopen(f"{base}/api/health", timeout=1).read()
+                urllib.request.urlopen(f"{base}/api/health", timeout=5).read()
                 break
             except OSError:
+                assert time.monotonic() < deadline, "the host never answered"
                 time.sleep(0.05)
         yield base
     finally:
         loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=30)
+        thread.join(timeout=60)
         loop.close()
+
+
+@pytest.fixture
+def served(environ: dict[str, str]) -> Iterator[str]:
+    """The sample app served over HTTP on a free port; yields its base URL."""
+    with serving(new_host(environ)) as base:
+        yield base
+
+
+class CountedListings(Connections):
+    """The host's storage, counting how often it lists each container."""
+
+    def __init__(self, environ: dict[str, str]) -> None:
+        super().__init__(environ)
+        self.listings: Counter[str] = Counter()
+
+    def blobs(self, name: str | None) -> Any:
+        store = super().blobs(name)
+        if not getattr(store, "counted", False):  # stores are shared: count each once
+            original = store.list
+
+            def counted(container: str, *args: Any, **kwargs: Any) -> Any:
+                self.listings[container] += 1
+                return original(container, *args, **kwargs)
+
+            store.list = counted  # type: ignore[method-assign]
+            store.counted = True  # type: ignore[attr-defined]
+        return store
+
+
+def test_a_blob_announced_by_an_event_runs_without_the_container_being_listed(
+    environ: dict[str, str], unique_name: str
+) -> None:
+    environ = {**environ, "PRISM_LOCAL_BLOB_EVENTS_QUEUE": f"{unique_name}events"}
+    connections = CountedListings(environ)
+    worker = RuntimeWorker(APPS, environ, script_file="sample_app.py")
+    host = DevHost(worker, HostConfig.from_file(APPS / "host.json"), environ, connections)
+    host.reconcile_seconds = 3600  # no scan after the first: only the event can find it
+    container = environ["SAMPLE_CONTAINER"]
+    uploader = blob_store(StorageConnection.from_environ(environ, name="SAMPLE_STORAGE"))
+    uploader.ensure_container(container)
+    with serving(host):
+        deadline = time.monotonic() + 60
+        while connections.listings[container] == 0:  # the scan a host makes when it starts
+            assert time.monotonic() < deadline, "the host never scanned its container"
+            time.sleep(0.05)
+        uploader.upload(container, "announced.txt", b"hello")
+        seen: list[Any] = []
+        deadline = time.monotonic() + 120
+        while not seen:
+            assert time.monotonic() < deadline, "the announced blob never ran"
+            seen = drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_SEEN_QUEUE"])
+            time.sleep(0.1)
+        listings = connections.listings[container]
+    assert seen == [{"name": f"{container}/announced.txt", "length": 5, "bytes": 5}]
+    assert listings == 1
 
 
 def fetch(

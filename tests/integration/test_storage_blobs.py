@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from prism.storage import AzureBlobStore, ConditionFailedError, NotFoundError, StorageConnection
+from prism.deadletter import parse_dead_letters
+from prism.storage import (
+    AzureBlobStore,
+    ConditionFailedError,
+    NotFoundError,
+    StorageConnection,
+    message_queues,
+)
 from prism.storage.clients import blob_store
 
 pytestmark = pytest.mark.integration
@@ -128,3 +137,23 @@ def test_list_filters_by_prefix_and_delete_reports_existence(
     assert sorted(b.name for b in store.list(container, prefix="x/")) == ["x/1", "x/2"]
     assert store.delete(container, "x/1")
     assert not store.delete(container, "x/1")
+
+
+def test_a_blob_written_through_the_local_stack_is_announced_as_event_grid_would(
+    storage_connection: StorageConnection, unique_name: str
+) -> None:
+    announced = replace(storage_connection, blob_events_queue=f"{unique_name}events")
+    store = blob_store(announced)
+    store.ensure_container(unique_name)
+
+    uploaded = store.upload(unique_name, "dir/new.txt", b"hello")
+    store.copy(unique_name, "dir/new.txt", unique_name, "copy.txt")
+
+    queues = message_queues(storage_connection)
+    bodies = [m.body() for m in queues.receive(f"{unique_name}events", max_messages=32,
+                                               visibility_timeout=30)]  # fmt: skip
+    blobs = [blob for body in bodies for blob in parse_dead_letters(body, {unique_name}).blobs]
+    assert [(b.container, b.name) for b in blobs] == [
+        (unique_name, "dir/new.txt"), (unique_name, "copy.txt")
+    ]  # fmt: skip
+    assert uploaded.etag  # the write itself is unchanged
