@@ -18,6 +18,7 @@ from prism.errors import PrismError
 COMMAND_MODULES = (
     "prism.commands.models",
     "prism.commands.infer",
+    "prism.commands.search",
     "prism.commands.pipeline",
     "prism.commands.results",
     "prism.commands.deadletter",
