@@ -362,3 +362,45 @@ def test_long_audio_runs_in_blocks_with_the_state_carried(analyzer: AudioAnalyze
     state = np.zeros((1, 1, 128), dtype=np.float32)
     whole, _, _ = session.run(None, {"input": frames, "h": state, "c": state})
     np.testing.assert_allclose(blocked, np.asarray(whole).reshape(-1), atol=1e-5)
+
+
+class RecordingTranscriber:
+    """Stands in for Whisper: records what it is asked to transcribe."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, list[tuple[int, int]]]] = []
+
+    def transcribe(self, samples: np.ndarray, spans: Any) -> dict[str, Any]:
+        self.calls.append((samples.size, list(spans)))
+        return {"text": f"{len(spans)} spans", "segments": [], "model": "stand-in"}
+
+
+def test_only_the_speech_the_vad_found_is_transcribed(
+    audio_spec: ModelSpec, spoken_wav: bytes
+) -> None:
+    transcriber = RecordingTranscriber()
+    analyzer = AudioAnalyzer(
+        audio_spec,
+        threads=1,
+        max_bytes=10_000_000,
+        max_seconds=60.0,
+        transcriber=transcriber,  # type: ignore[arg-type]
+    )
+    silence = audio_bytes("WAV", "PCM_16", seconds=2.0, frequency=0)
+    quiet, spoken = run_batch(analyzer, [silence, spoken_wav])
+    assert quiet.result is not None and spoken.result is not None
+    (_, no_spans), (_, spans) = transcriber.calls
+    assert no_spans == []
+    # The spans it got are the speech segments the result reports (in seconds, to 1 ms).
+    assert [
+        {"start": round(start / 16000, 3), "end": round(end / 16000, 3)} for start, end in spans
+    ] == spoken.result["speech_segments"]
+    assert transcriber.calls[1][1], "the spoken file has speech to transcribe"
+    assert spoken.result["transcript"]["model"] == "stand-in"
+
+
+def test_without_a_transcriber_audio_results_have_no_transcript(
+    analyzer: AudioAnalyzer, spoken_wav: bytes
+) -> None:
+    (outcome,) = run_batch(analyzer, [spoken_wav])
+    assert outcome.result is not None and "transcript" not in outcome.result
