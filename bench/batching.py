@@ -1,14 +1,21 @@
-"""Micro-batching on vs off, per modality, at concurrency 1, 8 and 32 (closed loop).
+"""Micro-batching on vs off, per modality, at every concurrency the host can run one
+function at on an instance (host.json: batchSize 16 + newBatchThreshold 8 = 24) and
+beyond it (32), closed loop.
 
 "Off" is what each invocation would do alone: one model call per item in the default
-executor. "On" sends every item through the modality's :class:`MicroBatcher`. Both run
-the real engine (decode → preprocess → int8 model → postprocess) on the same inputs,
-one after the other in this process, with ONNX Runtime on one thread per session.
+executor. "On" sends every item through the modality's :class:`MicroBatcher` with its
+policy. Both run the real engine (decode → preprocess → int8 model → postprocess) on the
+same inputs in this process, with ONNX Runtime on one thread per session.
+
+The machine is shared, so a lone run can land in someone else's busy second: each
+policy is measured ``ROUNDS`` times, interleaved with "off" (off, on, off, on, …), and
+a ratio is the median of the rounds' paired ratios.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -24,8 +31,9 @@ from prism.modalities.base import Outcome
 from prism.modality import Modality
 from prism.settings import PROJECT_ROOT, get_settings
 
-CONCURRENCY = (1, 8, 32)
+CONCURRENCY = (1, 2, 4, 8, 12, 16, 24, 32)
 ITEMS_PER_RUN = 192
+ROUNDS = 3
 SAMPLES = PROJECT_ROOT / "samples"
 
 
@@ -92,8 +100,9 @@ async def measure(
     }
 
 
-# A batching policy tried beside each modality's default, to show why the default wins.
-ALTERNATIVE = (16, 5.0)
+# Policies tried beside each modality's default, to show why the default wins:
+# (max batch size, max wait ms, min backlog).
+ALTERNATIVES = ((16, 5.0, 0), (16, 0.0, 0))
 
 
 def run(modalities: tuple[Modality, ...] = tuple(Modality)) -> dict[str, Any]:
@@ -101,24 +110,82 @@ def run(modalities: tuple[Modality, ...] = tuple(Modality)) -> dict[str, Any]:
     engine = Engine(settings)
     rows = []
     for modality in modalities:
-        default = settings.batching(modality.value)
+        size, wait_ms = settings.batching(modality.value)
+        default = (size, wait_ms, settings.batch_min_backlog(modality.value))
         # A batch size of 1 bypasses the batcher in the pipeline: "off" is the default
         # then. Audio files cannot share a model call (the VAD is stateful).
-        tried = [] if modality is Modality.AUDIO else [ALTERNATIVE]
+        tried: list[tuple[int, float, int]] = (
+            [] if modality is Modality.AUDIO else list(ALTERNATIVES)
+        )
         if default[0] > 1:
             tried = list(dict.fromkeys([default, *tried]))
+        rounds = ROUNDS if tried else 1
         for concurrency in CONCURRENCY:
-            off = asyncio.run(measure(engine, modality, concurrency, None))
-            rows.append({**off, "default": default[0] == 1})
-            for size, wait_ms in tried:
-                policy = BatchPolicy(size, wait_ms, max(256, size), settings.batches_in_flight)
-                row = asyncio.run(measure(engine, modality, concurrency, policy))
-                rows.append({**row, "default": (size, wait_ms) == default})
-    return {"rows": rows, "comparison": compare(rows)}
+            measured: dict[tuple[int, float, int] | None, list[dict[str, Any]]] = {}
+            for _ in range(rounds):
+                for policy in [None, *tried]:
+                    batch = (
+                        None
+                        if policy is None
+                        else BatchPolicy(
+                            policy[0],
+                            policy[1],
+                            max(256, policy[0]),
+                            settings.batches_in_flight,
+                            policy[2],
+                        )
+                    )
+                    row = asyncio.run(measure(engine, modality, concurrency, batch))
+                    measured.setdefault(policy, []).append(row)
+            offs = measured[None]
+            rows.append(
+                {
+                    **median_row(offs),
+                    "default": default[0] == 1,
+                    "min_backlog": 0,
+                    "paired_ratio": 1.0,
+                }
+            )
+            for policy in tried:
+                ons = measured[policy]
+                ratios = [
+                    on["items_per_s"] / off["items_per_s"]
+                    for on, off in zip(ons, offs, strict=True)
+                ]
+                rows.append(
+                    {
+                        **median_row(ons),
+                        "default": policy == default,
+                        "min_backlog": policy[2],
+                        "paired_ratio": statistics.median(ratios),
+                    }
+                )
+    return {"rows": rows, "comparison": compare(rows), "rounds": ROUNDS,
+            "inputs": describe_inputs()}  # fmt: skip
+
+
+def describe_inputs() -> dict[str, float]:
+    """What the measured files are, for prices billed by duration or length (the managed
+    services beside Prism in ``prism cost``)."""
+    import soundfile
+
+    texts = [data.decode() for data in payloads(Modality.TEXT)]
+    seconds = [soundfile.info(io.BytesIO(data)).duration for data in payloads(Modality.AUDIO)]
+    return {"audio_seconds": statistics.mean(seconds),
+            "text_characters": statistics.mean(len(text) for text in texts)}  # fmt: skip
+
+
+def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rounds of one policy as one row: the median of each figure."""
+    merged = dict(rows[0])
+    for key in ("items_per_s", "p50_ms", "p95_ms"):
+        merged[key] = statistics.median(row[key] for row in rows)
+    return merged
 
 
 def compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every measured policy (``off``: no batcher) beside no batching, same concurrency."""
+    """Every measured policy (``off``: no batcher) beside no batching, same concurrency;
+    ``throughput_ratio`` is the median of the paired ratios of its rounds."""
     table = []
     for row in rows:
         off = next(
@@ -128,17 +195,20 @@ def compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             and r["modality"] == row["modality"]
             and r["concurrency"] == row["concurrency"]
         )
+        policy = "off"
+        if row["batching"]:
+            policy = f"{row['max_batch_size']}/{row['max_wait_ms']:g}ms"
+            if row["min_backlog"]:
+                policy += f"/≥{row['min_backlog']}"
         table.append(
             {
                 "modality": row["modality"],
                 "concurrency": row["concurrency"],
-                "policy": f"{row['max_batch_size']}/{row['max_wait_ms']:g}ms"
-                if row["batching"]
-                else "off",
+                "policy": policy,
                 "default": row["default"],
                 "off_items_per_s": off["items_per_s"],
                 "on_items_per_s": row["items_per_s"],
-                "throughput_ratio": row["items_per_s"] / off["items_per_s"],
+                "throughput_ratio": row["paired_ratio"],
                 "off_p50_ms": off["p50_ms"],
                 "on_p50_ms": row["p50_ms"],
                 "off_p95_ms": off["p95_ms"],
@@ -150,13 +220,13 @@ def compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def render(comparison: list[dict[str, Any]]) -> str:
     header = (
-        f"{'modality':<8} {'conc':>4} {'policy':>9} {'off it/s':>9} {'this it/s':>9} "
+        f"{'modality':<8} {'conc':>4} {'policy':>13} {'off it/s':>9} {'this it/s':>9} "
         f"{'ratio':>6} {'p50 off/on ms':>15} {'p95 off/on ms':>15}"
     )
     lines = [header, "─" * len(header)]
     for row in comparison:
         lines.append(
-            f"{row['modality']:<8} {row['concurrency']:>4} {row['policy']:>9} "
+            f"{row['modality']:<8} {row['concurrency']:>4} {row['policy']:>13} "
             f"{row['off_items_per_s']:>9.1f} {row['on_items_per_s']:>9.1f} "
             f"{row['throughput_ratio']:>5.2f}× "
             f"{row['off_p50_ms']:>7.1f}/{row['on_p50_ms']:<7.1f} "
@@ -179,7 +249,8 @@ def plot(comparison: list[dict[str, Any]], target: Path) -> None:
         x = np.arange(len(rows))
         axis.bar(x - 0.2, [r["off_items_per_s"] for r in rows], 0.4, label="batching off")
         axis.bar(x + 0.2, [r["on_items_per_s"] for r in rows], 0.4, label="batching on")
-        axis.set_xticks(x, [f"concurrency {r['concurrency']}" for r in rows])
+        axis.set_xticks(x, [str(r["concurrency"]) for r in rows])
+        axis.set_xlabel("concurrency")
         axis.set_title(f"{modality}: items/s")
         axis.legend()
     figure.tight_layout()

@@ -135,6 +135,7 @@ class Pipeline:
                     wait_ms,
                     max(self.settings.batch_queue_limit, size),
                     self.settings.batches_in_flight,
+                    self.settings.batch_min_backlog(modality.value),
                 ),
                 name=f"{modality}-batcher",
                 on_batch=partial(telemetry.record_batch, modality.value),

@@ -65,6 +65,7 @@ class Env:
     AUDIO_BATCH_WAIT_MS = "PRISM_AUDIO_BATCH_WAIT_MS"
     TEXT_BATCH_SIZE = "PRISM_TEXT_BATCH_SIZE"
     TEXT_BATCH_WAIT_MS = "PRISM_TEXT_BATCH_WAIT_MS"
+    TEXT_BATCH_MIN_BACKLOG = "PRISM_TEXT_BATCH_MIN_BACKLOG"
     BATCH_QUEUE_LIMIT = "PRISM_BATCH_QUEUE_LIMIT"
     BATCHES_IN_FLIGHT = "PRISM_BATCHES_IN_FLIGHT"
     CACHE_ENTRIES = "PRISM_CACHE_ENTRIES"
@@ -135,6 +136,9 @@ class Settings:
     audio_batch_wait_ms: float = field(default=0.0, metadata={"env": Env.AUDIO_BATCH_WAIT_MS})
     text_batch_size: int = field(default=16, metadata={"env": Env.TEXT_BATCH_SIZE})
     text_batch_wait_ms: float = field(default=5.0, metadata={"env": Env.TEXT_BATCH_WAIT_MS})
+    # Below this many texts outstanding on one worker, each runs alone: a small backlog
+    # cannot fill a batch that beats single calls on CPU (bench/batching.py).
+    text_batch_min_backlog: int = field(default=12, metadata={"env": Env.TEXT_BATCH_MIN_BACKLOG})
     batch_queue_limit: int = field(default=256, metadata={"env": Env.BATCH_QUEUE_LIMIT})
     batches_in_flight: int = field(default=2, metadata={"env": Env.BATCHES_IN_FLIGHT})
     # In-process LRU of predictions in front of the Cosmos DB cache container.
@@ -155,6 +159,10 @@ class Settings:
             "audio": (self.audio_batch_size, self.audio_batch_wait_ms),
             "text": (self.text_batch_size, self.text_batch_wait_ms),
         }[modality]
+
+    def batch_min_backlog(self, modality: str) -> int:
+        """Items outstanding from which a modality's items share model calls."""
+        return self.text_batch_min_backlog if modality == "text" else 0
 
     def uses_shared_cache(self, modality: str) -> bool:
         """Whether ``modality`` looks predictions up in (and shares them through) the

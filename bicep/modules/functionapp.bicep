@@ -242,6 +242,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           value: '5'
         }
         {
+          name: 'PRISM_TEXT_BATCH_MIN_BACKLOG'
+          value: '12'
+        }
+        {
           name: 'PRISM_BATCH_QUEUE_LIMIT'
           value: '256'
         }

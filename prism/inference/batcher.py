@@ -8,6 +8,12 @@ the batch function in an executor (ONNX Runtime releases the GIL, so the loop ke
 accepting; up to ``max_in_flight`` calls at once) and resolves every request with its
 own outcome.
 
+Batching only where it can win: on CPU a batch saves only what one bigger model call
+saves, and only once enough items are waiting to fill one. Below ``min_backlog`` items
+outstanding (submitted, not yet answered) an item runs alone in the executor, exactly
+as it would with no batcher at all; from there on items queue up and share calls, so
+the batch grows with the backlog (bench/batching.py measures where that pays).
+
 Guarantees (tested): one outcome per item, each to its own caller; an item whose
 processing raises fails alone — if a whole batch call raises, its items are retried one
 by one so a poisoned item cannot fail its peers; the queue of waiting items is bounded
@@ -43,8 +49,13 @@ class BatchPolicy:
     # Model calls running at once. One per core the instance owns keeps every core busy;
     # while they run, new items queue up and form the next, fuller batch.
     max_in_flight: int = 1
+    # Below this many items outstanding, an item runs alone (no batcher, no slot): a
+    # small backlog cannot fill a batch worth its cost. 0: every item is batched.
+    min_backlog: int = 0
 
     def __post_init__(self) -> None:
+        if self.min_backlog < 0:
+            raise ValueError(f"min_backlog must not be negative, got {self.min_backlog}")
         if self.max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {self.max_in_flight}")
         if self.max_batch_size < 1:
@@ -89,15 +100,39 @@ class MicroBatcher(Generic[In, Out]):
         self._queue: asyncio.Queue[_Pending[In, Out]] = asyncio.Queue(policy.max_queue)
         self._closed = False
         self._running = 0  # model calls in flight
+        self._outstanding = 0  # items submitted and not yet answered, either way
         self._worker = asyncio.get_running_loop().create_task(self._run(), name=name)
 
     async def submit(self, item: In) -> Out:
         """The item's output, once its batch has run; raises what its processing raised."""
         if self._closed:
             raise BatcherClosedError(f"{self.name} is closed")
-        future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(item, future))  # waits while the queue is full
-        return await future
+        alone = self._outstanding < self.policy.min_backlog
+        self._outstanding += 1
+        try:
+            if alone:
+                return await self._run_alone(item)
+            future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
+            await self._queue.put(_Pending(item, future))  # waits while the queue is full
+            return await future
+        finally:
+            self._outstanding -= 1
+
+    async def _run_alone(self, item: In) -> Out:
+        """One item in one call, as if there were no batcher."""
+        if self._on_batch is not None:
+            self._on_batch(1)
+        outputs = await asyncio.get_running_loop().run_in_executor(
+            self._executor, self.process, [item]
+        )
+        if len(outputs) != 1:
+            raise RuntimeError(f"{self.name}: {len(outputs)} outputs for 1 input")
+        return outputs[0]
+
+    @property
+    def outstanding(self) -> int:
+        """Items submitted and not yet answered (queued, batched or running alone)."""
+        return self._outstanding
 
     def when_stopped(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the worker has stopped: closed, or cancelled with its

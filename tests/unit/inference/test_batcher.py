@@ -214,3 +214,63 @@ def test_every_item_gets_exactly_its_own_outcome_in_any_composition(
     # Every non-negative item's result came from exactly one successful call.
     successful = [i for batch in ran_alone_or_in_a_clean_batch for i in batch if i >= 0]
     assert sorted(successful) == sorted(i for i in items if i >= 0)
+
+
+def test_below_the_minimum_backlog_each_item_runs_alone_as_without_a_batcher() -> None:
+    async def scenario() -> tuple[list[object], list[list[int]], int]:
+        recorder = Recorder()
+        batcher = MicroBatcher(
+            recorder,
+            BatchPolicy(max_batch_size=8, max_wait_ms=10_000, min_backlog=4, max_in_flight=1),
+        )
+        results = await submit_all(batcher, range(3))  # 3 outstanding at most: under 4
+        waiting = batcher.outstanding
+        await batcher.close()
+        return results, recorder.batches, waiting
+
+    results, batches, waiting = asyncio.run(scenario())
+    assert results == [0, 2, 4]
+    assert sorted(batches) == [[0], [1], [2]]  # no item waited for company
+    assert waiting == 0
+
+
+def test_from_the_minimum_backlog_on_items_share_model_calls() -> None:
+    async def scenario() -> list[list[int]]:
+        gate = threading.Event()
+        recorder = Recorder(gate)
+        batcher = MicroBatcher(
+            recorder,
+            BatchPolicy(max_batch_size=8, max_wait_ms=0, min_backlog=2, max_in_flight=1),
+        )
+        alone = [asyncio.create_task(batcher.submit(i)) for i in (100, 101)]  # under 2: alone
+        async with asyncio.timeout(5):
+            while batcher.outstanding < 2:
+                await asyncio.sleep(0.01)
+        queued = [asyncio.create_task(batcher.submit(i)) for i in range(5)]  # 2+ outstanding
+        async with asyncio.timeout(5):  # every item submitted, the queue taken into a call
+            while batcher.outstanding < 7 or batcher.waiting:
+                await asyncio.sleep(0.01)
+        gate.set()
+        await asyncio.gather(*alone, *queued)
+        await batcher.close()
+        return recorder.batches
+
+    batches = asyncio.run(scenario())
+    assert sorted(map(len, batches))[-1] >= 2  # queued items shared a call
+    assert [100] in batches and [101] in batches  # the first two ran alone
+
+
+def test_an_item_run_alone_that_fails_fails_only_its_caller() -> None:
+    async def scenario() -> list[object]:
+        batcher = MicroBatcher(Recorder(), BatchPolicy(max_batch_size=4, min_backlog=8))
+        results = await submit_all(batcher, [1, -1, 2])
+        await batcher.close()
+        return results
+
+    first, failed, last = asyncio.run(scenario())
+    assert (first, last) == (2, 4) and isinstance(failed, ValueError)
+
+
+def test_a_negative_minimum_backlog_is_refused() -> None:
+    with pytest.raises(ValueError, match="min_backlog"):
+        BatchPolicy(min_backlog=-1)
