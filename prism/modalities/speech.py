@@ -1,9 +1,10 @@
 """Speech to text: Whisper (tiny.en by default), int8 ONNX, greedy decoding.
 
 Runs only on the speech the VAD found: its spans are packed, in order, into windows of
-at most 30 s of the recording (Whisper's context), and a span longer than that is cut
-into 30 s pieces, so silence before, between and after speech costs nothing unless it
-sits inside a window. Each window is one transcript segment with its start and end.
+at most 29.5 s of the recording, and a span longer than that is cut into pieces, so
+silence before, between and after speech costs nothing unless it sits inside a window.
+Whisper hears each window with 0.25 s of the recording on either side (its context is
+30 s). Each window is one transcript segment with its start and end.
 
 features: Whisper's log-mel spectrogram (80 Slaney mel bands, 25 ms Hann window, 10 ms
 hop, the window zero-padded to 30 s), in NumPy — the filter bank is a build asset.
@@ -43,6 +44,10 @@ MAX_WINDOW_TOKENS = 224
 TOKENS_PER_SECOND = 8
 EXTRA_TOKENS = 16
 WINDOWS_PER_CALL = 4
+# Audio Whisper hears on each side of a window, where the recording has it: the VAD's
+# spans end 30 ms after the last speech frame, which can clip a word's tail (measured:
+# "where the speech is" became "where must be, kids" on a span cut that close).
+CONTEXT_SECONDS = 0.25
 
 
 def plan_windows(
@@ -217,7 +222,8 @@ class SpeechTranscriber:
         whose speech lies in ``spans`` (sample offsets)."""
         import numpy as np
 
-        windows = plan_windows(spans, SAMPLE_RATE)
+        context = int(CONTEXT_SECONDS * SAMPLE_RATE)
+        windows = plan_windows(spans, SAMPLE_RATE, WINDOW_SECONDS - 2 * CONTEXT_SECONDS)
         if not windows:
             return {"text": "", "segments": [], "model": self.name}
         filters, tokenizer, generation = self._load()
@@ -228,7 +234,12 @@ class SpeechTranscriber:
         texts: list[str] = []
         for first in range(0, len(windows), WINDOWS_PER_CALL):
             group = windows[first : first + WINDOWS_PER_CALL]
-            features = np.stack([log_mel(samples[start:end], filters) for start, end in group])
+            features = np.stack(
+                [
+                    log_mel(samples[max(0, start - context) : end + context], filters)
+                    for start, end in group
+                ]
+            )
             budgets = [window_token_budget((end - start) / SAMPLE_RATE) for start, end in group]
             for (start, end), ids in zip(
                 group,

@@ -214,3 +214,23 @@ def test_search_by_meaning_finds_the_expected_sample_first(built_models: dict[st
     print(ranks)
     assert sum(rank == 1 for rank in ranks.values()) >= 3, ranks
     assert all(rank is not None for rank in ranks.values()), ranks
+
+
+def test_a_long_recording_is_transcribed_window_by_window_at_its_speech(
+    built_models: dict[str, Any], tmp_path: Path
+) -> None:
+    import numpy as np
+    import soundfile
+
+    from models.speech import word_error_rate
+
+    speech, rate = soundfile.read(SAMPLES / "greeting.flac", dtype="float32")
+    gap = np.zeros(int(40 * rate), dtype=np.float32)  # more than a window of silence
+    long = tmp_path / "long.wav"
+    soundfile.write(long, np.concatenate([speech, gap, speech]), rate)
+    transcript = prism_json("infer", str(long))[0]["result"]["transcript"]
+    first, second = transcript["segments"]  # one window per spoken part, none for the gap
+    offset = (speech.size + gap.size) / rate
+    assert first["end"] < speech.size / rate and second["start"] > offset
+    for segment in (first, second):
+        assert word_error_rate([GREETING], [segment["text"]]) <= 0.1, segment["text"]
