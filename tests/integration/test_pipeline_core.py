@@ -71,6 +71,9 @@ def core(
             "PRISM_TEXT_BATCH_SIZE": "8",
             "PRISM_TEXT_BATCH_WAIT_MS": "50",
             "PRISM_BATCHES_IN_FLIGHT": "1",
+            # Every item batched, however small the backlog: these tests are about what
+            # sharing a model call does.
+            "PRISM_TEXT_BATCH_MIN_BACKLOG": "0",
         }
     )
     pipeline = build_pipeline(
