@@ -10,7 +10,7 @@ caller's business.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,22 @@ class Hit:
     modality: str
     score: float
     matched: str  # what was compared with the query: "embedding", or the words
+
+
+def stored_candidates(
+    documents: Iterable[Mapping[str, Any]], modality: str | None = None
+) -> Iterator[Candidate]:
+    """Candidates from stored result documents: the ``ok`` ones (of ``modality``, when
+    given), each keyed by its blob name (or HTTP name), else its id."""
+    for document in documents:
+        result = document.get("result")
+        if document.get("status") != "ok" or not isinstance(result, dict):
+            continue
+        if modality is not None and document.get("modality") != modality:
+            continue
+        source = document.get("source") or {}
+        key = source.get("blob") or source.get("name") or document["id"]
+        yield Candidate(str(key), str(document.get("modality")), result)
 
 
 def rank(

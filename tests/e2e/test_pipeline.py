@@ -147,3 +147,25 @@ def test_a_message_that_is_not_a_job_goes_straight_to_poison_and_replay_leaves_i
     assert report.replayed[pipeline.settings.image_queue] == 0
     assert [s.queue for s in report.skipped] == [poison]
     assert "not a valid Prism job message" in report.skipped[0].reason
+
+
+def test_stored_results_are_searched_by_meaning_across_modalities(
+    pipeline: PipelineUnderTest,
+) -> None:
+    from prism.commands.search import text_embedder
+    from prism.inference.engine import Engine
+    from prism.queries import every_result
+    from prism.search import rank, stored_candidates
+
+    submissions = pipeline.client.submit(GOOD)
+    pipeline.run_until_idle()
+    assert pipeline.client.wait(submissions, timeout=5)
+    candidates = list(stored_candidates(every_result(pipeline.client.results)))
+    assert len(candidates) == len(GOOD)
+    embed = text_embedder(Engine(pipeline.settings))
+    # The integration test's queries (tests/integration/test_models.py), on stored results.
+    expected = {"a cat": "cat.jpg", "will it rain tomorrow": "forecast.md",
+                "a spoken greeting": "greeting.flac"}  # fmt: skip
+    for query, name in expected.items():
+        hits = rank(query, candidates, embed, limit=3)
+        assert hits[0].key.endswith(name), (query, hits)  # blob names: <submission>-<file>

@@ -85,3 +85,29 @@ def test_the_limit_keeps_the_best_and_must_be_positive() -> None:
     assert [hit.key for hit in hits] == ["0.jpg", "1.jpg"]  # equal scores: by key
     with pytest.raises(ValueError, match="limit"):
         rank("cat", candidates, embed, limit=0)
+
+
+def test_stored_results_are_candidates_by_blob_name_and_rejections_are_not() -> None:
+    from prism.search import stored_candidates
+
+    documents: list[dict[str, Any]] = [
+        {"id": "a", "status": "ok", "modality": "image", "source": {"blob": "cat.jpg"},
+         "result": image(("tiger cat", 0.9))},
+        {"id": "b", "status": "rejected", "modality": "text", "result": None,
+         "error": {"code": "empty", "message": "the file is empty"}},
+        {"id": "c", "status": "ok", "modality": "audio", "source": {"kind": "http"},
+         "result": audio("hello")},
+    ]  # fmt: skip
+    found = list(stored_candidates(documents))
+    assert [(c.key, c.modality) for c in found] == [("cat.jpg", "image"), ("c", "audio")]
+    assert [c.key for c in stored_candidates(documents, "audio")] == ["c"]
+
+
+def test_search_takes_files_or_the_stored_results_not_both(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from prism.cli import main
+
+    for arguments in (["search", "a cat"], ["search", "a cat", "x.txt", "--stored"]):
+        assert main(arguments) == 2
+        assert "one of them" in capsys.readouterr().err
