@@ -265,12 +265,19 @@
   }
 
   async function showOlder() {
-    if (!olderToken) return;
-    const body = await call(resultsQuery({ continuation: olderToken }));
-    olderShown = true;
-    olderToken = body.continuation;
-    mergeResults(body.results);
-    showOlderButton();
+    const button = $("results-more");
+    if (!olderToken || button.disabled) return;
+    // One page at a time: a second click while this one loads would ask for it again.
+    button.disabled = true;
+    try {
+      const body = await call(resultsQuery({ continuation: olderToken }));
+      olderShown = true;
+      olderToken = body.continuation;
+      mergeResults(body.results);
+    } finally {
+      button.disabled = false;
+      showOlderButton();
+    }
   }
 
   function applyFilters(event) {
