@@ -33,7 +33,10 @@ from prism.settings import PROJECT_ROOT, get_settings
 
 CONCURRENCY = (1, 2, 4, 8, 12, 16, 24, 32)
 ITEMS_PER_RUN = 192
-ROUNDS = 3
+# Audio is transcribed too (Whisper, ~0.5 s a file on a core): fewer items per run, and
+# the warm-up's few items already load every session.
+ITEMS_PER_RUN_BY_MODALITY = {Modality.AUDIO: 32}
+ROUNDS = 5
 SAMPLES = PROJECT_ROOT / "samples"
 
 
@@ -49,11 +52,15 @@ def payloads(modality: Modality) -> list[bytes]:
 
 
 async def _closed_loop(
-    call: Callable[[bytes], Awaitable[Outcome]], inputs: list[bytes], concurrency: int
+    call: Callable[[bytes], Awaitable[Outcome]],
+    inputs: list[bytes],
+    concurrency: int,
+    items: int = ITEMS_PER_RUN,
 ) -> tuple[float, list[float]]:
-    """``concurrency`` workers each send their next item when the last one returns."""
+    """``concurrency`` workers each send their next item when the last one returns,
+    ``items`` in all."""
     latencies: list[float] = []
-    counter = iter(range(ITEMS_PER_RUN))
+    counter = iter(range(items))
 
     async def worker() -> None:
         for index in counter:
@@ -84,8 +91,10 @@ async def measure(
     else:
         batcher = MicroBatcher(partial(engine.run, modality), policy)
         call = batcher.submit
-    await _closed_loop(call, inputs, min(concurrency, 4))  # warm-up: sessions, caches
-    elapsed, latencies = await _closed_loop(call, inputs, concurrency)
+    items = ITEMS_PER_RUN_BY_MODALITY.get(modality, ITEMS_PER_RUN)
+    # Warm-up: sessions, caches.
+    await _closed_loop(call, inputs, min(concurrency, 4), min(items, 4 * len(inputs) + 4))
+    elapsed, latencies = await _closed_loop(call, inputs, concurrency, items)
     if batcher is not None:
         await batcher.close()
     return {
@@ -94,15 +103,20 @@ async def measure(
         "batching": policy is not None,
         "max_batch_size": policy.max_batch_size if policy else 1,
         "max_wait_ms": policy.max_wait_ms if policy else 0.0,
-        "items_per_s": ITEMS_PER_RUN / elapsed,
+        "items_per_s": items / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p95_ms": float(np.percentile(latencies, 95)) * 1000,
     }
 
 
 # Policies tried beside each modality's default, to show why the default wins:
-# (max batch size, max wait ms, min backlog).
-ALTERNATIVES = ((16, 5.0, 0), (16, 0.0, 0))
+# (max batch size, max wait ms, min backlog). Text: the earlier default (16 / 5 ms, no
+# backlog threshold), no waiting without the threshold, and the threshold with waiting.
+# Audio files cannot share a model call (the VAD is stateful): none.
+ALTERNATIVES: dict[Modality, tuple[tuple[int, float, int], ...]] = {
+    Modality.IMAGE: ((16, 0.0, 0),),
+    Modality.TEXT: ((16, 5.0, 0), (16, 0.0, 0), (16, 5.0, 12)),
+}
 
 
 def run(modalities: tuple[Modality, ...] = tuple(Modality)) -> dict[str, Any]:
@@ -112,54 +126,12 @@ def run(modalities: tuple[Modality, ...] = tuple(Modality)) -> dict[str, Any]:
     for modality in modalities:
         size, wait_ms = settings.batching(modality.value)
         default = (size, wait_ms, settings.batch_min_backlog(modality.value))
-        # A batch size of 1 bypasses the batcher in the pipeline: "off" is the default
-        # then. Audio files cannot share a model call (the VAD is stateful).
-        tried: list[tuple[int, float, int]] = (
-            [] if modality is Modality.AUDIO else list(ALTERNATIVES)
-        )
+        # A batch size of 1 bypasses the batcher in the pipeline: "off" is the default then.
+        tried = list(ALTERNATIVES.get(modality, ()))
         if default[0] > 1:
             tried = list(dict.fromkeys([default, *tried]))
-        rounds = ROUNDS if tried else 1
         for concurrency in CONCURRENCY:
-            measured: dict[tuple[int, float, int] | None, list[dict[str, Any]]] = {}
-            for _ in range(rounds):
-                for policy in [None, *tried]:
-                    batch = (
-                        None
-                        if policy is None
-                        else BatchPolicy(
-                            policy[0],
-                            policy[1],
-                            max(256, policy[0]),
-                            settings.batches_in_flight,
-                            policy[2],
-                        )
-                    )
-                    row = asyncio.run(measure(engine, modality, concurrency, batch))
-                    measured.setdefault(policy, []).append(row)
-            offs = measured[None]
-            rows.append(
-                {
-                    **median_row(offs),
-                    "default": default[0] == 1,
-                    "min_backlog": 0,
-                    "paired_ratio": 1.0,
-                }
-            )
-            for policy in tried:
-                ons = measured[policy]
-                ratios = [
-                    on["items_per_s"] / off["items_per_s"]
-                    for on, off in zip(ons, offs, strict=True)
-                ]
-                rows.append(
-                    {
-                        **median_row(ons),
-                        "default": policy == default,
-                        "min_backlog": policy[2],
-                        "paired_ratio": statistics.median(ratios),
-                    }
-                )
+            rows += _measure_concurrency(engine, modality, concurrency, default, tried)
     return {"rows": rows, "comparison": compare(rows), "rounds": ROUNDS,
             "inputs": describe_inputs()}  # fmt: skip
 
@@ -175,6 +147,48 @@ def describe_inputs() -> dict[str, float]:
             "text_characters": statistics.mean(len(text) for text in texts)}  # fmt: skip
 
 
+def _measure_concurrency(
+    engine: Engine,
+    modality: Modality,
+    concurrency: int,
+    default: tuple[int, float, int],
+    tried: list[tuple[int, float, int]],
+) -> list[dict[str, Any]]:
+    """Each round: "off", every policy, "off" again. A policy's ratio in a round is over
+    the mean of the round's two "off" runs; the two "off" runs' own ratio is the noise
+    floor of that round (the same code measured twice)."""
+    settings = get_settings()
+    rounds = ROUNDS if tried else 1
+    ons: dict[tuple[int, float, int], list[dict[str, Any]]] = {p: [] for p in tried}
+    offs: list[dict[str, Any]] = []
+    agains: list[dict[str, Any]] = []
+    for _ in range(rounds):
+        offs.append(asyncio.run(measure(engine, modality, concurrency, None)))
+        for policy in tried:
+            batch = BatchPolicy(policy[0], policy[1], max(256, policy[0]),
+                                settings.batches_in_flight, policy[2])  # fmt: skip
+            ons[policy].append(asyncio.run(measure(engine, modality, concurrency, batch)))
+        if tried:
+            agains.append(asyncio.run(measure(engine, modality, concurrency, None)))
+    bases = (
+        [(a["items_per_s"] + b["items_per_s"]) / 2 for a, b in zip(offs, agains, strict=True)]
+        if agains
+        else [row["items_per_s"] for row in offs]
+    )
+    rows = [{**median_row(offs), "default": default[0] == 1, "min_backlog": 0,
+             "paired_ratio": 1.0, "control": False}]  # fmt: skip
+    if agains:
+        control = [b["items_per_s"] / a["items_per_s"] for a, b in zip(offs, agains, strict=True)]
+        rows.append({**median_row(agains), "default": False, "min_backlog": 0,
+                     "paired_ratio": statistics.median(control), "control": True})  # fmt: skip
+    for policy, measured in ons.items():
+        ratios = [on["items_per_s"] / base for on, base in zip(measured, bases, strict=True)]
+        rows.append({**median_row(measured), "default": policy == default,
+                     "min_backlog": policy[2], "paired_ratio": statistics.median(ratios),
+                     "control": False})  # fmt: skip
+    return rows
+
+
 def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The rounds of one policy as one row: the median of each figure."""
     merged = dict(rows[0])
@@ -185,17 +199,19 @@ def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every measured policy (``off``: no batcher) beside no batching, same concurrency;
-    ``throughput_ratio`` is the median of the paired ratios of its rounds."""
+    ``throughput_ratio`` is the median of the paired ratios of its rounds (for ``off
+    again``, the noise floor: "off" over itself)."""
     table = []
     for row in rows:
         off = next(
             r
             for r in rows
             if not r["batching"]
+            and not r["control"]
             and r["modality"] == row["modality"]
             and r["concurrency"] == row["concurrency"]
         )
-        policy = "off"
+        policy = "off again" if row["control"] else "off"
         if row["batching"]:
             policy = f"{row['max_batch_size']}/{row['max_wait_ms']:g}ms"
             if row["min_backlog"]:
@@ -206,6 +222,7 @@ def compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "concurrency": row["concurrency"],
                 "policy": policy,
                 "default": row["default"],
+                "control": row["control"],
                 "off_items_per_s": off["items_per_s"],
                 "on_items_per_s": row["items_per_s"],
                 "throughput_ratio": row["paired_ratio"],

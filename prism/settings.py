@@ -135,7 +135,9 @@ class Settings:
     audio_batch_size: int = field(default=1, metadata={"env": Env.AUDIO_BATCH_SIZE})
     audio_batch_wait_ms: float = field(default=0.0, metadata={"env": Env.AUDIO_BATCH_WAIT_MS})
     text_batch_size: int = field(default=16, metadata={"env": Env.TEXT_BATCH_SIZE})
-    text_batch_wait_ms: float = field(default=5.0, metadata={"env": Env.TEXT_BATCH_WAIT_MS})
+    # No waiting for company: once the backlog is there the batch is what has queued up
+    # while the other calls ran (a slot held idle for company lost to no batching).
+    text_batch_wait_ms: float = field(default=0.0, metadata={"env": Env.TEXT_BATCH_WAIT_MS})
     # Below this many texts outstanding on one worker, each runs alone: a small backlog
     # cannot fill a batch that beats single calls on CPU (bench/batching.py).
     text_batch_min_backlog: int = field(default=12, metadata={"env": Env.TEXT_BATCH_MIN_BACKLOG})

@@ -239,7 +239,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         }
         {
           name: 'PRISM_TEXT_BATCH_WAIT_MS'
-          value: '5'
+          value: '0'
         }
         {
           name: 'PRISM_TEXT_BATCH_MIN_BACKLOG'

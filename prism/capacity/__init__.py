@@ -102,11 +102,9 @@ def parse_mix(raw: str) -> dict[str, float]:
 
 def serverless_max_ru_s(storage_gb: float) -> float:
     """The RU/s a serverless container can reach at ``storage_gb`` (limits.json)."""
-    table = load_limits()["cosmos_serverless_ru_s"].value
-    for max_gb, ru_s in table:
-        if storage_gb <= max_gb:
-            return float(ru_s)
-    return float(table[-1][1])
+    rule = load_limits()["cosmos_serverless_ru_s"].value
+    more = max(0, math.ceil((storage_gb - rule["up_to_gb"]) / rule["per_more_gb"]))
+    return float(rule["base_ru_s"] + more * rule["more_ru_s"])
 
 
 @dataclass(frozen=True)

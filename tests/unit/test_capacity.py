@@ -100,8 +100,10 @@ def test_the_months_cost_adds_up_its_parts() -> None:
 
 def test_a_serverless_container_reaches_more_ru_s_as_it_grows() -> None:
     assert serverless_max_ru_s(10) == 5000
-    assert serverless_max_ru_s(260) == 6000
-    assert serverless_max_ru_s(900) == 20000
+    assert serverless_max_ru_s(250) == 5000
+    assert serverless_max_ru_s(260) == 6000  # a sixth physical partition
+    assert serverless_max_ru_s(603) == 13000
+    assert serverless_max_ru_s(1000) == 20000
 
 
 @pytest.mark.parametrize(
