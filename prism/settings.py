@@ -140,7 +140,7 @@ class Settings:
     text_batch_wait_ms: float = field(default=0.0, metadata={"env": Env.TEXT_BATCH_WAIT_MS})
     # Below this many texts outstanding on one worker, each runs alone: a small backlog
     # cannot fill a batch that beats single calls on CPU (bench/batching.py).
-    text_batch_min_backlog: int = field(default=12, metadata={"env": Env.TEXT_BATCH_MIN_BACKLOG})
+    text_batch_min_backlog: int = field(default=8, metadata={"env": Env.TEXT_BATCH_MIN_BACKLOG})
     batch_queue_limit: int = field(default=256, metadata={"env": Env.BATCH_QUEUE_LIMIT})
     batches_in_flight: int = field(default=2, metadata={"env": Env.BATCHES_IN_FLIGHT})
     # In-process LRU of predictions in front of the Cosmos DB cache container.

@@ -243,7 +243,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         }
         {
           name: 'PRISM_TEXT_BATCH_MIN_BACKLOG'
-          value: '12'
+          value: '8'
         }
         {
           name: 'PRISM_BATCH_QUEUE_LIMIT'
