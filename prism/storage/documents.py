@@ -32,6 +32,12 @@ from prism.storage.errors import translated
 if TYPE_CHECKING:
     from azure.cosmos import ContainerProxy, CosmosClient
 
+# One query at a time per process: the sync Cosmos DB SDK shares a query's response
+# headers between threads (seen here: "OrderedDict mutated during iteration" in
+# azure-cosmos 4.17's __QueryFeed when the results list and the console's counters ran
+# in two threads at once). Queries are for people listing results, never on the
+# pipeline's path, so serialising them costs the pipeline nothing.
+_QUERIES = threading.Lock()
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Cosmos ids may not contain these; deterministic ids are hex, so this guards callers'.
 _FORBIDDEN_ID_CHARACTERS = re.compile(r"[/\\?#]")
@@ -251,7 +257,7 @@ class DocumentContainer:
             if not name.startswith("@") or name == "@partition":
                 raise ValueError(f"query parameters are named @something (not @partition): {name}")
             bound.append({"name": name, "value": value})
-        with translated(f"query {self.container}"):
+        with translated(f"query {self.container}"), _QUERIES:
             return [
                 dict(item)
                 for item in self._container.query_items(
@@ -298,7 +304,7 @@ class DocumentContainer:
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += f" ORDER BY {order} DESC, c.id DESC"
-        with translated(f"query {self.container}"):
+        with translated(f"query {self.container}"), _QUERIES:
             return [
                 dict(item)
                 for item in self._container.query_items(
