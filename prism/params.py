@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 
 from prism.errors import ErrorCode, PermanentError
 
+# The query parameter that may carry a function key (the Functions host's, not a route's:
+# every keyed route accepts it beside its own).
+KEY_PARAMETER = "code"
 _ASCII_DIGITS = re.compile(r"[0-9]{1,18}")
 
 

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from prism.errors import ErrorCode, PermanentError
-from prism.params import parse_bounded_int, parse_choice, parse_text, parse_timestamp
+from prism.params import KEY_PARAMETER, parse_bounded_int, parse_choice, parse_text, parse_timestamp
 from prism.results import (
     RESULT_ID,
     RESULT_MODALITIES,
@@ -224,6 +224,13 @@ def query_results(
     the result of that blob's current version (``{"results": [...] (0 or 1), "blob":
     {"name", "state", "id"}}``); ``not_found`` if neither the blob nor any result of
     that name exists."""
+    unknown = sorted(set(params) - set(LIST_PARAMETERS) - {KEY_PARAMETER})
+    if unknown:
+        # A mistyped filter (``modalty=text``) would otherwise list everything.
+        raise PermanentError(
+            ErrorCode.BAD_REQUEST,
+            f"unknown parameter {unknown[0]!r}; this route takes {', '.join(LIST_PARAMETERS)}",
+        )
     latest = params.get("latest")
     if latest is None or parse_choice(latest, "latest", ("true", "false")) == "false":
         return list_results_from_params(results, params).to_dict()

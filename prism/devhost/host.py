@@ -52,11 +52,12 @@ from prism.devhost.bindings import (
 from prism.devhost.config import HostConfig, resolve_settings
 from prism.devhost.http import HttpAnswer, HttpFront, HttpRequest, error_answer
 from prism.devhost.indexing import FunctionSpec
-from prism.devhost.routes import KEY_PARAMETER, HostKeys, Router, authorized
+from prism.devhost.routes import HostKeys, Router, authorized
 from prism.devhost.timers import Schedule
 from prism.devhost.worker import Worker, WorkerFailedError, invocation_failure
 from prism.errors import PermanentError
 from prism.logs import one_line
+from prism.params import KEY_PARAMETER
 from prism.settings import Env
 from prism.storage import (
     BLOB_TRIGGER_POISON_QUEUE,

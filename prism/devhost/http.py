@@ -40,7 +40,7 @@ _READ_CHUNK = 64 * 1024
 _END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
 _CONTENT_LENGTH_LINE = re.compile(rb"\r?\ncontent-length[ \t]*:([^\r\n]*)", re.IGNORECASE)
 
-_REASONS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+_REASONS = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
             408: "request_timeout", 413: "too_large", 431: "headers_too_large",
             500: "internal", 501: "not_implemented"}  # fmt: skip
 

@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from prism.devhost.indexing import FunctionSpec
+from prism.params import KEY_PARAMETER
 
 _PARAMETER = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(\?)?(?::[^}]*)?\}")
 KEY_HEADER = "x-functions-key"
-KEY_PARAMETER = "code"
 
 
 @dataclass(frozen=True)

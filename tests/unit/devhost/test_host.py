@@ -238,22 +238,23 @@ def test_http_function_route_without_the_key_is_401_and_a_crash_is_500() -> None
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "status"),
+    ("method", "path", "status", "code"),
     [
-        ("OPTIONS", "/api/v1/echo/hi", 405),
-        ("TRACE", "/api/v1/echo/hi", 405),
-        ("GET", "/api/nowhere", 404),
-        ("POST", "/api/v1/echo/hi", 401),
-        ("GET", "/api/boom", 500),
+        ("OPTIONS", "/api/v1/echo/hi", 405, "method_not_allowed"),
+        ("TRACE", "/api/v1/echo/hi", 405, "method_not_allowed"),
+        ("GET", "/api/nowhere", 404, "not_found"),
+        ("POST", "/api/v1/echo/hi", 401, "unauthorized"),
+        ("GET", "/api/boom", 500, "internal"),
     ],
 )
-def test_every_answer_the_host_gives_itself_is_a_json_error(
-    method: str, path: str, status: int
+def test_every_answer_the_host_gives_itself_is_a_json_error_with_its_code(
+    method: str, path: str, status: int, code: str
 ) -> None:
     answer = asyncio.run(http_host().handle_http(method, path, {}, b""))
     assert answer.status == status
     assert answer.headers["Content-Type"].startswith("application/json")
-    assert set(json.loads(answer.body)["error"]) == {"code", "message"}
+    error = json.loads(answer.body)["error"]
+    assert set(error) == {"code", "message"} and error["code"] == code
 
 
 def test_indexing_rejects_bindings_the_local_host_cannot_carry_out() -> None:

@@ -93,6 +93,7 @@ def test_limit_is_parsed_strictly(results: RecordingDocuments, limit: str) -> No
         ("latest=true", "bad_request"),  # no blob to look up
         ("latest=yes&blob=a", "bad_request"),
         ("latest=true&blob=a&limit=5", "bad_request"),
+        ("modalty=text", "bad_request"),  # a mistyped filter would list everything
     ],
 )
 def test_a_malformed_listing_is_a_400_with_its_code_before_any_storage_call(
@@ -101,6 +102,11 @@ def test_a_malformed_listing_is_a_400_with_its_code_before_any_storage_call(
     status, body = call("api_results", f"/api/v1/results?{query}")
     assert status == 400 and body["error"]["code"] == code
     assert results.asked == []
+
+
+def test_a_listing_takes_the_function_key_beside_its_filters(results: RecordingDocuments) -> None:
+    status, body = call("api_results", "/api/v1/results?code=the-key&modality=text")
+    assert status == 200 and body["results"] == []
 
 
 def test_a_listing_answers_its_page_and_the_token_for_the_next(
