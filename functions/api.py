@@ -1,4 +1,5 @@
-"""The HTTP API under ``/api/v1``: synchronous inference, results, health and models.
+"""The HTTP API under ``/api/v1``: synchronous inference, results, search, health and
+models.
 
 Function-level auth (a function key) on everything but ``/health``. Errors always
 answer ``{"error": {"code", "message"}}`` with the status the code maps to.
@@ -120,6 +121,29 @@ async def list_results(req: func.HttpRequest) -> func.HttpResponse:
         pipeline.blobs,
         pipeline.settings.incoming_container,
         dict(req.params),
+    )
+    return respond(body)
+
+
+@bp.function_name("api_search")
+@bp.route(route="v1/search", methods=["GET"])
+@translate_errors
+async def search(req: func.HttpRequest) -> func.HttpResponse:
+    """Stored results ranked by meaning (``q``, ``modality``, ``since``, ``until``,
+    ``limit``): see prism.search.search_stored."""
+    import asyncio
+
+    from prism.pipeline import get_pipeline
+    from prism.search import SearchRequest, configured_backend, search_stored, text_embedder
+
+    request = SearchRequest.from_params(dict(req.params))  # a bad request costs nothing
+    pipeline = get_pipeline()
+    body = await asyncio.to_thread(
+        search_stored,
+        pipeline.results,
+        request,
+        text_embedder(pipeline.engine),
+        backend=configured_backend(pipeline.settings.search),
     )
     return respond(body)
 

@@ -22,6 +22,7 @@ from prism.queries import (
     STATUSES,
 )
 from prism.results import RESULT_MODALITIES, SCHEMA_VERSIONS
+from prism.search import DEFAULT_SEARCH_LIMIT, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT
 
 JsonSchema = dict[str, Any]
 KEY_HEADER = "x-functions-key"
@@ -87,6 +88,43 @@ SCHEMAS: dict[str, JsonSchema] = {
                 },
             },
             "created_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "SearchResults": {
+        "type": "object",
+        "description": "Stored results nearest in meaning to the query, best first: text "
+        "by its embedding, audio by its transcript, images by their top labels, all through "
+        "the int8 text model. `backend` says how they were ranked: `vector` (Cosmos DB "
+        "VectorDistance over the vector index) or `scan` (an exact scan, the local emulator).",
+        "required": ["query", "backend", "results", "count"],
+        "properties": {
+            "query": {"type": "string"},
+            "backend": {"type": "string", "enum": ["vector", "scan"]},
+            "results": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "name", "modality", "score", "matched", "created_at"],
+                    "properties": {
+                        "id": _ID,
+                        "name": {"type": "string", "description": "blob name or HTTP name"},
+                        "modality": {"type": "string", "enum": _MODALITIES},
+                        "score": {
+                            "type": "number",
+                            "minimum": -1,
+                            "maximum": 1,
+                            "description": "cosine similarity to the query",
+                        },
+                        "matched": {
+                            "type": "string",
+                            "description": "the words compared with the query (a transcript, "
+                            "labels), or `embedding` for a text file",
+                        },
+                        "created_at": {"type": "string"},
+                    },
+                },
+            },
+            "count": {"type": "integer", "minimum": 0, "maximum": MAX_SEARCH_LIMIT},
         },
     },
     "ResultList": {
@@ -379,6 +417,44 @@ def openapi_document() -> dict[str, Any]:
                     _json("ResultList", "a page of results"),
                     (400, 404, 503),
                     parameters=_list_parameters(),
+                )
+            },
+            "/v1/search": {
+                "get": _operation(
+                    "search",
+                    "Stored results ranked by meaning across modalities",
+                    _json("SearchResults", "the nearest results, best first"),
+                    (400, 503),
+                    parameters=[
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": True,
+                            "schema": {
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": MAX_QUERY_CHARS,
+                            },
+                            "description": "what to look for, in words",
+                        },
+                        _query(
+                            "modality",
+                            {"type": "string", "enum": _MODALITIES},
+                            "only this modality",
+                        ),
+                        _query("since", _UTC_TIME, "created at or after this time"),
+                        _query("until", _UTC_TIME, "created before this time"),
+                        _query(
+                            "limit",
+                            {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": MAX_SEARCH_LIMIT,
+                                "default": DEFAULT_SEARCH_LIMIT,
+                            },
+                            "hits to return",
+                        ),
+                    ],
                 )
             },
             "/v1/health": {

@@ -353,6 +353,7 @@ class Pipeline:
             timings.add(stage, milliseconds)
         outcome = prediction.outcome
         telemetry.record_cache(modality.value, hit=prediction.cache_hit)
+        search = None if outcome.result is None else await self._search(modality, outcome.result)
         document = result_document(
             document_id=document_id,
             modality=modality.value,
@@ -363,6 +364,7 @@ class Pipeline:
             model=model,
             timings=timings,
             cache="hit" if prediction.cache_hit else "miss",
+            search=search,
         )
         write_start = time.perf_counter()
         stored = await asyncio.to_thread(self.results.create, document)
@@ -396,6 +398,24 @@ class Pipeline:
             },
         )
         return document
+
+    async def _search(self, modality: Modality, result: dict[str, Any]) -> dict[str, Any] | None:
+        """The result's ``search`` field (prism.search): a text's own embedding, or the
+        text model's embedding of an audio transcript or an image's labels — one model
+        call, in the executor. Words the text model rejects leave the result
+        unsearchable, never failed."""
+        from prism.search import search_field, text_embedder
+
+        if modality is Modality.TEXT:
+            return search_field(modality.value, result, text_embedder(self.engine))
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                None, search_field, modality.value, result, text_embedder(self.engine)
+            )
+        except PermanentError as error:
+            logger.warning("%s result not searchable: %s", modality, error.message)
+            return None
 
     def _fingerprint(self, modality: Modality, data: bytes) -> tuple[str, ModelRef]:
         return hashlib.sha256(data).hexdigest(), self.engine.model(modality)

@@ -17,15 +17,18 @@ Result document, one per input, in the Cosmos DB results container (partition ke
       "cache": "hit" | "miss" | null,
       "result": {...} | null,            # the modality's result (see prism/modalities)
       "error": {"code", "message"} | null,
-      "created_at": "<ISO 8601 UTC>"
-    }
+      "created_at": "<ISO 8601 UTC>",
+      "search": {"vector": [int8 × 384], "words"?}   # ok results with something to be
+    }                                                # found by; see prism.search
 
 Deterministic ids turn at-least-once delivery into exactly one document: a redelivered
 blob event or queue message writes the same id again (an idempotent upsert).
 
 Version 2 stores the text embedding compactly (int8 + scale, base64; see
 :mod:`prism.embedding`) where version 1 wrote 384 JSON floats; everything else is the
-same. Documents written before keep their version; HTTP result ids and prediction-cache
+same. The ``search`` field (added without a version change: readers ignore it) is what
+``GET /api/v1/search`` ranks by; documents written before it have none. Documents
+written before keep their version; HTTP result ids and prediction-cache
 keys name the version, so a v1 answer is never served as a v2 one.
 """
 
@@ -107,10 +110,13 @@ def result_document(
     model: ModelRef | None = None,
     timings: Timings | None = None,
     cache: str | None = None,
+    search: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     if (result is None) == (error is None):
         raise ValueError("a result document holds exactly one of result and error")
-    return {
+    if search is not None and result is None:
+        raise ValueError("only a result (not a rejection) is searchable")
+    document = {
         "id": document_id,
         "schema_version": SCHEMA_VERSION,
         "modality": modality,
@@ -124,6 +130,9 @@ def result_document(
         "error": error.to_dict() if error else None,
         "created_at": utc_now(),
     }
+    if search is not None:
+        document["search"] = search
+    return document
 
 
 def public_view(document: dict[str, Any]) -> dict[str, Any]:

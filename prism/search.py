@@ -3,18 +3,50 @@
 What stands for a result: a text file's stored embedding; an audio file's transcript;
 an image's top labels ("tiger cat, tabby cat, Egyptian cat"). The query, transcripts
 and labels go through the same text model (its tokenizer, truncation and pooling) as
-text files, so one cosine ranks them all. This module ranks what it is given (an exact
-scan); where the candidates come from — local files, or stored results — is the
-caller's business.
+text files, so one cosine ranks them all.
+
+Two ways in:
+
+- :func:`rank` ranks what it is given (files on this machine, ``prism search FILE...``),
+  embedding the words of each candidate as it goes;
+- :func:`search_stored` ranks the stored results (``GET /api/v1/search``, ``prism
+  search --stored``, the console's search box) by the ``search`` field every ``ok``
+  result carries from the moment it is written (:func:`search_field`)::
+
+      "search": {"vector": [-12, 87, …, 3],   # 384 int8 codes
+                 "words": "tiger cat, tabby cat"}   # audio and image only
+
+  For text the vector is the codes of the result's own compact embedding
+  (:mod:`prism.embedding`, int8 with one scale); for audio and image it is the same
+  compact form of the embedding of their words, computed by the pipeline at write
+  time (one text-model call, ~2 ms). The vector is the int8 codes as a JSON array —
+  Cosmos DB's ``VectorDistance`` reads arrays of numbers (float32, int8 or uint8 by
+  the container's vector embedding policy), not base64 — and without the scale, which
+  a cosine never sees. So one Cosmos DB query ranks every modality together.
+
+  On Azure (``PRISM_SEARCH=vector``) the ranking is Cosmos DB's: ``VectorDistance``
+  over the container's vector index (bicep/modules/cosmos.bicep declares the vector
+  embedding policy on ``/search/vector``, int8, 384 dimensions, cosine, and a
+  ``diskANN`` index). The local emulator has no vector search, so there
+  (``PRISM_SEARCH=scan``, or ``auto`` on a loopback endpoint) the same field is ranked
+  by an exact scan in this process: the same cosine on the same int8 codes, over every
+  stored result that meets the filters — fine for a laptop's thousands, not for
+  Azure's millions. Results written before the field existed have no ``search`` and
+  are found by neither.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from prism.embedding import decode_embedding
+from prism.embedding import decode_embedding, encode_embedding
+from prism.errors import ErrorCode, PermanentError
+from prism.params import parse_bounded_int, parse_text
+from prism.storage.clients import RESULTS_ORDER_BY
+from prism.storage.documents import DocumentContainer, Keyset, Where
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,7 +67,7 @@ def searchable_text(modality: str, result: dict[str, Any]) -> str | None:
         text = str((result.get("transcript") or {}).get("text", "")).strip()
         return text or None
     if modality == "image":
-        labels = result.get("labels") or []
+        labels = [item for item in result.get("labels") or [] if isinstance(item, Mapping)]
         chosen = [
             str(item["label"])
             for index, item in enumerate(labels[:IMAGE_LABELS])
@@ -111,3 +143,212 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     values = np.asarray(vector, dtype=np.float32).reshape(-1)
     norm = float(np.linalg.norm(values))
     return values / norm if norm > 0 else values
+
+
+# ---- the stored search field and the search of stored results ------------------------
+
+# Where the vector lives in a result document, and its shape: the Bicep's vector
+# embedding policy declares the same (tests/iac compares them).
+SEARCH_FIELD = "search"
+VECTOR_PATH = "search.vector"
+VECTOR_DIMENSIONS = 384  # all-MiniLM-L6-v2
+# The results container's vector embedding policy and vector index, as
+# bicep/modules/cosmos.bicep declares them (tests/iac compares): int8, the codes stored;
+# cosine, what the exact scan computes too; diskANN, which keeps a query's cost from
+# growing with every result stored. The local emulator gets neither (it has no vector
+# search): its containers are created with RESULTS_INDEXING_POLICY alone.
+VECTOR_EMBEDDING_POLICY: dict[str, Any] = {
+    "vectorEmbeddings": [
+        {
+            "path": "/" + VECTOR_PATH.replace(".", "/"),
+            "dataType": "int8",
+            "dimensions": VECTOR_DIMENSIONS,
+            "distanceFunction": "cosine",
+        }
+    ]
+}
+VECTOR_INDEXES = [{"path": "/" + VECTOR_PATH.replace(".", "/"), "type": "diskANN"}]
+DEFAULT_SEARCH_LIMIT = 10
+MAX_SEARCH_LIMIT = 50
+MAX_QUERY_CHARS = 500
+# The filters a search takes: the results listing's own (prism.queries.ResultFilter).
+SEARCH_FILTERS = ("modality", "since", "until")
+SEARCH_PARAMETERS = ("q", *SEARCH_FILTERS, "limit")
+# What a hit carries from its document (a vector search projects exactly these).
+HIT_FIELDS = ("id", "modality", "source", "created_at", "search.words")
+
+
+def int8_codes(vector: Sequence[float] | np.ndarray) -> list[int]:
+    """The int8 codes of ``vector``'s compact embedding (:func:`encode_embedding`),
+    as the JSON array a vector search reads; the scale is left out: cosine ignores it."""
+    return _signed(base64.b64decode(encode_embedding(vector)["data"]))
+
+
+def _signed(raw: bytes) -> list[int]:
+    """Bytes of int8 values as numbers: 0..127 stay, 128..255 are -128..-1."""
+    return [value - 256 if value > 127 else value for value in raw]
+
+
+def search_field(modality: str, result: Mapping[str, Any], embed: Embed) -> dict[str, Any] | None:
+    """The ``search`` field of an ``ok`` result (see the module docstring), or None
+    when it has nothing to be found by (no speech, an image without labels, a text
+    without an embedding). Calls ``embed`` only for audio and image words."""
+    if modality == "text":
+        stored = result.get("embedding")
+        if not isinstance(stored, Mapping):
+            return None
+        decode_embedding(stored)  # a ValueError if it is not one
+        return {"vector": _signed(base64.b64decode(stored["data"]))}
+    words = searchable_text(modality, dict(result))
+    if words is None:
+        return None
+    (vector,) = embed([words])
+    return {"vector": int8_codes(vector), "words": words}
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A search as ``GET /api/v1/search`` takes it: the words, the results listing's
+    filters (modality, since, until) and how many hits."""
+
+    query: str
+    conditions: tuple[Where, ...] = ()
+    limit: int = DEFAULT_SEARCH_LIMIT
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> SearchRequest:
+        """Every parameter parsed strictly: a coded 400 for an empty or overlong query,
+        a bad filter or limit, or a parameter search does not take."""
+        from prism.queries import ResultFilter
+
+        unknown = sorted(set(params) - set(SEARCH_PARAMETERS) - {"code"})
+        if unknown:
+            raise PermanentError(
+                ErrorCode.BAD_REQUEST,
+                f"search takes {', '.join(SEARCH_PARAMETERS)}; not {', '.join(unknown)}",
+            )
+        raw = params.get("q")
+        if raw is None or not raw.strip():
+            raise PermanentError(ErrorCode.BAD_REQUEST, "q (what to look for, in words) is empty")
+        query = parse_text(raw.strip(), "q", MAX_QUERY_CHARS)
+        filters = ResultFilter.from_params({k: params[k] for k in SEARCH_FILTERS if k in params})
+        if filters.modality not in (None, "image", "audio", "text"):
+            raise PermanentError(
+                ErrorCode.BAD_REQUEST, "modality must be one of image, audio, text"
+            )
+        raw_limit = params.get("limit")
+        limit = (
+            DEFAULT_SEARCH_LIMIT
+            if raw_limit is None
+            else parse_bounded_int(raw_limit, "limit", 1, MAX_SEARCH_LIMIT)
+        )
+        return cls(query, tuple(filters.conditions()), limit)
+
+
+def _hit(document: Mapping[str, Any], score: float) -> dict[str, Any]:
+    source = document.get("source") or {}
+    words = document.get("search_words")
+    if words is None:
+        words = (document.get(SEARCH_FIELD) or {}).get("words")
+    return {
+        "id": document["id"],
+        "name": source.get("blob") or source.get("name") or document["id"],
+        "modality": document.get("modality"),
+        "score": round(float(score), 4),
+        "matched": words if words is not None else "embedding",
+        "created_at": document.get("created_at"),
+    }
+
+
+def scan_nearest(
+    results: DocumentContainer,
+    vector: Sequence[int],
+    conditions: Sequence[Where],
+    limit: int,
+    *,
+    page_size: int = 500,
+) -> list[dict[str, Any]]:
+    """The exact scan: every stored result that meets ``conditions`` (a page at a
+    time, by the listing's own indexed query) with a ``search`` vector, by cosine of
+    its int8 codes to ``vector`` — what ``VectorDistance`` computes — best first."""
+    import numpy as np
+
+    query = np.asarray(vector, dtype=np.float64)
+    query_norm = float(np.linalg.norm(query))
+    scored: list[tuple[float, str, dict[str, Any]]] = []
+    after: Keyset | None = None
+    while page := results.page(conditions, order_by=RESULTS_ORDER_BY, limit=page_size, after=after):
+        for document in page:
+            stored = (document.get(SEARCH_FIELD) or {}).get("vector")
+            if not isinstance(stored, list) or len(stored) != len(vector):
+                continue
+            codes = np.asarray(stored, dtype=np.float64)
+            norms = query_norm * float(np.linalg.norm(codes))
+            score = float(query @ codes / norms) if norms else 0.0
+            scored.append((score, str(document["id"]), document))
+        last = page[-1]
+        after = Keyset(str(last[RESULTS_ORDER_BY]), str(last["id"]))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [_hit(document, score) for score, _, document in scored[:limit]]
+
+
+def vector_nearest(
+    results: DocumentContainer, vector: Sequence[int], conditions: Sequence[Where], limit: int
+) -> list[dict[str, Any]]:
+    """Cosmos DB's vector search (``VectorDistance``, cosine: higher is nearer)."""
+    found = results.nearest(VECTOR_PATH, vector, conditions, fields=HIT_FIELDS, limit=limit)
+    return [_hit(document, document["score"]) for document in found]
+
+
+def search_stored(
+    results: DocumentContainer, request: SearchRequest, embed: Embed, *, backend: str
+) -> dict[str, Any]:
+    """``GET /api/v1/search``: the stored results nearest in meaning to the query,
+    ``{"query", "backend", "results": [{id, name, modality, score, matched,
+    created_at}], "count"}``; ``backend`` is ``vector`` or ``scan`` (see
+    :func:`search_backend`)."""
+    (query_vector,) = embed([request.query])
+    codes = int8_codes(query_vector)
+    conditions = (Where("status", "=", "ok"), *request.conditions)
+    if backend == "vector":
+        hits = vector_nearest(results, codes, conditions, request.limit)
+    elif backend == "scan":
+        hits = scan_nearest(results, codes, conditions, request.limit)
+    else:
+        raise ValueError(f"search backend is vector or scan: {backend!r}")
+    return {"query": request.query, "backend": backend, "results": hits, "count": len(hits)}
+
+
+def text_embedder(engine: Any) -> Embed:
+    """An engine's text model (:class:`prism.inference.engine.Engine`) as an
+    :data:`Embed`; a text the model rejects raises its PermanentError."""
+    from prism.modality import Modality
+
+    def embed(texts: Sequence[str]) -> list[np.ndarray]:
+        vectors = []
+        for outcome in engine.run(Modality.TEXT, [text.encode("utf-8") for text in texts]):
+            if outcome.error is not None:
+                raise outcome.error
+            assert outcome.result is not None
+            vectors.append(decode_embedding(outcome.result["embedding"]))
+        return vectors
+
+    return embed
+
+
+def search_backend(setting: str, *, emulator: bool) -> str:
+    """``vector`` or ``scan`` from the ``PRISM_SEARCH`` setting: ``auto`` scans exactly
+    when the Cosmos DB account is the local emulator, which has no ``VectorDistance``
+    (known from its configured endpoint, never guessed from a failed query)."""
+    if setting == "auto":
+        return "scan" if emulator else "vector"
+    if setting not in ("vector", "scan"):
+        raise ValueError(f"PRISM_SEARCH is auto, vector or scan: {setting!r}")
+    return setting
+
+
+def configured_backend(setting: str) -> str:
+    """:func:`search_backend` for this process's Cosmos DB connection (app settings)."""
+    from prism.storage.connections import CosmosConnection
+
+    return search_backend(setting, emulator=CosmosConnection.from_environ().is_loopback)

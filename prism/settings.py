@@ -23,6 +23,7 @@ from prism.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
+SEARCH_BACKENDS = ("auto", "vector", "scan")
 
 
 class Env:
@@ -70,6 +71,7 @@ class Env:
     BATCHES_IN_FLIGHT = "PRISM_BATCHES_IN_FLIGHT"
     CACHE_ENTRIES = "PRISM_CACHE_ENTRIES"
     SHARED_CACHE = "PRISM_SHARED_CACHE"
+    SEARCH = "PRISM_SEARCH"
     # Keys the local host (prism.devhost) demands: a function key on function-level
     # routes; the master key on admin-level ones (and it opens function-level ones).
     FUNCTION_KEY = "PRISM_FUNCTION_KEY"
@@ -153,6 +155,11 @@ class Settings:
     text_other_threshold: float = field(default=0.2, metadata={"env": Env.TEXT_OTHER_THRESHOLD})
     # The manifest model that transcribes the speech the VAD finds, or "none".
     speech_model: str = field(default="whisper-tiny-en", metadata={"env": Env.SPEECH_MODEL})
+    # How GET /api/v1/search ranks stored results (prism.search): "vector" — Cosmos DB's
+    # VectorDistance over the vector index; "scan" — an exact scan in this process (the
+    # local emulator has no vector search); "auto" — scan against the local emulator (a
+    # loopback endpoint), vector everywhere else.
+    search: str = field(default="auto", metadata={"env": Env.SEARCH})
 
     def batching(self, modality: str) -> tuple[int, float]:
         """(max batch size, max wait in ms) of a modality's micro-batcher."""
@@ -221,6 +228,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raise ConfigurationError(
             f"{Env.SHARED_CACHE} is modalities separated by ';' (image, audio, text) or "
             f"'none': {';'.join(settings.shared_cache)}"
+        )
+    if settings.search not in SEARCH_BACKENDS:
+        raise ConfigurationError(
+            f"{Env.SEARCH} is one of {', '.join(SEARCH_BACKENDS)}: {settings.search}"
         )
     return settings
 

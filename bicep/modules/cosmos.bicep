@@ -67,11 +67,20 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
     disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'
     publicNetworkAccess: 'Enabled'
+    // EnableNoSQLVectorSearch: VectorDistance and the results container's vector policy
+    // (GET /api/v1/search). An account created without it gets it on the next deployment.
     capabilities: serverless ? [
       {
         name: 'EnableServerless'
       }
-    ] : []
+      {
+        name: 'EnableNoSQLVectorSearch'
+      }
+    ] : [
+      {
+        name: 'EnableNoSQLVectorSearch'
+      }
+    ]
     consistencyPolicy: {
       defaultConsistencyLevel: 'Session'
     }
@@ -105,6 +114,11 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15
 // compares the two. The container is 'results-v2': a partition key cannot change in
 // place, so a deployment that still has the old '/modality' container keeps it beside
 // this one until it is copied over and deleted (docs/scale.md, "Moving from v1").
+// Search by meaning (prism/search.py): every ok result carries `search.vector`, the 384
+// int8 codes of its compact text-model embedding, ranked by VectorDistance (cosine) over
+// the diskANN vector index. Cosmos DB sets a vector embedding policy only when a
+// container is created: a 'results-v2' created before this policy existed cannot take it
+// in place (docs/scale.md, "Search on an existing deployment").
 resource results 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = {
   parent: database
   name: 'results-v2'
@@ -118,6 +132,16 @@ resource results 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@
         kind: 'Hash'
       }
       defaultTtl: resultsTtlDays * secondsPerDay
+      vectorEmbeddingPolicy: {
+        vectorEmbeddings: [
+          {
+            path: '/search/vector'
+            dataType: 'int8'
+            dimensions: 384
+            distanceFunction: 'cosine'
+          }
+        ]
+      }
       indexingPolicy: {
         indexingMode: 'consistent'
         automatic: true
@@ -154,6 +178,12 @@ resource results 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@
               order: 'descending'
             }
           ]
+        ]
+        vectorIndexes: [
+          {
+            path: '/search/vector'
+            type: 'diskANN'
+          }
         ]
       }
     }

@@ -3,27 +3,23 @@
 Ranks by meaning with :mod:`prism.search` — text by its embedding, audio by its
 transcript, images by their labels, all through the same int8 text model — either
 local files, run through the models as ``prism infer`` does (no Azure), or, with
-``--stored``, every result the local stack's pipeline stored (an exact scan).
+``--stored`` (and ``--since``/``--until``), the results the local stack's pipeline
+stored, by the ``search`` field each carries, as ``GET /api/v1/search`` ranks them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prism.commands.infer import infer_files
-from prism.embedding import decode_embedding
 from prism.errors import ErrorCode, PermanentError
-from prism.inference.engine import Engine, get_engine
+from prism.inference.engine import get_engine
 from prism.modality import Modality
-from prism.search import Candidate, rank, stored_candidates
+from prism.search import Candidate, rank, text_embedder
 from prism.summary import format_table
-
-if TYPE_CHECKING:
-    import numpy as np
 
 
 def register(subparsers: Any) -> None:
@@ -38,23 +34,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--modality", choices=[m.value for m in Modality], default=None)
     parser.add_argument("--limit", type=int, default=10, help="hits to show (default 10)")
+    parser.add_argument("--since", default=None, help="with --stored: created at or after (UTC)")
+    parser.add_argument("--until", default=None, help="with --stored: created before (UTC)")
     parser.add_argument("--json", action="store_true", help="print the hits as JSON")
     parser.set_defaults(handler=run)
-
-
-def text_embedder(engine: Engine) -> Any:
-    """The engine's text model as a :data:`prism.search.Embed`."""
-
-    def embed(texts: Sequence[str]) -> list[np.ndarray]:
-        vectors = []
-        for outcome in engine.run(Modality.TEXT, [text.encode("utf-8") for text in texts]):
-            if outcome.error is not None:
-                raise outcome.error
-            assert outcome.result is not None
-            vectors.append(decode_embedding(outcome.result["embedding"]))
-        return vectors
-
-    return embed
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
         raise PermanentError(ErrorCode.BAD_REQUEST, "search FILE... or --stored, one of them")
     engine = get_engine()
     if args.stored:
-        candidates = _stored(args.modality)
+        found = _stored(query, args, text_embedder(engine))
+        if args.json:
+            print(json.dumps(found, indent=2))
+            return 0
+        keyed = [(h["name"], h["modality"], h["score"], h["matched"]) for h in found["results"]]
     else:
         outcomes = infer_files(engine, list(args.files))
         candidates = [
@@ -77,25 +64,35 @@ def run(args: argparse.Namespace) -> int:
             and o.result is not None
             and args.modality in (None, o.modality.value)
         ]
-    hits = rank(query, candidates, text_embedder(engine), limit=args.limit)
-    if args.json:
-        print(json.dumps([hit.__dict__ for hit in hits], indent=2))
-        return 0
+        hits = rank(query, candidates, text_embedder(engine), limit=args.limit)
+        if args.json:
+            print(json.dumps([hit.__dict__ for hit in hits], indent=2))
+            return 0
+        keyed = [(hit.key, hit.modality, hit.score, hit.matched) for hit in hits]
     rows = [
-        [str(i), Path(hit.key).name, hit.modality, f"{hit.score:.3f}", _short(hit.matched)]
-        for i, hit in enumerate(hits, 1)
+        [str(i), Path(key).name, modality, f"{score:.3f}", _short(matched)]
+        for i, (key, modality, score, matched) in enumerate(keyed, 1)
     ]
     print(format_table(rows, ["rank", "file", "modality", "score", "matched"]))
     return 0
 
 
-def _stored(modality: str | None) -> list[Candidate]:
+def _stored(query: str, args: argparse.Namespace, embed: Any) -> dict[str, Any]:
+    """The local stack's stored results, searched as ``GET /api/v1/search`` does
+    (:func:`prism.search.search_stored`, the exact scan the emulator needs)."""
     from prism.client import connect
     from prism.commands.pipeline import use_local_stack
-    from prism.queries import every_result
+    from prism.search import SearchRequest, configured_backend, search_stored
+    from prism.settings import get_settings
 
     use_local_stack()
-    return list(stored_candidates(every_result(connect().results), modality))
+    params = {"q": query, "limit": str(args.limit)}
+    for name in ("modality", "since", "until"):
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
+    backend = configured_backend(get_settings().search)
+    return search_stored(connect().results, SearchRequest.from_params(params), embed,
+                         backend=backend)  # fmt: skip
 
 
 def _short(text: str, width: int = 60) -> str:

@@ -286,16 +286,7 @@ class DocumentContainer:
         if not 1 <= limit <= 1000:
             raise ValueError(f"limit must be between 1 and 1000: {limit}")
         order = field_reference(order_by)
-        clauses: list[str] = []
-        bound: list[dict[str, Any]] = []
-        for index, condition in enumerate(conditions):
-            name = f"@p{index}"
-            reference = field_reference(condition.path)
-            if condition.op == "startswith":
-                clauses.append(f"STARTSWITH({reference}, {name})")
-            else:
-                clauses.append(f"{reference} {condition.op} {name}")
-            bound.append({"name": name, "value": condition.value})
+        clauses, bound = where_clauses(conditions)
         if after is not None:
             clauses.append(f"({order} < @after OR ({order} = @after AND c.id < @after_id))")
             bound += [{"name": "@after", "value": after.value},
@@ -311,3 +302,74 @@ class DocumentContainer:
                     sql, parameters=bound, enable_cross_partition_query=True
                 )
             ]
+
+    def nearest(
+        self,
+        vector_path: str,
+        vector: Sequence[float],
+        conditions: Sequence[Where] = (),
+        *,
+        fields: Sequence[str],
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Real Cosmos DB only (the local emulator has no ``VectorDistance``): up to
+        ``limit`` documents of every partition nearest to ``vector``, see
+        :func:`nearest_query`. The container needs a vector embedding policy at
+        ``vector_path`` (set when it is created) and, at scale, a vector index."""
+        sql, bound = nearest_query(vector_path, vector, conditions, fields=fields, limit=limit)
+        with translated(f"vector search {self.container}"), _QUERIES:
+            return [
+                dict(item)
+                for item in self._container.query_items(
+                    sql, parameters=bound, enable_cross_partition_query=True
+                )
+            ]
+
+
+def where_clauses(
+    conditions: Sequence[Where], start: int = 0
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """``conditions`` as SQL clauses over ``c`` and their bound parameters (``@p0``…):
+    field paths are checked names, values always parameters."""
+    clauses: list[str] = []
+    bound: list[dict[str, Any]] = []
+    for index, condition in enumerate(conditions, start):
+        name = f"@p{index}"
+        reference = field_reference(condition.path)
+        if condition.op == "startswith":
+            clauses.append(f"STARTSWITH({reference}, {name})")
+        else:
+            clauses.append(f"{reference} {condition.op} {name}")
+        bound.append({"name": name, "value": condition.value})
+    return clauses, bound
+
+
+def nearest_query(
+    vector_path: str,
+    vector: Sequence[float],
+    conditions: Sequence[Where],
+    *,
+    fields: Sequence[str],
+    limit: int,
+) -> tuple[str, list[dict[str, Any]]]:
+    """The SQL text and parameters of a vector search: the ``limit`` documents that meet
+    ``conditions`` nearest to ``vector`` by the container's vector policy at
+    ``vector_path`` (its distance function; for cosine, most similar first), each as
+    ``fields`` and its ``score``. Cosmos DB's ``VectorDistance`` ranks through the
+    container's vector index; ``TOP`` is required with an ORDER BY on it."""
+    if not 1 <= limit <= 1000:
+        raise ValueError(f"limit must be between 1 and 1000: {limit}")
+    if not vector:
+        raise ValueError("a vector search needs a vector")
+    path = field_reference(vector_path)
+    projection = ", ".join(
+        f"{field_reference(field)} AS {field.replace('.', '_')}" for field in fields
+    )
+    clauses, bound = where_clauses(conditions)
+    sql = f"SELECT TOP @limit {projection}, VectorDistance({path}, @vector) AS score FROM c"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += f" ORDER BY VectorDistance({path}, @vector)"
+    bound = [{"name": "@limit", "value": int(limit)},
+             {"name": "@vector", "value": list(vector)}, *bound]  # fmt: skip
+    return sql, bound

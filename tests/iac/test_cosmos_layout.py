@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from prism.queries import FILTER_FIELDS
+from prism.search import VECTOR_EMBEDDING_POLICY, VECTOR_INDEXES
 from prism.storage import (
     CACHE_PARTITION_KEY,
     RESULTS_INDEXING_POLICY,
@@ -35,7 +36,7 @@ def deployed(path: Path = COSMOS) -> dict[str, dict[str, Any]]:
     return {
         name: {
             key: literal_value(bicep, property_node(resource, key))
-            for key in ("partitionKey", "indexingPolicy")
+            for key in ("partitionKey", "indexingPolicy", "vectorEmbeddingPolicy")
         }
         for name, resource in container_resources(bicep).items()
     }
@@ -47,8 +48,19 @@ def test_both_containers_are_partitioned_on_the_key_every_point_read_names() -> 
     assert layouts["cache"]["partitionKey"] == {"paths": [CACHE_PARTITION_KEY], "kind": "Hash"}
 
 
-def test_the_deployed_results_index_is_the_one_the_emulator_gets() -> None:
-    assert deployed()["results"]["indexingPolicy"] == RESULTS_INDEXING_POLICY
+def test_the_deployed_results_index_is_the_one_the_emulator_gets_and_the_vector_index() -> None:
+    # The emulator has no vector search: it gets the policy without vectorIndexes.
+    deployed_policy = deployed()["results"]["indexingPolicy"]
+    assert deployed_policy == {**RESULTS_INDEXING_POLICY, "vectorIndexes": VECTOR_INDEXES}
+
+
+def test_the_results_vector_policy_is_the_one_search_writes_and_queries() -> None:
+    layouts = deployed()
+    assert layouts["results"]["vectorEmbeddingPolicy"] == VECTOR_EMBEDDING_POLICY
+    assert layouts["cache"]["vectorEmbeddingPolicy"] is None
+    # The vector path is not range-indexed (every '/*' path is excluded, so it is not).
+    included = {entry["path"] for entry in RESULTS_INDEXING_POLICY["includedPaths"]}
+    assert not any(path.startswith("/search") for path in included)
 
 
 def test_every_path_a_results_query_filters_on_is_indexed() -> None:
@@ -68,7 +80,10 @@ def test_the_results_pages_order_is_served_by_a_composite_index() -> None:
 def test_a_results_index_that_drifts_from_the_code_is_seen(broken: Path) -> None:
     cosmos = broken / "modules" / "cosmos.bicep"
     replace_once(cosmos, "path: '/source/blob/?'", "path: '/source/name/?'")
-    assert deployed(cosmos)["results"]["indexingPolicy"] != RESULTS_INDEXING_POLICY
+    replace_once(cosmos, "dataType: 'int8'", "dataType: 'float32'")
+    layout = deployed(cosmos)["results"]
+    assert layout["indexingPolicy"] != {**RESULTS_INDEXING_POLICY, "vectorIndexes": VECTOR_INDEXES}
+    assert layout["vectorEmbeddingPolicy"] != VECTOR_EMBEDDING_POLICY
 
 
 def test_a_composite_index_of_one_path_or_an_unknown_order_is_reported(broken: Path) -> None:

@@ -32,8 +32,9 @@ def test_only_the_small_preset_makes_the_account_serverless() -> None:
     assert capabilities is not None and capabilities.type == "ternary_expression"
     condition, serverless, provisioned = capabilities.named_children
     assert condition.text == b"serverless"
-    assert literal_value(COSMOS, serverless) == [{"name": "EnableServerless"}]
-    assert literal_value(COSMOS, provisioned) == []
+    vector_search = {"name": "EnableNoSQLVectorSearch"}  # both presets: GET /api/v1/search
+    assert literal_value(COSMOS, serverless) == [{"name": "EnableServerless"}, vector_search]
+    assert literal_value(COSMOS, provisioned) == [vector_search]
 
 
 def options_of(container: str) -> tuple[Any, Any]:

@@ -35,10 +35,11 @@ print(json.dumps(out, default=str))
     return indexed
 
 
-def test_the_app_has_the_fifteen_functions_of_the_design(functions: dict[str, Any]) -> None:
+def test_the_app_has_the_sixteen_functions_of_the_design(functions: dict[str, Any]) -> None:
     assert set(functions) == {
         "ingest", "infer_image", "infer_audio", "infer_text",
-        "api_infer", "api_result", "api_results", "api_health", "api_models", "api_openapi",
+        "api_infer", "api_result", "api_results", "api_search", "api_health", "api_models",
+        "api_openapi",
         "console_page", "console_asset", "api_files", "api_stats", "api_lifecycle",
     }  # fmt: skip
 
@@ -83,6 +84,7 @@ def test_http_routes_are_versioned_and_only_health_and_the_contract_are_anonymou
         "api_infer": ("v1/infer", "FUNCTION"),
         "api_result": ("v1/results/{id}", "FUNCTION"),
         "api_results": ("v1/results", "FUNCTION"),
+        "api_search": ("v1/search", "FUNCTION"),
         "api_health": ("v1/health", "ANONYMOUS"),
         "api_models": ("v1/models", "FUNCTION"),
         "api_openapi": ("v1/openapi.json", "ANONYMOUS"),
