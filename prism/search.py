@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from prism.embedding import decode_embedding, encode_embedding
 from prism.errors import ErrorCode, PermanentError
-from prism.params import parse_bounded_int, parse_text
+from prism.params import KEY_PARAMETER, parse_bounded_int, parse_text
 from prism.storage.clients import RESULTS_ORDER_BY
 from prism.storage.documents import DocumentContainer, Keyset, Where
 
@@ -221,7 +221,7 @@ class SearchRequest:
         a bad filter or limit, or a parameter search does not take."""
         from prism.queries import ResultFilter
 
-        unknown = sorted(set(params) - set(SEARCH_PARAMETERS) - {"code"})
+        unknown = sorted(set(params) - set(SEARCH_PARAMETERS) - {KEY_PARAMETER})
         if unknown:
             raise PermanentError(
                 ErrorCode.BAD_REQUEST,
@@ -351,4 +351,6 @@ def configured_backend(setting: str) -> str:
     """:func:`search_backend` for this process's Cosmos DB connection (app settings)."""
     from prism.storage.connections import CosmosConnection
 
+    if setting != "auto":
+        return search_backend(setting, emulator=False)
     return search_backend(setting, emulator=CosmosConnection.from_environ().is_loopback)
