@@ -20,6 +20,7 @@ from typing import Any
 from prism.errors import ErrorCode, PermanentError
 from prism.modality import Modality
 from prism.results import RESULT_ID, Source, blob_result_id
+from prism.storage.queues import MAX_MESSAGE_BYTES
 
 JOB_VERSION = 1
 # Azure Storage limits: a blob name is 1 to 1,024 characters; a container name is 3 to
@@ -28,6 +29,9 @@ MAX_BLOB_NAME_CHARS = 1024
 _CONTAINER = re.compile(r"^(?:\$root|\$web|[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62})$")
 MAX_ETAG_CHARS = 128
 MAX_MEDIA_TYPE_CHARS = 255
+# Of an unprocessable body too large to poison whole: as base64 (40,000 characters) it
+# leaves room for the marker and its reason in one message.
+KEPT_BODY_BYTES = 30_000
 # The marker a job refused as unprocessable carries into the poison queue.
 UNPROCESSABLE_KEY = "prism_unprocessable"
 
@@ -145,15 +149,25 @@ def _check_fields(job: Job) -> None:
 
 def unprocessable_envelope(body: bytes, error: PermanentError) -> bytes:
     """What goes to the poison queue for a message that can never succeed: the original
-    body (as text when it is UTF-8, else base64) under a marker that replay recognises."""
+    body (as text when it is UTF-8, else base64) under a marker that replay recognises.
+
+    A body too large to fit beside the marker in one queue message keeps its first
+    :data:`KEPT_BODY_BYTES` (base64), with its full size: a whole copy could not be sent
+    at all, and the refusal would become a failure retried until the host poisons it."""
+    marker = {"code": error.code.value, "reason": error.message}
     try:
-        original: dict[str, str] = {"text": body.decode("utf-8")}
+        original: dict[str, Any] = {"text": body.decode("utf-8")}
     except UnicodeDecodeError:
         original = {"base64": base64.b64encode(body).decode("ascii")}
-    return json.dumps(
-        {UNPROCESSABLE_KEY: {"code": error.code.value, "reason": error.message}, "body": original},
-        separators=(",", ":"),
-    ).encode()
+    envelope = _envelope(marker, original)
+    if len(envelope) <= MAX_MESSAGE_BYTES:
+        return envelope
+    kept = base64.b64encode(body[:KEPT_BODY_BYTES]).decode("ascii")
+    return _envelope(marker, {"base64": kept, "bytes": len(body), "truncated": True})
+
+
+def _envelope(marker: dict[str, str], original: dict[str, Any]) -> bytes:
+    return json.dumps({UNPROCESSABLE_KEY: marker, "body": original}, separators=(",", ":")).encode()
 
 
 def unprocessable_reason(body: bytes) -> str | None:

@@ -30,6 +30,8 @@ POISON_SUFFIX = "-poison"
 # maxDequeueCount times.
 BLOB_TRIGGER_POISON_QUEUE = "webjobs-blobtrigger-poison"
 MAX_MESSAGES_PER_RECEIVE = 32  # the service's limit for one Get Messages call
+# The service stores a message of at most 64 KiB; as base64 text that is 48 KiB of bytes.
+MAX_MESSAGE_BYTES = 64 * 1024 * 3 // 4
 
 
 def poison_queue_name(queue: str) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -12,6 +13,7 @@ from prism.jobs import (
     unprocessable_reason,
 )
 from prism.results import blob_result_id
+from prism.storage.queues import MAX_MESSAGE_BYTES
 from tests.unit.stubs import job_fields
 
 
@@ -82,6 +84,23 @@ def test_a_refused_message_is_kept_whole_and_marked_with_its_reason() -> None:
     assert unprocessable_reason(envelope) == error.message
     assert json.loads(envelope)["body"] == {"base64": "/yBiaW5hcnk="}
     assert json.loads(unprocessable_envelope(b'{"a":1}', error))["body"] == {"text": '{"a":1}'}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"A" * 60_000, b"\x01" * 20_000, b"\xff" * 100_000],  # JSON writes \x01 as \u0001
+    ids=["long text", "text that escaping inflates", "long binary"],
+)
+def test_a_refused_message_too_large_to_keep_whole_keeps_its_start_within_a_queue_message(
+    body: bytes,
+) -> None:
+    error = InvalidJobError("the body is not JSON")
+    envelope = unprocessable_envelope(body, error)
+    assert len(envelope) <= MAX_MESSAGE_BYTES
+    assert unprocessable_reason(envelope) == error.message
+    kept = json.loads(envelope)["body"]
+    assert kept["truncated"] is True and kept["bytes"] == len(body)
+    assert body.startswith(base64.b64decode(kept["base64"]))
 
 
 @pytest.mark.parametrize("body", [b"{}", b"[]", b"not json", Job(**valid()).to_json()])
