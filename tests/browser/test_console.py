@@ -220,6 +220,39 @@ def test_results_filter_page_back_and_are_found_by_blob_name(
     assert [e for e in console.errors if "404" not in e] == []
 
 
+def test_stored_results_are_searched_by_meaning(console: Console, console_app: ConsoleApp) -> None:
+    ids = {}
+    for sample in ("cat.jpg", "greeting.flac", "forecast.md"):
+        sent = console_app.app.request(
+            "POST", f"/v1/files?name={sample}", (SAMPLES / sample).read_bytes()
+        )
+        assert sent.status == 202, sent.body
+        ids[sample] = sent.body["id"]
+    deadline = time.monotonic() + RESULT_TIMEOUT_MS / 1000
+    for sample, document_id in ids.items():
+        while console_app.app.request("GET", f"/v1/results/{document_id}").status != 200:
+            assert time.monotonic() < deadline, f"no result for {sample}"
+            time.sleep(0.2)
+    console.open()
+    page = console.page
+    hits = page.locator("#search-results li")
+    page.get_by_label("Words to look for").fill("a cat")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("#search-state")).to_contain_text("best first")
+    expect(hits.first.locator(".result-name")).to_contain_text("cat.jpg")
+    expect(hits.first.locator(".meta")).to_contain_text("cat")  # the labels it matched
+    # Only audio: the transcript is what was compared.
+    page.locator("#search-modality").select_option("audio")
+    page.get_by_label("Words to look for").fill("a spoken greeting")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(hits.first.locator(".result-name")).to_contain_text("greeting.flac")
+    expect(page.locator("#search-results .badge:not(.audio)")).to_have_count(0)
+    hits.first.get_by_role("button", name="Details").click()
+    expect(page.locator("#detail")).to_be_visible()
+    expect(page.locator("#detail-title")).to_contain_text("greeting.flac")
+    assert console.errors == []
+
+
 # WCAG contrast of each element's own text against the first opaque background behind it.
 CONTRAST = """() => {
   const channel = (c) => {

@@ -319,6 +319,46 @@
     }
   }
 
+  // ---- search by meaning ---------------------------------------------------------------
+
+  function searchHit(hit) {
+    const details = el("button", { className: "button", text: "Details", attrs: { type: "button" } });
+    details.addEventListener("click", () => refresh(async () => {
+      showDetail(hit.id, await call(`/results/${encodeURIComponent(hit.id)}`));
+    }));
+    const matched = hit.matched === "embedding" ? "by its text" : `by “${hit.matched}”`;
+    return el("li", { className: "result ok", attrs: { "data-id": hit.id } }, [
+      el("div", { className: "result-head" }, [
+        el("span", { className: "result-name", text: hit.name }),
+        el("span", { className: `badge ${hit.modality}`, text: hit.modality }),
+        el("span", { className: "score", text: hit.score.toFixed(3) }),
+        details,
+      ]),
+      el("p", { className: "meta", text: matched }),
+    ]);
+  }
+
+  async function search(event) {
+    event.preventDefault();
+    const form = new FormData($("search"));
+    const query = new URLSearchParams();
+    for (const [name, value] of form.entries()) {
+      if (String(value).trim()) query.set(name, String(value).trim());
+    }
+    const state = $("search-state");
+    if (!query.get("q")) return;
+    state.textContent = "searching…";
+    try {
+      const body = await call(`/search?${query}`);
+      $("search-results").replaceChildren(...body.results.map(searchHit));
+      state.textContent = body.count
+        ? `${body.count} nearest in meaning to “${body.query}”, best first`
+        : `nothing stored to compare with “${body.query}”`;
+    } catch (error) {
+      state.textContent = error.message;
+    }
+  }
+
   function mergeResults(documents) {
     let arrived = false;
     for (const doc of documents) {
@@ -513,6 +553,7 @@
   $("result-filters").addEventListener("submit", applyFilters);
   $("results-more").addEventListener("click", () => refresh(showOlder));
   $("lookup").addEventListener("submit", lookUp);
+  $("search").addEventListener("submit", search);
   refresh(checkHealth);
   refresh(loadModels);
   refresh(loadLifecycle);
