@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SUITES = ("models", "batching", "documents", "cache", "pipeline")
+SUITES = ("models", "speech", "batching", "documents", "cache", "pipeline")
 
 
 def main() -> int:
@@ -69,6 +69,13 @@ def run_suite(suite: str, files: int) -> dict[str, Any]:
         report = models.run()
         print("fp32 vs int8, median latency per call (side by side in this run)")
         print(models.render(report["comparison"]))
+        return report
+    if suite == "speech":
+        from bench import speech
+
+        report = speech.run()
+        print("transcription: Whisper's CPU time per window over the seconds of speech in it")
+        print(speech.render(report))
         return report
     if suite == "batching":
         from bench import batching

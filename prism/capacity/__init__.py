@@ -21,7 +21,14 @@ For a rate and a mix of modalities, at the peak (``peak_factor`` × the average 
 * **monthly cost** — compute, executions, Cosmos DB throughput and storage, blob
   storage, Event Grid operations.
 
-Stated assumptions (not measured): the peak factor; autoscale bills each hour's highest
+Transcription: the audio function's CPU seconds per file are the batching benchmark's
+(its recording, with the seconds of speech the VAD found in it); for audio files with
+more or less speech (``speech_minutes_per_audio_file``), Whisper's share of them is
+swapped: the recording's transcription out, the given speech's in, both by the windows
+model of :mod:`prism.cost.speech` (measured in ``bench/results/speech.json``).
+
+Stated assumptions (not measured): the peak factor; without a figure for it, that audio
+files hold as much speech as the benchmark's recording; autoscale bills each hour's highest
 RU/s, taken as 1.5 × the average; an index allowance per document; one Event Grid
 BlobCreated event is about 1.2 KB; storage requests per file as counted in
 :data:`STORAGE_REQUESTS_PER_FILE`.
@@ -38,6 +45,7 @@ from typing import Any
 
 from prism.cost import MB_PER_CORE, MODALITIES, Measured, request_units
 from prism.cost.cosmos import load_ru_table
+from prism.cost.speech import SpeechMeasured
 from prism.errors import ConfigurationError
 
 LIMITS_PATH = Path(__file__).resolve().parent / "limits.json"
@@ -119,6 +127,42 @@ class Inputs:
     shared_cache: frozenset[str] = frozenset({"audio"})
     instance_mb: int = 2048
     io_overlap: int = 8
+    speech: SpeechMeasured | None = None  # int8 transcription (bench/results/speech.json)
+
+
+def audio_cpu_s(inputs: Inputs, speech_s: float | None) -> float:
+    """CPU seconds of one audio file holding ``speech_s`` of speech (None: as much as
+    the benchmark's recording, the measured figure unchanged)."""
+    measured = inputs.measured["audio"].cpu_s_batched
+    if speech_s is None or inputs.speech is None:
+        return measured
+    if speech_s < 0 or not math.isfinite(speech_s):
+        raise ConfigurationError(f"speech per audio file must be 0 or more: {speech_s}")
+    recorded = inputs.speech.transcription_cpu_s(inputs.speech.recording_speech_s)
+    return max(0.0, measured - recorded + inputs.speech.transcription_cpu_s(speech_s))
+
+
+def speech_figures(
+    files_per_day: int, mix: dict[str, float], inputs: Inputs, speech_s: float | None
+) -> dict[str, Any] | None:
+    """The speech the plan transcribes and what its transcription costs in compute."""
+    if inputs.speech is None:
+        return None
+    seconds = inputs.speech.recording_speech_s if speech_s is None else speech_s
+    cpu_s = inputs.speech.transcription_cpu_s(seconds)
+    audio_files = files_per_day * mix["audio"]
+    cores = inputs.instance_mb / MB_PER_CORE
+    gb_s = audio_files * inputs.instance_mb / 1024 * cpu_s / cores
+    return {
+        "minutes_per_audio_file": seconds / 60,
+        "assumed": speech_s is None,
+        "minutes_per_day": audio_files * seconds / 60,
+        "transcription_cpu_s_per_audio_file": cpu_s,
+        "audio_cpu_s_per_file": audio_cpu_s(inputs, speech_s),
+        "transcription_compute_per_month": gb_s
+        * DAYS_PER_MONTH
+        * inputs.prices["flex_on_demand_per_gb_s"],
+    }
 
 
 @dataclass
@@ -142,6 +186,7 @@ def plan(
     results_ttl_days: int = 365,
     cache_ttl_days: int = 30,
     cache_hit_rate: float = 0.0,
+    speech_minutes_per_audio_file: float | None = None,
 ) -> Plan:
     if files_per_day < 1:
         raise ConfigurationError(f"files per day must be at least 1: {files_per_day}")
@@ -155,8 +200,11 @@ def plan(
     by_modality = {m: peak * mix[m] for m in MODALITIES}
     figures["rate"] = {"average_per_s": average, "peak_per_s": peak,
                        "peak_per_s_by_modality": by_modality}  # fmt: skip
-    instances, gb_s_per_day = _instances(files_per_day, peak, mix, inputs, cache_hit_rate)
+    speech_s = None if speech_minutes_per_audio_file is None else speech_minutes_per_audio_file * 60
+    instances, gb_s_per_day = _instances(files_per_day, peak, mix, inputs, cache_hit_rate,
+                                         speech_s=speech_s)  # fmt: skip
     figures["instances"] = instances
+    figures["speech"] = speech_figures(files_per_day, mix, inputs, speech_s)
     figures["cosmos"] = _cosmos(files_per_day, peak, mix, inputs, cache_hit_rate,
                                 ttl_days=(results_ttl_days, cache_ttl_days))  # fmt: skip
     figures["blob_storage_gb"] = {
@@ -184,15 +232,19 @@ def _instances(
     mix: dict[str, float],
     inputs: Inputs,
     cache_hit_rate: float,
+    *,
+    speech_s: float | None = None,
 ) -> tuple[dict[str, Any], float]:
-    """Instances per function at the peak, and the day's GB-seconds of compute."""
+    """Instances per function at the peak, and the day's GB-seconds of compute
+    (``speech_s``: seconds of speech in each audio file, see :func:`audio_cpu_s`)."""
     cores = inputs.instance_mb / MB_PER_CORE
     instance_gb = inputs.instance_mb / 1024
     per_function: dict[str, int] = {}
     gb_s_per_day = 0.0
     for modality in MODALITIES:
         measured = inputs.measured[modality]
-        cpu_s = measured.cpu_s_batched * (1 - cache_hit_rate)
+        per_file = audio_cpu_s(inputs, speech_s) if modality == "audio" else measured.cpu_s_batched
+        cpu_s = per_file * (1 - cache_hit_rate)
         by_cpu = cores * TARGET_UTILISATION / max(cpu_s, 1e-9)
         by_concurrency = HOST_CONCURRENCY / (cpu_s + measured.io_s)
         per_instance = min(by_cpu, by_concurrency)

@@ -1,7 +1,8 @@
 """``prism cost [--json]``: dollars per million files per modality, side by side for
 int8 vs fp32, batching on vs off, a cache hit rate, and lifecycle vs all-hot storage;
 and beside them what the same files would cost through Azure's managed AI services at
-list prices (see :mod:`prism.cost.managed`)."""
+list prices (see :mod:`prism.cost.managed`); and what transcription costs per minute of
+speech beside Azure AI Speech (see :mod:`prism.cost.speech`)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         shared_cache=frozenset(get_settings().shared_cache),
     )
     managed = compare_with_managed(lines, prices, args.bench_dir or BENCH_DIR)
+    speech = speech_lines(prices, args.bench_dir or BENCH_DIR, args.instance_mb)
     if args.json:
         document = {
             "currency": prices["currency"],
@@ -58,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
             "instance_mb": args.instance_mb,
             "per_million_files": [as_dict(line) for line in lines],
             "managed_services": [line.to_dict() for line in managed],
+            "transcription_per_speech_minute": [line.to_dict() for line in speech],
         }
         print(json.dumps(document, indent=2))
         return 0
@@ -74,7 +77,39 @@ def run(args: argparse.Namespace) -> int:
     print("\nThe same files through Azure's managed AI services, USD per million files "
           "(processing only: storing the files costs the same either way)")  # fmt: skip
     print(render_managed(managed))
+    if speech:
+        print("\nTranscription (Whisper tiny.en on the VAD's speech), USD per minute of "
+              "speech: compute only, beside Azure AI Speech's list price for a minute of "
+              "audio")  # fmt: skip
+        print(render_speech(speech))
     return 0
+
+
+def speech_lines(prices: dict[str, Any], bench_dir: Path, instance_mb: int) -> list[Any]:
+    """Per precision and window shape (bench/results/speech.json); none before the
+    speech benchmark has run."""
+    from prism.cost.speech import speech_cost, speech_from_bench
+
+    measured = speech_from_bench(bench_dir)
+    return [] if measured is None else speech_cost(measured, prices, instance_mb=instance_mb)
+
+
+def render_speech(lines: list[Any]) -> str:
+    from prism.cost.speech import SHAPES
+
+    rows = [
+        [
+            line.precision,
+            SHAPES[line.window].format(speech_s=line.speech_s_per_window),
+            f"{line.cpu_s_per_speech_minute:.2f}",
+            f"{line.compute_per_minute:.6f}",
+            f"{line.managed_per_minute:.6f}",
+            f"{line.ratio:,.0f}×",
+        ]
+        for line in lines
+    ]
+    headers = ["precision", "speech", "CPU s/min", "Prism", "Azure AI Speech", "ratio"]
+    return format_table(rows, headers)
 
 
 def compare_with_managed(lines: list[Any], prices: dict[str, Any], bench_dir: Path) -> list[Any]:

@@ -29,6 +29,13 @@ def register(subparsers: Any) -> None:
         help="files a day, one or more (default: 10000 1000000 10000000)",
     )
     parser.add_argument("--mix", help="shares of the files: image=0.4,audio=0.1,text=0.5")
+    parser.add_argument(
+        "--speech-minutes-per-file",
+        type=float,
+        metavar="M",
+        help="minutes of speech in each audio file, which Whisper transcribes (default: "
+        "as much as the benchmark's recording, bench/results/speech.json)",
+    )
     parser.add_argument("--peak-factor", type=float, help="peak rate over the day's average (10)")
     parser.add_argument("--instance-mb", type=int, default=2048, help="512, 2048 or 4096")
     parser.add_argument("--cache-hit-rate", type=float, default=0.0, help="duplicates (0 ≤ r < 1)")
@@ -51,6 +58,7 @@ def build_inputs(args: argparse.Namespace) -> Any:
     from prism.capacity import Inputs, blob_storage_per_file
     from prism.cost import BENCH_DIR, _read, load_compute_prices, measured_from_bench
     from prism.cost import storage_per_file as cost_storage
+    from prism.cost.speech import speech_from_bench
     from prism.errors import ConfigurationError
     from prism.settings import get_settings
 
@@ -60,6 +68,7 @@ def build_inputs(args: argparse.Namespace) -> Any:
     bench_dir = args.bench_dir or BENCH_DIR
     router = _read(bench_dir / "pipeline.json").get("router", {})
     month, tiers = blob_storage_per_file()
+    speech = speech_from_bench(bench_dir)
     return Inputs(
         measured=measured_from_bench(bench_dir, cost_storage()),
         ingest_s=float(router.get("ingest_1KB_ms", 10.0)) / 1000,
@@ -68,17 +77,26 @@ def build_inputs(args: argparse.Namespace) -> Any:
         storage_tiers=tiers,
         shared_cache=frozenset(get_settings().shared_cache),
         instance_mb=args.instance_mb,
+        speech=None if speech is None else speech["int8"],
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from prism.capacity import DEFAULT_MIX, DEFAULT_PEAK_FACTOR, parse_mix, plan
     from prism.errors import ConfigurationError
+    from prism.settings import get_settings
 
     rates = rates_of(args.files_per_day)
     mix = parse_mix(args.mix) if args.mix else DEFAULT_MIX
     if not 0 <= args.cache_hit_rate < 1:
         raise ConfigurationError(f"cache hit rate must be in [0, 1): {args.cache_hit_rate}")
+    minutes = args.speech_minutes_per_file
+    longest = get_settings().max_audio_seconds / 60  # longer recordings are rejected
+    if minutes is not None and not 0 <= minutes <= longest:
+        raise ConfigurationError(
+            f"speech minutes per audio file must be from 0 to {longest:g} "
+            f"(PRISM_MAX_AUDIO_SECONDS): {minutes}"
+        )
     inputs = build_inputs(args)
     plans = [
         plan(
@@ -88,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             peak_factor=args.peak_factor or DEFAULT_PEAK_FACTOR,
             results_ttl_days=args.results_ttl_days,
             cache_hit_rate=args.cache_hit_rate,
+            speech_minutes_per_audio_file=minutes,
         ).to_dict()
         for rate in rates
     ]
@@ -128,6 +147,13 @@ def render(plans: list[dict[str, Any]], currency: str) -> str:
         row(f"instances at the peak: {name}",
             [str(p["instances"]["per_function"][name]) for p in plans])  # fmt: skip
     row("instances at the peak: all", [str(p["instances"]["total"]) for p in plans])
+    if plans[0].get("speech"):
+        row("speech transcribed, minutes a day",
+            [_count(p["speech"]["minutes_per_day"]) for p in plans])  # fmt: skip
+        row("audio CPU s per file (transcription)",
+            [f"{p['speech']['audio_cpu_s_per_file']:.2f} "
+             f"({p['speech']['transcription_cpu_s_per_audio_file']:.2f})"
+             for p in plans])  # fmt: skip
     row("Cosmos DB RU per file", [f"{p['cosmos']['ru_per_file_mix']:.1f}" for p in plans])
     row("Cosmos DB RU/s, average / peak",
         [f"{_count(p['cosmos']['average_ru_s'])} / {_count(p['cosmos']['peak_ru_s'])}"
@@ -153,4 +179,16 @@ def render(plans: list[dict[str, Any]], currency: str) -> str:
         f"{plans[0]['peak_factor']:g}× the average. Limits with their sources: "
         "prism/capacity/limits.json (unverified figures flagged in --json).",
     ]
+    speech = plans[0].get("speech")
+    if speech:
+        assumed = (
+            " (assumed: as much as the benchmark's recording; --speech-minutes-per-file)"
+            if speech["assumed"]
+            else ""
+        )
+        notes.append(
+            f"Speech: {speech['minutes_per_audio_file'] * 60:.1f} s in each audio file"
+            f"{assumed}, transcribed by Whisper int8 in windows of up to 29.5 s "
+            "(bench/results/speech.json)."
+        )
     return format_table(rows, headers) + "\n".join(notes)

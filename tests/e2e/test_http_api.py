@@ -143,3 +143,30 @@ def test_a_blob_dropped_in_the_container_is_found_by_its_name(
     assert [d["id"] for d in listed.body["results"]] == [done.body["blob"]["id"]]
     missing = served_app.request("GET", "/v1/results?latest=true&blob=never-there.txt")
     assert missing.status == 404 and missing.body["error"]["code"] == "not_found"
+
+
+def test_stored_results_are_searched_by_meaning_across_modalities(served_app: ServedApp) -> None:
+    names = ("cat.jpg", "coffee.png", "greeting.flac", "forecast.md")
+    for name in names:
+        posted = served_app.request("POST", f"/v1/infer?name={name}", (SAMPLES / name).read_bytes())
+        assert posted.status == 200, posted.body
+        field = posted.body["search"]  # written with the result, by the real text model
+        assert len(field["vector"]) == 384 and all(-127 <= v <= 127 for v in field["vector"])
+        assert ("words" in field) == (posted.body["modality"] != "text")
+    # The local emulator has no vector search: the same field, scanned exactly.
+    cats = served_app.request("GET", "/v1/search?q=a%20cat")
+    assert cats.status == 200, cats.body
+    assert cats.body["backend"] == "scan" and cats.body["count"] == len(names)
+    assert cats.body["results"][0]["name"] == "cat.jpg"
+    assert "cat" in cats.body["results"][0]["matched"]
+    scores = [hit["score"] for hit in cats.body["results"]]
+    assert scores == sorted(scores, reverse=True)
+    spoken = served_app.request("GET", "/v1/search?q=a%20spoken%20greeting&modality=audio")
+    assert [hit["name"] for hit in spoken.body["results"]] == ["greeting.flac"]
+    weather = served_app.request("GET", "/v1/search?q=will%20it%20rain%20tomorrow&limit=1")
+    assert [hit["name"] for hit in weather.body["results"]] == ["forecast.md"]
+    assert weather.body["results"][0]["matched"] == "embedding"
+    later = served_app.request("GET", "/v1/search?q=a%20cat&since=2099-01-01")
+    assert later.status == 200 and later.body["results"] == []
+    empty = served_app.request("GET", "/v1/search?q=%20")
+    assert empty.status == 400 and empty.body["error"]["code"] == "bad_request"
