@@ -391,3 +391,42 @@ def test_the_pipeline_stores_every_ok_result_with_its_search_field() -> None:
     assert stored_cat is not None and stored_cat["search"] == cat["search"]
     found = search_stored(pipeline.results, request(q="a cat"), Embedder(), backend="scan")
     assert [hit["name"] for hit in found["results"]] == ["cat.jpg", "c.txt"]
+
+
+# ---- prism search --stored ----------------------------------------------------------
+
+
+def test_prism_search_stored_ranks_as_the_api_does(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    from types import SimpleNamespace
+
+    import prism.client
+    import prism.commands.pipeline
+    from prism.cli import main
+    from prism.commands import search as command
+
+    documents = library()
+    monkeypatch.setattr(prism.commands.pipeline, "use_local_stack", lambda: None)
+    monkeypatch.setattr(prism.client, "connect", lambda: SimpleNamespace(results=documents))
+    monkeypatch.setattr(command, "get_engine", lambda: WordsEngine(load_settings({})))
+    monkeypatch.setenv("PRISM_SEARCH", "scan")
+    from prism.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        assert main(["search", "a cat", "--stored", "--modality", "text", "--json"]) == 0
+        found = json.loads(capsys.readouterr().out)
+        assert found["backend"] == "scan"
+        assert [hit["name"] for hit in found["results"]] == ["cat-notes.txt", "coffee.txt"]
+        # Created 2026-11-21 … 2026-11-25: only rain.flac and coffee.txt fall in this window.
+        assert main(["search", "rain", "--stored", "--since", "2026-11-22",
+                     "--until", "2026-11-24"]) == 0  # fmt: skip
+        table = capsys.readouterr().out
+        assert "rain.flac" in table and "coffee.txt" in table and "cat.jpg" not in table
+        assert table.index("rain.flac") < table.index("coffee.txt")
+        assert main(["search", "rain", "--stored", "--since", "soon"]) == 2
+        assert "since" in capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()
