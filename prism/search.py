@@ -297,7 +297,13 @@ def vector_nearest(
 ) -> list[dict[str, Any]]:
     """Cosmos DB's vector search (``VectorDistance``, cosine: higher is nearer)."""
     found = results.nearest(VECTOR_PATH, vector, conditions, fields=HIT_FIELDS, limit=limit)
-    return [_hit(document, document["score"]) for document in found]
+    # A result without a vector (silence, or stored before the field) has no distance:
+    # Cosmos DB leaves ``score`` out of its row rather than rank it.
+    return [
+        _hit(document, document["score"])
+        for document in found
+        if isinstance(document.get("score"), int | float)
+    ]
 
 
 def search_stored(

@@ -202,7 +202,13 @@ def test_on_azure_cosmos_db_ranks_with_the_query_as_int8_codes_and_the_filters()
     row = {"id": "a" * 64, "modality": "image", "source": {"blob": "cat.jpg"},
            "created_at": "2026-11-30T12:00:00.000Z", "search_words": "tiger cat",
            "score": 0.81234567}  # fmt: skip
-    documents = VectorSearchingDocuments([row])
+    unranked = {
+        "id": "b" * 64,
+        "modality": "audio",
+        "source": {"blob": "quiet.wav"},
+        "created_at": "2026-11-30T12:00:00.000Z",
+    }  # no vector, so no score
+    documents = VectorSearchingDocuments([row, unranked])
     embed = Embedder()
     found = search_stored(
         cast(DocumentContainer, documents),
