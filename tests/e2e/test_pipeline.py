@@ -152,10 +152,9 @@ def test_a_message_that_is_not_a_job_goes_straight_to_poison_and_replay_leaves_i
 def test_stored_results_are_searched_by_meaning_across_modalities(
     pipeline: PipelineUnderTest,
 ) -> None:
-    from prism.commands.search import text_embedder
     from prism.inference.engine import Engine
     from prism.queries import every_result
-    from prism.search import rank, stored_candidates
+    from prism.search import rank, stored_candidates, text_embedder
 
     submissions = pipeline.client.submit(GOOD)
     pipeline.run_until_idle()
