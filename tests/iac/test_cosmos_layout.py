@@ -102,3 +102,54 @@ def test_a_composite_index_of_one_path_or_an_unknown_order_is_reported(broken: P
     assert any("a composite index takes two or more paths" in p for p in problems)
     assert any("composite index order 'desc' is not ascending or descending" in p
                for p in problems)  # fmt: skip
+
+
+# Cosmos DB's published vector rules (Microsoft's "Vector search in Azure Cosmos DB for
+# NoSQL" and "Vector indexing policies"): the data types and distance functions a
+# vector embedding policy takes, and the most dimensions each index type indexes.
+VECTOR_DATA_TYPES = ("float32", "float16", "int8", "uint8")
+VECTOR_DISTANCES = ("cosine", "dotproduct", "euclidean")
+VECTOR_INDEX_MAX_DIMENSIONS = {"flat": 505, "quantizedFlat": 4096, "diskANN": 4096}
+
+
+def vector_problems(layout: dict[str, Any]) -> list[str]:
+    """What Cosmos DB would refuse in a container's vector policy and vector indexes."""
+    policy = layout.get("vectorEmbeddingPolicy") or {"vectorEmbeddings": []}
+    indexing = layout.get("indexingPolicy") or {}
+    embeddings = {entry["path"]: entry for entry in policy["vectorEmbeddings"]}
+    problems = []
+    for path, entry in embeddings.items():
+        if entry.get("dataType") not in VECTOR_DATA_TYPES:
+            problems.append(f"{path}: dataType {entry.get('dataType')!r}")
+        if entry.get("distanceFunction") not in VECTOR_DISTANCES:
+            problems.append(f"{path}: distanceFunction {entry.get('distanceFunction')!r}")
+        included = [p["path"] for p in indexing.get("includedPaths", [])]
+        if any(p.startswith(path) or p == "/*" for p in included):
+            problems.append(f"{path}: a vector path must not be range-indexed")
+    for index in indexing.get("vectorIndexes", []):
+        entry = embeddings.get(index["path"])
+        if entry is None:
+            problems.append(f"{index['path']}: a vector index needs the path in the policy")
+            continue
+        most = VECTOR_INDEX_MAX_DIMENSIONS.get(index["type"])
+        if most is None:
+            problems.append(f"{index['path']}: vector index type {index['type']!r}")
+        elif not 1 <= entry["dimensions"] <= most:
+            problems.append(f"{index['path']}: {index['type']} indexes up to {most} dimensions")
+    return problems
+
+
+def test_the_results_vector_policy_keeps_cosmos_dbs_rules() -> None:
+    assert vector_problems(deployed()["results"]) == []
+
+
+def test_a_vector_index_cosmos_db_would_refuse_is_reported(broken: Path) -> None:
+    cosmos = broken / "modules" / "cosmos.bicep"
+    replace_once(cosmos, "type: 'diskANN'", "type: 'flat'")  # flat: up to 505 dimensions
+    replace_once(cosmos, "dimensions: 384", "dimensions: 1536")
+    replace_once(cosmos, "distanceFunction: 'cosine'", "distanceFunction: 'angular'")
+    problems = vector_problems(deployed(cosmos)["results"])
+    assert problems == [
+        "/search/vector: distanceFunction 'angular'",
+        "/search/vector: flat indexes up to 505 dimensions",
+    ]
