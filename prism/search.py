@@ -45,11 +45,11 @@ from typing import TYPE_CHECKING, Any
 from prism.embedding import decode_embedding, encode_embedding
 from prism.errors import ErrorCode, PermanentError
 from prism.params import KEY_PARAMETER, parse_bounded_int, parse_text
-from prism.storage.clients import RESULTS_ORDER_BY
-from prism.storage.documents import DocumentContainer, Keyset, Where
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from prism.storage.documents import DocumentContainer, Where
 
 # Image labels that speak for an image: the top ones down to this probability (at least
 # the first), at most IMAGE_LABELS of them.
@@ -273,6 +273,9 @@ def scan_nearest(
     its int8 codes to ``vector`` — what ``VectorDistance`` computes — best first."""
     import numpy as np
 
+    from prism.storage.clients import RESULTS_ORDER_BY
+    from prism.storage.documents import Keyset
+
     query = np.asarray(vector, dtype=np.float64)
     query_norm = float(np.linalg.norm(query))
     scored: list[tuple[float, str, dict[str, Any]]] = []
@@ -313,6 +316,8 @@ def search_stored(
     ``{"query", "backend", "results": [{id, name, modality, score, matched,
     created_at}], "count"}``; ``backend`` is ``vector`` or ``scan`` (see
     :func:`search_backend`)."""
+    from prism.storage.documents import Where
+
     (query_vector,) = embed([request.query])
     codes = int8_codes(query_vector)
     conditions = (Where("status", "=", "ok"), *request.conditions)

@@ -436,3 +436,15 @@ def test_prism_search_stored_ranks_as_the_api_does(
         assert "since" in capsys.readouterr().err
     finally:
         get_settings.cache_clear()
+
+
+def test_importing_search_loads_no_sdk_and_no_numpy() -> None:
+    # The CLI and the OpenAPI document import it: the SDKs load when a search runs.
+    import subprocess
+    import sys
+
+    script = ("import sys, prism.search; print(sorted(m for m in ('azure.cosmos', "
+              "'azure.storage.blob', 'numpy', 'onnxruntime') if m in sys.modules))")  # fmt: skip
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True).stdout.strip()  # fmt: skip
+    assert loaded == "[]"
