@@ -31,6 +31,7 @@ import numpy as np
 
 from prism.localstack import LocalStack, StackState, devhost_command
 from prism.settings import PROJECT_ROOT, load_settings
+from tests.isolation import own_resources
 
 SAMPLES = PROJECT_ROOT / "samples"
 STAGES = ("route", "queue_wait", "download", "cache", "inference", "write")
@@ -50,12 +51,7 @@ def stack_environment(state: StackState, tag: str) -> dict[str, str]:
     return {
         **os.environ,
         **state.app_settings(),
-        "PRISM_INCOMING_CONTAINER": f"{tag}-in",
-        "PRISM_QUARANTINE_CONTAINER": f"{tag}-q",
-        "PRISM_IMAGE_QUEUE": f"{tag}-image",
-        "PRISM_AUDIO_QUEUE": f"{tag}-audio",
-        "PRISM_TEXT_QUEUE": f"{tag}-text",
-        "PRISM_COSMOS_DATABASE": tag,
+        **own_resources(tag),
     }
 
 

@@ -25,6 +25,7 @@ from prism.localstack.processes import free_port
 from prism.queries import every_result
 from prism.settings import Settings, load_settings
 from prism.storage import CosmosConnection, StorageConnection, poison_queue_name
+from tests.isolation import own_resources, provision
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_KEY = "e2e-function-key"
@@ -76,12 +77,7 @@ def make_pipeline(local_stack: StackState, unique_name: str) -> PipelineUnderTes
     environ = {
         **os.environ,
         **local_stack.app_settings(),
-        "PRISM_INCOMING_CONTAINER": f"{unique_name}-in",
-        "PRISM_QUARANTINE_CONTAINER": f"{unique_name}-q",
-        "PRISM_IMAGE_QUEUE": f"{unique_name}-image",
-        "PRISM_AUDIO_QUEUE": f"{unique_name}-audio",
-        "PRISM_TEXT_QUEUE": f"{unique_name}-text",
-        "PRISM_COSMOS_DATABASE": unique_name,
+        **own_resources(unique_name),
         "PRISM_FUNCTION_KEY": FUNCTION_KEY,
         # Small caps keep the oversized-input tests small.
         "PRISM_MAX_IMAGE_BYTES": str(MAX_BYTES),
@@ -92,10 +88,7 @@ def make_pipeline(local_stack: StackState, unique_name: str) -> PipelineUnderTes
     storage = StorageConnection(connection_string=local_stack.azurite.connection_string)
     cosmos = CosmosConnection(endpoint=local_stack.cosmos.endpoint, key=local_stack.cosmos.key)
     client = connect(settings, storage=storage, cosmos=cosmos)
-    for container in (settings.incoming_container, settings.quarantine_container):
-        client.blobs.ensure_container(container)
-    for queue in settings.modality_queues.values():
-        client.queues.ensure_queue(queue)
+    provision(client.blobs, client.queues, settings)
     return PipelineUnderTest(environ, settings, client, storage, cosmos)
 
 

@@ -14,6 +14,7 @@ from prism.deadletter import BLOB_CREATED, replay_dead_letters
 from prism.pipeline import Pipeline, build_pipeline
 from prism.settings import load_settings
 from prism.storage import CosmosConnection, StorageConnection
+from tests.isolation import own_resources, provision
 
 pytestmark = pytest.mark.integration
 DEAD_LETTERS = "SUBSCRIPTION/2026/11/30/9"
@@ -26,21 +27,10 @@ def pipeline(
     unique_name: str,
     built_models: dict[str, Any],
 ) -> Pipeline:
-    settings = load_settings(
-        {
-            "PRISM_INCOMING_CONTAINER": f"{unique_name}-in",
-            "PRISM_QUARANTINE_CONTAINER": f"{unique_name}-q",
-            "PRISM_TEXT_QUEUE": f"{unique_name}-text",
-            "PRISM_IMAGE_QUEUE": f"{unique_name}-image",
-            "PRISM_AUDIO_QUEUE": f"{unique_name}-audio",
-            "PRISM_COSMOS_DATABASE": unique_name,
-        }
-    )
+    settings = load_settings(own_resources(unique_name))
     built = build_pipeline(settings, storage=storage_connection, cosmos=cosmos_settings)
-    built.blobs.ensure_container(settings.incoming_container)
+    provision(built.blobs, built.queues, settings)
     built.blobs.ensure_container(f"{unique_name}-dl")
-    for queue in settings.modality_queues.values():
-        built.queues.ensure_queue(queue)
     return built
 
 

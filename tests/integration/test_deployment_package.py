@@ -28,6 +28,7 @@ from prism.localstack import StackState
 from prism.settings import Env
 from prism.storage import StorageConnection, blob_store, message_queues
 from tests.deployment import ROOT, copy_package
+from tests.isolation import own_resources
 
 pytestmark = pytest.mark.integration
 
@@ -73,12 +74,7 @@ def _worker(app: Path, settings: dict[str, str]) -> RuntimeWorker:
 def settings(local_stack: StackState, unique_name: str) -> dict[str, str]:
     return {
         **local_stack.app_settings(),
-        Env.INCOMING_CONTAINER: f"{unique_name}-in",
-        Env.QUARANTINE_CONTAINER: f"{unique_name}-q",
-        Env.IMAGE_QUEUE: f"{unique_name}-image",
-        Env.AUDIO_QUEUE: f"{unique_name}-audio",
-        Env.TEXT_QUEUE: f"{unique_name}-text",
-        Env.COSMOS_DATABASE: unique_name,
+        **own_resources(unique_name),
         Env.FUNCTION_KEY: "package-check-key",
     }
 

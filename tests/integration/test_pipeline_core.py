@@ -22,6 +22,7 @@ from prism.queries import every_result
 from prism.results import blob_result_id, read_result, result_document
 from prism.settings import Settings, load_settings
 from prism.storage import CosmosConnection, StorageConnection
+from tests.isolation import own_resources, provision
 
 pytestmark = pytest.mark.integration
 POISON = b"POISON"
@@ -62,12 +63,7 @@ def core(
 ) -> Pipeline:
     settings = load_settings(
         {
-            "PRISM_INCOMING_CONTAINER": f"{unique_name}-in",
-            "PRISM_QUARANTINE_CONTAINER": f"{unique_name}-q",
-            "PRISM_TEXT_QUEUE": f"{unique_name}-text",
-            "PRISM_IMAGE_QUEUE": f"{unique_name}-image",
-            "PRISM_AUDIO_QUEUE": f"{unique_name}-audio",
-            "PRISM_COSMOS_DATABASE": unique_name,
+            **own_resources(unique_name),
             "PRISM_TEXT_BATCH_SIZE": "8",
             "PRISM_TEXT_BATCH_WAIT_MS": "50",
             "PRISM_BATCHES_IN_FLIGHT": "1",
@@ -82,10 +78,7 @@ def core(
         cosmos=cosmos_settings,
         engine=CountingEngine(settings),
     )
-    pipeline.blobs.ensure_container(settings.incoming_container)
-    pipeline.blobs.ensure_container(settings.quarantine_container)
-    for queue in settings.modality_queues.values():
-        pipeline.queues.ensure_queue(queue)
+    provision(pipeline.blobs, pipeline.queues, settings)
     return pipeline
 
 

@@ -131,9 +131,11 @@ class BlockingDocuments(FakeDocuments):
     def __init__(self) -> None:
         super().__init__()
         self.unblocked = threading.Event()
+        self.loop_was_blocked = False  # the health route turns the failed read into a 503
 
     def read(self, document_id: str, partition_value: object) -> dict[str, object] | None:
         if not self.unblocked.wait(10):
+            self.loop_was_blocked = True
             raise AssertionError("the event loop was blocked while storage was slow")
         return super().read(document_id, partition_value)
 
@@ -168,6 +170,7 @@ def test_a_slow_storage_call_never_blocks_the_event_loop(
         return status
 
     assert asyncio.run(scenario()) in (200, 404, 503)
+    assert not documents.loop_was_blocked
 
 
 class AlwaysThere:
