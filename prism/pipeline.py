@@ -329,8 +329,11 @@ class Pipeline:
             logger.info("job %s: blob %s/%s version gone", job.id, job.container, job.blob)
             return None
         timings.add("download", _elapsed_ms(start))
+        modality = Modality(job.modality)
+        # Hashing a large file and loading a model on first use block: not on the loop.
+        fingerprint = await asyncio.to_thread(self._fingerprint, modality, data)
         document = await self._infer(
-            Modality(job.modality), data, document_id=job.id, source=job.source, timings=timings
+            modality, data, fingerprint, document_id=job.id, source=job.source, timings=timings
         )
         if document["error"]:
             await asyncio.to_thread(self.quarantine, job.source, _as_error(document["error"]))
@@ -340,13 +343,13 @@ class Pipeline:
         self,
         modality: Modality,
         data: bytes,
+        fingerprint: tuple[str, ModelRef],
         *,
         document_id: str,
         source: Source,
         timings: Timings,
     ) -> dict[str, Any]:
-        # Hashing a large file and loading a model on first use block: not on the loop.
-        content_sha256, model = await asyncio.to_thread(self._fingerprint, modality, data)
+        content_sha256, model = fingerprint
         key = cache_key(content_sha256, model)
         prediction = await self.flights.run(key, partial(self._predict, key, modality, data))
         for stage, milliseconds in prediction.stage_ms.items():
@@ -458,7 +461,8 @@ class Pipeline:
             route = partial(self.engine.route, size=len(data), name=name, tail=data[-TAIL_BYTES:])
             modality = (await asyncio.to_thread(route, data[:HEAD_BYTES])).modality
         timings.add("route", _elapsed_ms(start))
-        content_sha256, model = await asyncio.to_thread(self._fingerprint, modality, data)
+        fingerprint = await asyncio.to_thread(self._fingerprint, modality, data)
+        content_sha256, model = fingerprint
         document_id = content_result_id(content_sha256, modality.value, model)
         existing = await asyncio.to_thread(read_result, self.results, document_id)
         if existing is not None:
@@ -467,6 +471,7 @@ class Pipeline:
             document = await self._infer(
                 modality,
                 data,
+                fingerprint,
                 document_id=document_id,
                 source=Source(kind="http", name=name, size=len(data)),
                 timings=timings,
