@@ -27,16 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prism.storage import BlobStore, NotFoundError
+from prism.storage.blob_events import BLOB_CREATED, BLOB_SUBJECT
+from prism.storage.blobs import MAX_BLOB_NAME_CHARS
 
-BLOB_CREATED = "Microsoft.Storage.BlobCreated"
 # Event Grid caps one event at 1 MB; a dead-letter blob holds a handful. Anything far
 # larger is not a dead letter and is not read into memory.
 MAX_DEAD_LETTER_BYTES = 16 * 1024 * 1024
-# Azure's limit on a blob name.
-MAX_BLOB_NAME_CHARS = 1024
-_SUBJECT = re.compile(
-    r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<name>.+)$", re.S
-)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -81,7 +77,7 @@ def _event_blob(event: Any, containers: Collection[str]) -> DeadLetteredBlob | S
     if event_type != BLOB_CREATED:
         return SkippedEvent(event_id, f"event type {event_type!r} is not {BLOB_CREATED}")
     subject = _text(event.get("subject"))
-    match = _SUBJECT.match(subject or "")
+    match = BLOB_SUBJECT.match(subject or "")
     if match is None:
         return SkippedEvent(event_id, f"subject {subject!r} does not name a blob")
     container, name = match.group("container"), match.group("name")

@@ -20,12 +20,12 @@ from typing import Any
 from prism.errors import ErrorCode, PermanentError
 from prism.modality import Modality
 from prism.results import RESULT_ID, Source, blob_result_id
+from prism.storage.blobs import MAX_BLOB_NAME_CHARS
 from prism.storage.queues import MAX_MESSAGE_BYTES
 
 JOB_VERSION = 1
-# Azure Storage limits: a blob name is 1 to 1,024 characters; a container name is 3 to
-# 63 lowercase letters, digits and single hyphens ($root and $web are the special ones).
-MAX_BLOB_NAME_CHARS = 1024
+# Azure Storage's rule for a container name: 3 to 63 lowercase letters, digits and
+# single hyphens ($root and $web are the special ones).
 _CONTAINER = re.compile(r"^(?:\$root|\$web|[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62})$")
 MAX_ETAG_CHARS = 128
 MAX_MEDIA_TYPE_CHARS = 255

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from prism import telemetry
 from prism.cache import PredictionCache, cache_key
@@ -68,7 +68,6 @@ logger = logging.getLogger("prism.pipeline")
 TIERING_TAG = ("prism-tiering", "on")
 TIERING_MIN_BYTES = 1024 * 1024
 QUARANTINE_TAG = "prism-rejected"
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from prism.errors import ErrorCode, PermanentError
@@ -29,19 +29,15 @@ from prism.results import (
     public_view,
     read_result,
 )
-from prism.storage.blobs import BlobStore
+from prism.storage.blobs import MAX_BLOB_NAME_CHARS, BlobStore
 from prism.storage.clients import RESULTS_ORDER_BY
 from prism.storage.documents import DocumentContainer, Keyset, Where
 from prism.storage.errors import NotFoundError, StorageRequestError
 
 DEFAULT_LIST_LIMIT = 20
 MAX_LIST_LIMIT = 500  # a page of ~1.5 KB documents stays under 1 MB
-MAX_NAME_CHARS = 1024  # Azure Storage's longest blob name
 MAX_TOKEN_CHARS = 512
 STATUSES = ("ok", "rejected")
-# Every field a results query filters on: the container indexes exactly these (and the
-# order field), see prism.storage.clients; tests/iac holds the Bicep to the same list.
-FILTER_FIELDS = ("modality", "status", "error.code", "source.blob", "created_at")
 # The query parameters of a listing, in the order the API documents them.
 LIST_PARAMETERS = (
     "modality", "status", "error_code", "since", "until", "blob", "prefix", "latest",
@@ -85,8 +81,8 @@ class ResultFilter:
             "error_code": lambda raw: parse_choice(raw, "error_code", codes),
             "since": lambda raw: parse_timestamp(raw, "since"),
             "until": lambda raw: parse_timestamp(raw, "until"),
-            "blob": lambda raw: parse_text(raw, "blob", MAX_NAME_CHARS),
-            "prefix": lambda raw: parse_text(raw, "prefix", MAX_NAME_CHARS),
+            "blob": lambda raw: parse_text(raw, "blob", MAX_BLOB_NAME_CHARS),
+            "prefix": lambda raw: parse_text(raw, "prefix", MAX_BLOB_NAME_CHARS),
         }
         return cls(**{name: parse(params[name]) for name, parse in parsers.items()
                       if params.get(name) is not None})  # fmt: skip
@@ -114,9 +110,6 @@ class ResultFilter:
         """Names this filter in a continuation token (a token resumes one query only)."""
         canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-    def is_empty(self) -> bool:
-        return all(getattr(self, spec.name) is None for spec in fields(self))
 
 
 def encode_continuation(last: Mapping[str, Any], filters: ResultFilter) -> str:
@@ -267,9 +260,6 @@ class BlobLookup:
     id: str
     result: dict[str, Any] | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 def find_latest_by_blob(
     results: DocumentContainer, blobs: BlobStore, container: str, name: str
@@ -277,7 +267,7 @@ def find_latest_by_blob(
     """The result of the blob's current version: its properties give its etag, which
     names its result id, then one point read. A blob no longer in ``container`` falls
     back to the newest result recorded under its name (one indexed query)."""
-    name = parse_text(name, "blob", MAX_NAME_CHARS)
+    name = parse_text(name, "blob", MAX_BLOB_NAME_CHARS)
     try:
         info = blobs.properties(container, name)
     except (NotFoundError, StorageRequestError):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -27,6 +28,14 @@ from prism.storage.queues import MessageQueues
 logger = logging.getLogger("prism.storage.blob_events")
 
 BLOB_CREATED = "Microsoft.Storage.BlobCreated"
+# A blob event's subject names the container and the blob (the name may hold '/').
+BLOB_SUBJECT = re.compile(
+    r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<name>.+)$", re.S
+)
+
+
+def blob_subject(container: str, name: str) -> str:
+    return f"/blobServices/default/containers/{container}/blobs/{name}"
 
 
 def blob_created_event(info: BlobInfo, url: str, api: str) -> dict[str, Any]:
@@ -34,7 +43,7 @@ def blob_created_event(info: BlobInfo, url: str, api: str) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
         "eventType": BLOB_CREATED,
-        "subject": f"/blobServices/default/containers/{info.container}/blobs/{info.name}",
+        "subject": blob_subject(info.container, info.name),
         "eventTime": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "dataVersion": "",
         "data": {

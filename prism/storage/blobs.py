@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 # A same-account copy is usually done when the request returns; past this, give up and
 # let the message be retried rather than hold an invocation for a large copy.
+# Azure Storage's longest blob name.
+MAX_BLOB_NAME_CHARS = 1024
 COPY_TIMEOUT_SECONDS = 60.0
 _COPY_POLL_SECONDS = 0.2
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prism.queries import FILTER_FIELDS
 from prism.search import VECTOR_EMBEDDING_POLICY, VECTOR_INDEXES
 from prism.storage import (
     CACHE_PARTITION_KEY,
@@ -61,12 +60,6 @@ def test_the_results_vector_policy_is_the_one_search_writes_and_queries() -> Non
     # The vector path is not range-indexed (every '/*' path is excluded, so it is not).
     included = {entry["path"] for entry in RESULTS_INDEXING_POLICY["includedPaths"]}
     assert not any(path.startswith("/search") for path in included)
-
-
-def test_every_path_a_results_query_filters_on_is_indexed() -> None:
-    included = {entry["path"] for entry in RESULTS_INDEXING_POLICY["includedPaths"]}
-    for field in FILTER_FIELDS:
-        assert "/" + field.replace(".", "/") + "/?" in included, field
 
 
 def test_the_results_pages_order_is_served_by_a_composite_index() -> None:

@@ -17,12 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from prism.deadletter import (
-    BLOB_CREATED,
-    MAX_DEAD_LETTER_BYTES,
-    DeadLetterFormatError,
-    parse_dead_letters,
-)
+from prism.deadletter import MAX_DEAD_LETTER_BYTES, DeadLetterFormatError, parse_dead_letters
+from prism.storage.blob_events import BLOB_CREATED
 
 INCOMING = {"incoming"}
 

@@ -13,7 +13,6 @@ import pytest
 
 from prism.errors import ErrorCode, PermanentError
 from prism.queries import (
-    FILTER_FIELDS,
     MAX_LIST_LIMIT,
     ResultFilter,
     decode_continuation,
@@ -21,7 +20,7 @@ from prism.queries import (
     list_results,
     list_results_from_params,
 )
-from prism.storage import DocumentContainer
+from prism.storage import RESULTS_INDEXED_FIELDS, DocumentContainer
 from tests.fakes import FakeDocuments
 
 
@@ -106,14 +105,14 @@ def test_every_filter_keeps_exactly_the_results_that_meet_it_across_pages(
 
 
 def test_every_filter_runs_on_an_indexed_field() -> None:
-    # The container indexes FILTER_FIELDS only (real Cosmos DB refuses a filter on an
+    # The container indexes RESULTS_INDEXED_FIELDS only (real Cosmos DB refuses a filter on an
     # excluded path): a filter on anything else must fail here first.
     everything = ResultFilter(modality="text", status="ok", error_code="corrupt",
                               since="2026-11-30T00:00:00.000Z", until="2026-12-01T00:00:00.000Z",
                               blob="a")  # fmt: skip
     prefix = ResultFilter(prefix="a")
     paths = {c.path for f in (everything, prefix) for c in f.conditions()}
-    assert paths == set(FILTER_FIELDS)
+    assert paths == set(RESULTS_INDEXED_FIELDS)
 
 
 @pytest.mark.parametrize(
