@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SUITES = ("models", "speech", "batching", "documents", "cache", "pipeline")
+SUITES = ("models", "speech", "labels", "batching", "documents", "cache", "pipeline")
 
 
 def main() -> int:
@@ -76,6 +76,13 @@ def run_suite(suite: str, files: int) -> dict[str, Any]:
         report = speech.run()
         print("transcription: Whisper's CPU time per window over the seconds of speech in it")
         print(speech.render(report))
+        return report
+    if suite == "labels":
+        from bench import labels
+
+        report = labels.run()
+        print("text labels: the first label right on documents written for it")
+        print(labels.render(report))
         return report
     if suite == "batching":
         from bench import batching

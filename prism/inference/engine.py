@@ -17,6 +17,7 @@ from typing import Any
 
 from prism.errors import ConfigurationError
 from prism.modalities.base import ModalityHandler, Outcome, run_batch
+from prism.modalities.text_shape import SHAPE_VERSION
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef, ModelSpec, model_for, model_named
 from prism.routing import MagikaClassifier, Route, route
@@ -52,6 +53,7 @@ class Engine:
             Modality.AUDIO: (s.max_audio_bytes, s.max_audio_seconds, *self._speech_key()),
             Modality.TEXT: (
                 s.max_text_bytes, s.max_text_tokens, s.text_labels, s.text_other_threshold,
+                SHAPE_VERSION,
             ),
         }  # fmt: skip
         encoded = json.dumps(shaping[modality], separators=(",", ":")).encode()
@@ -85,9 +87,9 @@ class Engine:
                 max_pixels=s.max_image_pixels,
             )
         if modality is Modality.TEXT:
-            from prism.modalities.text import TextEmbedder
+            from prism.modalities.text_labels import DocumentTextEmbedder
 
-            return TextEmbedder(
+            return DocumentTextEmbedder(
                 spec,
                 threads=s.intra_op_threads,
                 max_bytes=s.max_text_bytes,
