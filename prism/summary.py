@@ -31,6 +31,14 @@ def summarize(modality: str | None, result: dict[str, Any] | None) -> str:
     return ""
 
 
+def describe(document: dict[str, Any]) -> str:
+    """A stored document's result column: its error's code and message, or a summary."""
+    error = document.get("error")
+    if error:
+        return f"{error['code']}: {error['message']}"
+    return summarize(document.get("modality"), document.get("result"))
+
+
 def format_table(rows: list[list[str]], headers: list[str]) -> str:
     widths = [
         max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)

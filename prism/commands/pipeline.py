@@ -14,7 +14,7 @@ from urllib.parse import quote
 from prism.errors import ConfigurationError
 from prism.localstack import DEFAULT_STATE_DIR, LocalStack
 from prism.settings import PROJECT_ROOT, Env
-from prism.summary import format_table, summarize
+from prism.summary import describe, format_table
 
 if TYPE_CHECKING:
     from prism.devhost.indexing import Binding, FunctionSpec
@@ -89,13 +89,7 @@ _HEADERS = ["file", "modality", "status", "result"]
 
 
 def _row(name: str, document: dict[str, Any]) -> list[str]:
-    error = document.get("error")
-    detail = (
-        f"{error['code']}: {error['message']}"
-        if error
-        else summarize(document.get("modality"), document.get("result"))
-    )
-    return [name, str(document.get("modality") or "-"), str(document["status"]), detail]
+    return [name, str(document.get("modality") or "-"), str(document["status"]), describe(document)]
 
 
 def run_submit(args: argparse.Namespace) -> int:

@@ -8,21 +8,9 @@ import argparse
 import json
 from typing import Any
 
-from prism.summary import format_table, summarize
+from prism.summary import describe, format_table
 
 HEADERS = ["blob or name", "modality", "status", "created", "result"]
-# Option → the query parameter it sets (values pass through the API's strict parsers).
-OPTIONS = {
-    "modality": "modality",
-    "status": "status",
-    "error_code": "error_code",
-    "since": "since",
-    "until": "until",
-    "blob": "blob",
-    "prefix": "prefix",
-    "limit": "limit",
-    "continuation": "continuation",
-}
 
 
 def register(subparsers: Any) -> None:
@@ -54,27 +42,25 @@ def register(subparsers: Any) -> None:
 
 
 def params_of(args: argparse.Namespace) -> dict[str, str]:
-    params = {name: str(getattr(args, option)) for option, name in OPTIONS.items()
-              if getattr(args, option) is not None}  # fmt: skip
+    from prism.queries import LIST_PARAMETERS
+
+    # Each option sets the query parameter of its name (the API's strict parsers check
+    # the values); --latest is a flag.
+    params = {name: str(getattr(args, name)) for name in LIST_PARAMETERS
+              if name != "latest" and getattr(args, name) is not None}  # fmt: skip
     if args.latest:
         params["latest"] = "true"
     return params
 
 
 def row(document: dict[str, Any]) -> list[str]:
-    error = document.get("error")
-    detail = (
-        f"{error['code']}: {error['message']}"
-        if error
-        else summarize(document.get("modality"), document.get("result"))
-    )
     source = document.get("source") or {}
     return [
         str(source.get("blob") or source.get("name") or document["id"]),
         str(document.get("modality") or "-"),
         str(document.get("status")),
         str(document.get("created_at", "")),
-        detail,
+        describe(document),
     ]
 
 

@@ -154,9 +154,13 @@ class DevHost:
         if self._started:
             return
         self._restarting = asyncio.Lock()
+        await self._start_worker()
+        self._started = True
+
+    async def _start_worker(self) -> None:
+        """Start a worker process and route to the functions its indexing reports."""
         self.functions = await self.worker.start()
         self.router = Router(self.functions, self.config.route_prefix)
-        self._started = True
 
     async def stop(self) -> None:
         if self._started:
@@ -202,7 +206,7 @@ class DevHost:
                 return
             log.error("the worker process died; starting a new one")
             await self.worker.stop()
-            self.functions = await self.worker.start()
+            await self._start_worker()
 
     def _spawn(self, coroutine: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)

@@ -19,12 +19,18 @@ RECEIPTS_CONTAINER = "azure-webjobs-hosts"
 HOST_ID = "prism-devhost"
 
 
-def _prefix(function: str) -> str:
-    return f"blobreceipts/{HOST_ID}/{function}/"
+RECEIPTS = "blobreceipts"
+ATTEMPTS = "blobattempts"
 
 
-def receipt_name(function: str, container: str, blob: str, etag: str) -> str:
-    return f"{_prefix(function)}{etag.strip(chr(34))}/{container}/{blob}"
+def _prefix(function: str, kind: str = RECEIPTS) -> str:
+    return f"{kind}/{HOST_ID}/{function}/"
+
+
+def receipt_name(function: str, container: str, blob: str, etag: str, kind: str = RECEIPTS) -> str:
+    """Where a receipt (or, of ``kind`` ATTEMPTS, an attempt count) of one blob version
+    is kept."""
+    return f"{_prefix(function, kind)}{etag.strip(chr(34))}/{container}/{blob}"
 
 
 def parse_receipt(function: str, name: str) -> tuple[str, str, str] | None:
@@ -57,14 +63,16 @@ def forget_every_receipt(store: BlobStore) -> int:
     if not store.container_exists(RECEIPTS_CONTAINER):
         return 0
     receipts = 0
-    for prefix in (f"blobreceipts/{HOST_ID}/", f"blobattempts/{HOST_ID}/"):
-        for blob in list(store.list(RECEIPTS_CONTAINER, prefix)):
+    for kind in (RECEIPTS, ATTEMPTS):
+        for blob in list(store.list(RECEIPTS_CONTAINER, f"{kind}/{HOST_ID}/")):
             store.delete(RECEIPTS_CONTAINER, blob.name)
-            receipts += prefix.startswith("blobreceipts")
+            receipts += kind == RECEIPTS
     return receipts
 
 
-class BlobReceipts:
+class _HostBlobs:
+    """Small blobs the host keeps in the receipts container, created on first use."""
+
     def __init__(self, store: BlobStore) -> None:
         self.store = store
         self._ready = False
@@ -74,6 +82,8 @@ class BlobReceipts:
             self.store.ensure_container(RECEIPTS_CONTAINER)
             self._ready = True
 
+
+class BlobReceipts(_HostBlobs):
     def names(self, function: str) -> list[str]:
         self._ensure()
         return [b.name for b in self.store.list(RECEIPTS_CONTAINER, prefix=_prefix(function))]
@@ -95,28 +105,18 @@ class BlobReceipts:
         )
 
 
-def _attempts_prefix(function: str) -> str:
-    return f"blobattempts/{HOST_ID}/{function}/"
-
-
-class BlobAttempts:
+class BlobAttempts(_HostBlobs):
     """How many times a function has been started on one blob version, in storage: a
     run that crashes the host still counts, so a blob that always crashes it reaches
     ``maxDequeueCount`` and is poisoned instead of crashing every restart."""
 
-    def __init__(self, store: BlobStore) -> None:
-        self.store = store
-        self._ready = False
-
-    def _name(self, function: str, blob: BlobInfo) -> str:
-        etag = blob.etag.strip(chr(34))
-        return f"{_attempts_prefix(function)}{etag}/{blob.container}/{blob.name}"
+    @staticmethod
+    def _name(function: str, blob: BlobInfo) -> str:
+        return receipt_name(function, blob.container, blob.name, blob.etag, ATTEMPTS)
 
     def start(self, function: str, blob: BlobInfo) -> int:
         """Count one more start on ``blob`` before it runs; the count, from 1."""
-        if not self._ready:
-            self.store.ensure_container(RECEIPTS_CONTAINER)
-            self._ready = True
+        self._ensure()
         name = self._name(function, blob)
         try:
             count = int(self.store.download(RECEIPTS_CONTAINER, name) or b"0") + 1
