@@ -9,6 +9,7 @@ import json
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -176,3 +177,26 @@ def test_plan_refuses_more_speech_than_an_audio_file_may_hold() -> None:
                               speech_minutes_per_file=11.0)  # fmt: skip
     with pytest.raises(ConfigurationError, match="PRISM_MAX_AUDIO_SECONDS"):
         run(args)
+
+
+def test_fp32_audio_pays_whispers_fp32_time_on_the_benchmark_recording(tmp_path: Path) -> None:
+    from prism.cost import measured_from_bench
+
+    batching = {"comparison": [{"modality": m, "concurrency": 32, "on_items_per_s": 4.0,
+                                "off_items_per_s": 4.0, "default": True}
+                               for m in ("image", "audio", "text")]}  # fmt: skip
+    models = {"comparison": [{"model": "audio", "threads": 1, "batch": 1, "fp32_ms": 3.0,
+                              "int8_ms": 2.0}]}  # fmt: skip
+    pipeline: dict[str, Any] = {"end_to_end": {"stage_mean_ms": {}, "document_kb": {}}}
+    for name, document in (("batching", batching), ("models", models), ("pipeline", pipeline)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(document))
+    storage = {m: (0.0, 0.0) for m in ("image", "audio", "text")}
+    assert measured_from_bench(tmp_path, storage)["audio"].fp32_extra_cpu_s == pytest.approx(0.001)
+    window = {"speech_s": 4.0, "cpu_ms": 500.0}
+    speech = {precision: {"utterance": window, "full": window,
+                          "recording": {"speech_s": 5.0, "cpu_ms": cpu_ms}}
+              for precision, cpu_ms in (("int8", 500.0), ("fp32", 780.0))}  # fmt: skip
+    (tmp_path / "speech.json").write_text(json.dumps({"results": speech}))
+    measured = measured_from_bench(tmp_path, storage)
+    assert measured["audio"].fp32_extra_cpu_s == pytest.approx(0.001 + 0.280)  # VAD + Whisper
+    assert measured["text"].fp32_extra_cpu_s == 0.0
