@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, assert_never
 
 from prism.errors import ConfigurationError
 from prism.modalities.base import ModalityHandler, Outcome, run_batch
@@ -29,6 +29,7 @@ class Engine:
         self.settings = settings
         self._handlers: dict[Modality, ModalityHandler[Any, Any, Any]] = {}
         self._magika: MagikaClassifier | None = None
+        self._models: dict[Modality, ModelRef] = {}  # settings are frozen: work out once
         self._lock = threading.Lock()
 
     def handler(self, modality: Modality) -> ModalityHandler[Any, Any, Any]:
@@ -44,19 +45,27 @@ class Engine:
         its results: a changed label set or limit is a different ModelRef, so caches and
         content-addressed results never serve an answer the current settings would not
         give."""
-        return replace(self.handler(modality).model, config=self.config_digest(modality))
+        known = self._models.get(modality)
+        if known is not None:
+            return known
+        ref = replace(self.handler(modality).model, config=self.config_digest(modality))
+        with self._lock:
+            return self._models.setdefault(modality, ref)
 
     def config_digest(self, modality: Modality) -> str:
         s = self.settings
-        shaping: dict[Modality, tuple[object, ...]] = {
-            Modality.IMAGE: (s.max_image_bytes, s.max_image_pixels),
-            Modality.AUDIO: (s.max_audio_bytes, s.max_audio_seconds, *self._speech_key()),
-            Modality.TEXT: (
-                s.max_text_bytes, s.max_text_tokens, s.text_labels, s.text_other_threshold,
-                SHAPE_VERSION,
-            ),
-        }  # fmt: skip
-        encoded = json.dumps(shaping[modality], separators=(",", ":")).encode()
+        shaping: tuple[object, ...]
+        match modality:  # mypy holds a new modality to a case of its own
+            case Modality.IMAGE:
+                shaping = (s.max_image_bytes, s.max_image_pixels)
+            case Modality.AUDIO:
+                shaping = (s.max_audio_bytes, s.max_audio_seconds, *self._speech_key())
+            case Modality.TEXT:
+                shaping = (s.max_text_bytes, s.max_text_tokens, s.text_labels,
+                           s.text_other_threshold, SHAPE_VERSION)  # fmt: skip
+            case _:
+                assert_never(modality)
+        encoded = json.dumps(shaping, separators=(",", ":")).encode()
         return hashlib.sha256(encoded).hexdigest()[:16]
 
     def _speech_key(self) -> tuple[str, ...]:
