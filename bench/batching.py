@@ -124,8 +124,7 @@ def run(modalities: tuple[Modality, ...] = tuple(Modality)) -> dict[str, Any]:
     engine = Engine(settings)
     rows = []
     for modality in modalities:
-        size, wait_ms = settings.batching(modality.value)
-        default = (size, wait_ms, settings.batch_min_backlog(modality.value))
+        default = settings.batching(modality.value)
         # A batch size of 1 bypasses the batcher in the pipeline: "off" is the default then.
         tried = list(ALTERNATIVES.get(modality, ()))
         if default[0] > 1:

@@ -126,15 +126,15 @@ class Pipeline:
         of_loop = self._batchers.setdefault(loop, {})
         batcher = of_loop.get(modality)
         if batcher is None:
-            size, wait_ms = self.settings.batching(modality.value)
+            batching = self.settings.batching(modality.value)
             batcher = MicroBatcher(
                 partial(self.engine.run, modality),
                 BatchPolicy(
-                    size,
-                    wait_ms,
-                    max(self.settings.batch_queue_limit, size),
+                    batching.size,
+                    batching.wait_ms,
+                    max(self.settings.batch_queue_limit, batching.size),
                     self.settings.batches_in_flight,
-                    self.settings.batch_min_backlog(modality.value),
+                    batching.min_backlog,
                 ),
                 name=f"{modality}-batcher",
                 on_batch=partial(telemetry.record_batch, modality.value),
@@ -433,7 +433,7 @@ class Pipeline:
         if cached is not None:
             return Prediction(Outcome(result=cached), cache_hit=True, stage_ms=stage_ms)
         start = time.perf_counter()
-        if self.settings.batching(modality.value)[0] == 1:
+        if self.settings.batching(modality.value).size == 1:
             # Nothing to batch: run in the executor directly (the benchmark shows the
             # batcher's slots would only cap how many calls overlap).
             loop = asyncio.get_running_loop()

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, NamedTuple, get_type_hints
 
 from prism.errors import ConfigurationError
 
@@ -107,6 +107,15 @@ DEFAULT_TEXT_LABELS = (
 )
 
 
+class Batching(NamedTuple):
+    """A modality's micro-batching: at most ``size`` items a model call, waiting at most
+    ``wait_ms`` for company, and only from ``min_backlog`` items outstanding."""
+
+    size: int
+    wait_ms: float
+    min_backlog: int
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with its default. Field metadata names its variable."""
@@ -168,17 +177,15 @@ class Settings:
     # loopback endpoint), vector everywhere else.
     search: str = field(default="auto", metadata={"env": Env.SEARCH})
 
-    def batching(self, modality: str) -> tuple[int, float]:
-        """(max batch size, max wait in ms) of a modality's micro-batcher."""
+    def batching(self, modality: str) -> Batching:
+        """A modality's micro-batching (image and audio batch from any backlog)."""
         return {
-            "image": (self.image_batch_size, self.image_batch_wait_ms),
-            "audio": (self.audio_batch_size, self.audio_batch_wait_ms),
-            "text": (self.text_batch_size, self.text_batch_wait_ms),
+            "image": Batching(self.image_batch_size, self.image_batch_wait_ms, 0),
+            "audio": Batching(self.audio_batch_size, self.audio_batch_wait_ms, 0),
+            "text": Batching(
+                self.text_batch_size, self.text_batch_wait_ms, self.text_batch_min_backlog
+            ),
         }[modality]
-
-    def batch_min_backlog(self, modality: str) -> int:
-        """Items outstanding from which a modality's items share model calls."""
-        return self.text_batch_min_backlog if modality == "text" else 0
 
     def uses_shared_cache(self, modality: str) -> bool:
         """Whether ``modality`` looks predictions up in (and shares them through) the
