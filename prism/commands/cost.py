@@ -115,13 +115,13 @@ def render_speech(lines: list[Any]) -> str:
 def compare_with_managed(lines: list[Any], prices: dict[str, Any], bench_dir: Path) -> list[Any]:
     """The managed services beside Prism's default configuration (int8, batching),
     processing only: compute, executions and Cosmos DB; on the benchmarked files."""
-    from prism.cost import DEFAULT_BENCH_INPUTS, _read
+    from prism.cost import DEFAULT_BENCH_INPUTS, read_bench_file
     from prism.cost.managed import managed_comparison
 
     default: dict[str, float] = {}
     for line in lines:
         default.setdefault(line.modality, line.compute + line.executions + line.cosmos)
-    inputs = _read(bench_dir / "batching.json").get("inputs", DEFAULT_BENCH_INPUTS)
+    inputs = read_bench_file(bench_dir / "batching.json").get("inputs", DEFAULT_BENCH_INPUTS)
     return managed_comparison(default, inputs, prices)
 
 

@@ -79,7 +79,8 @@ class CostLine:
         return self.compute + self.executions + self.cosmos + self.storage
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_bench_file(path: Path) -> dict[str, Any]:
+    """A results file ``make bench`` wrote (a configuration error if it has not run)."""
     if not path.is_file():
         raise ConfigurationError(f"{path} is missing: run `make bench` first")
     document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -89,12 +90,12 @@ def _read(path: Path) -> dict[str, Any]:
 def measured_from_bench(
     bench_dir: Path, storage: dict[str, tuple[float, float]]
 ) -> dict[str, Measured]:
-    batching = _read(bench_dir / "batching.json")["comparison"]
-    models = _read(bench_dir / "models.json")["comparison"]
-    pipeline = _read(bench_dir / "pipeline.json")["end_to_end"]
+    batching = read_bench_file(bench_dir / "batching.json")["comparison"]
+    models = read_bench_file(bench_dir / "models.json")["comparison"]
+    pipeline = read_bench_file(bench_dir / "pipeline.json")["end_to_end"]
     # Stored sizes of real documents (bench.documents); else the end-to-end run's.
     documents_path = bench_dir / "documents.json"
-    stored = _read(documents_path)["per_modality"] if documents_path.is_file() else {}
+    stored = read_bench_file(documents_path)["per_modality"] if documents_path.is_file() else {}
     io_ms = sum(pipeline["stage_mean_ms"].get(s, 0.0) for s in ("route", "download", "write"))
     measured = {}
     for modality in MODALITIES:
@@ -134,7 +135,7 @@ def _fp32_transcription_extra_s(bench_dir: Path) -> float:
     path = bench_dir / "speech.json"
     if not path.is_file():
         return 0.0
-    results = _read(path)["results"]
+    results = read_bench_file(path)["results"]
     fp32, int8 = results["fp32"]["recording"], results["int8"]["recording"]
     return (float(fp32["cpu_ms"]) - float(int8["cpu_ms"])) / 1000
 

@@ -26,10 +26,11 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+# modality → (service, its price's key in prices.json, the unit, units the price is for)
 SERVICES = {
-    "image": ("Azure AI Vision Image Analysis", "managed_vision_per_1000_images", "image"),
-    "audio": ("Azure AI Speech, speech to text", "managed_speech_per_audio_hour", "audio hour"),
-    "text": ("Azure AI Language", "managed_language_per_1000_text_records", "text record"),
+    "image": ("Azure AI Vision Image Analysis", "managed_vision_per_1000_images", "image", 1000),
+    "audio": ("Azure AI Speech, speech to text", "managed_speech_per_audio_hour", "audio hour", 1),
+    "text": ("Azure AI Language", "managed_language_per_1000_text_records", "text record", 1000),
 }
 
 
@@ -72,9 +73,9 @@ def managed_comparison(
     """One line per modality: the managed service's list price per million of the
     benchmarked files beside Prism's processing cost per million (``prism_per_million``)."""
     lines = []
-    for modality, (service, price_key, unit) in SERVICES.items():
+    for modality, (service, price_key, unit, priced_units) in SERVICES.items():
         units = units_per_file(modality, inputs, prices)
-        per_unit = prices[price_key] / (1 if unit == "audio hour" else 1000)
+        per_unit = prices[price_key] / priced_units
         source = prices["sources"][price_key]
         lines.append(
             ManagedLine(

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from prism.cost import MB_PER_CORE, _read
+from prism.cost import MB_PER_CORE, read_bench_file
 
 SECONDS_PER_MINUTE = 60
 # The longest window the pipeline makes: 30 s less 0.25 s of context on each side
@@ -81,7 +81,7 @@ def speech_from_bench(bench_dir: Path) -> dict[str, SpeechMeasured] | None:
     """Per precision (int8, fp32), or None where the speech benchmark has not run."""
     if not (bench_dir / "speech.json").is_file():
         return None
-    results = _read(bench_dir / "speech.json")["results"]
+    results = read_bench_file(bench_dir / "speech.json")["results"]
 
     def window(row: dict[str, Any]) -> SpeechWindow:
         return SpeechWindow(speech_s=float(row["speech_s"]), cpu_s=float(row["cpu_ms"]) / 1000)
