@@ -15,12 +15,10 @@ shared cache (``PRISM_SHARED_CACHE``, see README "Performance").
 from __future__ import annotations
 
 import hashlib
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 
-from bench.pipeline import SAMPLES, private_stack, stack_environment
+from bench.documents import stored_kb
+from bench.pipeline import SAMPLES, median_ms, private_stack, stack_environment
 from prism.settings import load_settings
 
 SAMPLE_FILES = {"image": "cat.jpg", "audio": "greeting.flac", "text": "review.txt"}
@@ -29,15 +27,9 @@ INSTANCE_GB = 2.0  # a 2048 MB Flex Consumption instance: one core
 # itself in money at some share of duplicates, for a modality's shared lookup to be
 # worth making (a user expecting many duplicates of a cheap modality may still turn it on).
 MIN_TIME_RATIO = 4.0
-
-
-def median_ms(call: Callable[[int], object], repeats: int) -> float:
-    timings = []
-    for index in range(repeats):
-        start = time.perf_counter()
-        call(index)
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings) * 1000
+# A shared cache entry names its result (a pointer, not a copy): about this size stored
+# (bench.documents measures it: entry_kb_after).
+ENTRY_KB = 0.4
 
 
 def break_even_hit_rate(
@@ -117,12 +109,12 @@ def run(repeats: int = 40) -> dict[str, Any]:
                 "shared_miss_ms": median_ms(shared_miss, repeats),
                 "memory_hit_ms": median_ms(memory_hit, repeats),
             }
-            result_kb = len(str(document).encode()) / 1024
+            result_kb = stored_kb(document)
             dollars = {
                 "inference": INSTANCE_GB * ms["inference_ms"] / 1000 * per_gb_s,
-                "lookup": table.read_ru(0.4) * per_ru,
+                "lookup": table.read_ru(ENTRY_KB) * per_ru,
                 "hit_read": table.read_ru(result_kb) * per_ru,
-                "entry_write": table.write_ru(0.4) * per_ru,
+                "entry_write": table.write_ru(ENTRY_KB) * per_ru,
             }
             rate = break_even_hit_rate(**dollars)
             time_ratio = ms["inference_ms"] / ms["shared_hit_ms"]

@@ -11,6 +11,8 @@ import multiprocessing
 import resource
 import statistics
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -58,15 +60,28 @@ def audio_inputs(spec: ModelSpec, batch: int) -> dict[str, np.ndarray]:
 INPUTS = {"image": image_inputs, "text": text_inputs, "audio": audio_inputs}
 
 
-def _time_runs(session: Any, feeds: dict[str, np.ndarray]) -> list[float]:
-    session.run(None, feeds)  # warm-up: first run allocates
+def _time_calls(call: Callable[[], object]) -> list[float]:
+    """Seconds per ``call()``: at least MIN_REPEATS, for TIME_BUDGET_S, after a warm-up
+    (the first run allocates)."""
+    call()
     timings: list[float] = []
     deadline = time.perf_counter() + TIME_BUDGET_S
     while len(timings) < MIN_REPEATS or time.perf_counter() < deadline:
         start = time.perf_counter()
-        session.run(None, feeds)
+        call()
         timings.append(time.perf_counter() - start)
     return timings
+
+
+def _row(threads: int, batch: int, timings: list[float]) -> dict[str, Any]:
+    median = statistics.median(timings)
+    return {
+        "threads": threads,
+        "batch": batch,
+        "latency_ms": median * 1000,
+        "p95_ms": float(np.percentile(timings, 95)) * 1000,
+        "items_per_s": batch / median,
+    }
 
 
 def measure(role: str, precision: str, model_dir: str) -> dict[str, Any]:
@@ -87,17 +102,7 @@ def measure(role: str, precision: str, model_dir: str) -> dict[str, Any]:
         load_s = max(load_s, time.perf_counter() - start)
         for batch in BATCH_SIZES:
             feeds = INPUTS[role](spec, batch)
-            timings = _time_runs(session, feeds)
-            median = statistics.median(timings)
-            rows.append(
-                {
-                    "threads": threads,
-                    "batch": batch,
-                    "latency_ms": median * 1000,
-                    "p95_ms": float(np.percentile(timings, 95)) * 1000,
-                    "items_per_s": batch / median,
-                }
-            )
+            rows.append(_row(threads, batch, _time_calls(partial(session.run, None, feeds))))
     return {
         "role": role,
         "precision": precision,
@@ -152,17 +157,7 @@ def measure_speech(precision: str, model_dir: str) -> dict[str, Any]:
             ) -> None:
                 greedy_decode(encoder, decoder, stacked, generation, budget)
 
-            timings = _time_calls(transcribe)
-            median = statistics.median(timings)
-            rows.append(
-                {
-                    "threads": threads,
-                    "batch": batch,
-                    "latency_ms": median * 1000,
-                    "p95_ms": float(np.percentile(timings, 95)) * 1000,
-                    "items_per_s": batch / median,
-                }
-            )
+            rows.append(_row(threads, batch, _time_calls(transcribe)))
     return {
         "role": "speech",
         "precision": precision,
@@ -171,17 +166,6 @@ def measure_speech(precision: str, model_dir: str) -> dict[str, Any]:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rows": rows,
     }
-
-
-def _time_calls(call: Any) -> list[float]:
-    call()  # warm-up
-    timings: list[float] = []
-    deadline = time.perf_counter() + TIME_BUDGET_S
-    while len(timings) < MIN_REPEATS or time.perf_counter() < deadline:
-        start = time.perf_counter()
-        call()
-        timings.append(time.perf_counter() - start)
-    return timings
 
 
 def run(roles: tuple[str, ...] = ("image", "text", "audio", "speech")) -> dict[str, Any]:

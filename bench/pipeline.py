@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -171,7 +171,8 @@ def _write_latency_ms(client: Any, repeats: int = 50) -> float:
     return statistics.median(timings) * 1000
 
 
-def _median_ms(call: Any, repeats: int) -> float:
+def median_ms(call: Callable[[int], object], repeats: int) -> float:
+    """The median wall time of ``call(0)``, ``call(1)``, …, in milliseconds."""
     timings = []
     for index in range(repeats):
         start = time.perf_counter()
@@ -204,7 +205,7 @@ def router(repeats: int = 20) -> dict[str, Any]:
             pipeline.blobs.upload(settings.incoming_container, label, data)
             pipeline.ingest(settings.incoming_container, label)  # warm-up
             routes: list[float] = []
-            ingest_ms[label] = _median_ms(
+            ingest_ms[label] = median_ms(
                 partial(_ingest, pipeline, settings.incoming_container, label, routes), repeats
             )
             route_ms[label] = statistics.median(routes)
