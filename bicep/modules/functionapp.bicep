@@ -253,6 +253,12 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           name: 'PRISM_CACHE_ENTRIES'
           value: '2048'
         }
+        // Search ranks with Cosmos DB's vector index, which cosmos.bicep declares on the
+        // results container (the local emulator has none and scans instead).
+        {
+          name: 'PRISM_SEARCH'
+          value: 'vector'
+        }
         // Only audio looks predictions up in Cosmos DB: for images and text the model
         // costs less than a lookup and a miss's entry write (bench/cache.py).
         {
