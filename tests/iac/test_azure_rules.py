@@ -9,33 +9,24 @@ import re
 import sys
 from pathlib import Path
 
-from . import flex_rules
 from .bicep_checks import (
     BicepFile,
     cosmos_container_problems,
-    flex_problems,
     publishing_credential_problems,
-    role_problems,
     security_problems,
 )
 from .builtin_roles import AZURE_BUILTIN_ROLES, COSMOS_DATA_ROLES
-from .conftest import ROOT, replace_once
+from .conftest import ROOT, flex_rules_problems, line_of, replace_once, role_rules_problems
 
 MODULES = ROOT / "bicep" / "modules"
 
 
 def _roles(path: Path) -> list[str]:
-    return role_problems(BicepFile.read(path), AZURE_BUILTIN_ROLES, COSMOS_DATA_ROLES)
+    return role_rules_problems(BicepFile.read(path))
 
 
 def _flex(path: Path) -> list[str]:
-    return flex_problems(
-        BicepFile.read(path),
-        flex_rules.DEPRECATED_APP_SETTINGS,
-        flex_rules.DEPRECATED_SITE_CONFIG,
-        flex_rules.INSTANCE_MEMORY_MB,
-        flex_rules.RUNTIME_VERSIONS,
-    )
+    return flex_rules_problems(BicepFile.read(path))
 
 
 def _role_assignments(path: Path) -> int:
@@ -118,7 +109,7 @@ def test_ttl_on_a_container_without_an_index_is_reported(broken: Path) -> None:
     )
 
     assert cosmos_container_problems(BicepFile.read(cosmos)) == [
-        f"cosmos.bicep:{_line(cosmos, 'resource cache')}: container cache: defaultTtl needs an "
+        f"cosmos.bicep:{line_of(cosmos, 'resource cache')}: container cache: defaultTtl needs an "
         "index: Cosmos DB refuses TTL with indexingMode 'none' (use 'consistent' with every "
         "path excluded)"
     ]
@@ -242,7 +233,7 @@ def test_missing_basic_publishing_credentials_policy_is_reported(broken: Path) -
     app.write_text(text[:start] + text[text.index("resource scmBasicAuth") :], encoding="utf-8")
 
     assert publishing_credential_problems(BicepFile.read(app)) == [
-        f"functionapp.bicep:{_line(app, 'resource app ')}: site app has no "
+        f"functionapp.bicep:{line_of(app, 'resource app ')}: site app has no "
         "basicPublishingCredentialsPolicies 'ftp' resource (basic authentication would stay "
         "allowed)"
     ]
@@ -273,11 +264,6 @@ def test_location_is_limited_to_flex_consumption_regions() -> None:
     assert len(regions) == len(set(regions)) >= 20
     # Early-access (EUAP) regions take only enrolled subscriptions.
     assert not [region for region in regions if region.endswith("euap")]
-
-
-def _line(path: Path, text: str) -> int:
-    lines = path.read_text("utf-8").splitlines()
-    return next(number for number, line in enumerate(lines, start=1) if line.startswith(text))
 
 
 def test_azure_runs_the_python_the_app_is_tested_on() -> None:

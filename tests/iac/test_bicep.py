@@ -9,23 +9,20 @@ import pytest
 
 from prism.lifecycle import policy_problems
 
-from . import flex_rules
 from .bicep_checks import (
     BicepFile,
     api_version_problems,
     cosmos_container_problems,
     description_problems,
-    flex_problems,
     last_access_tracking,
     literal_container_names,
     load_json_targets,
     module_param_problems,
     publishing_credential_problems,
-    role_problems,
     security_problems,
     syntax_problems,
 )
-from .builtin_roles import AZURE_BUILTIN_ROLES, COSMOS_DATA_ROLES
+from .conftest import flex_rules_problems, line_of, role_rules_problems
 from .conftest import replace_once as _break
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,15 +40,9 @@ def _problems(path: Path) -> list[str]:
         + module_param_problems(bicep)
         + security_problems(bicep)
         + publishing_credential_problems(bicep)
-        + role_problems(bicep, AZURE_BUILTIN_ROLES, COSMOS_DATA_ROLES)
+        + role_rules_problems(bicep)
         + cosmos_container_problems(bicep)
-        + flex_problems(
-            bicep,
-            flex_rules.DEPRECATED_APP_SETTINGS,
-            flex_rules.DEPRECATED_SITE_CONFIG,
-            flex_rules.INSTANCE_MEMORY_MB,
-            flex_rules.RUNTIME_VERSIONS,
-        )
+        + flex_rules_problems(bicep)
     )
 
 
@@ -85,7 +76,7 @@ def test_parameters_file_supplies_every_parameter_without_a_default() -> None:
     assert {name for name, has_default in declared.items() if not has_default} <= set(supplied)
 
 
-def test_syntax_error_is_reported_with_its_line(broken: Path) -> None:
+def test_syntax_error_is_reported_with_itsline_of(broken: Path) -> None:
     storage = broken / "modules" / "storage.bicep"
     _break(storage, "allowBlobPublicAccess: false", "allowBlobPublicAccess: = false")
 
@@ -136,7 +127,7 @@ def test_module_given_an_undeclared_parameter_is_reported(broken: Path) -> None:
     _break(main, "    retentionInDays: logRetentionDays\n", "    retentionDays: logRetentionDays\n")
 
     assert module_param_problems(BicepFile.read(main)) == [
-        f"main.bicep:{_line(main, 'module monitoring')}: module modules/monitoring.bicep has no "
+        f"main.bicep:{line_of(main, 'module monitoring')}: module modules/monitoring.bicep has no "
         "parameter 'retentionDays'",
     ]
 
@@ -169,11 +160,6 @@ def test_policy_prefix_for_a_container_the_bicep_lacks_is_reported(broken: Path)
         "rule quarantineCleanup: prefix 'quarantine/' does not start with a container the "
         "Bicep creates (eventgrid-deadletter, incoming, rejected)"
     ]
-
-
-def _line(path: Path, text: str) -> int:
-    lines = path.read_text("utf-8").splitlines()
-    return next(number for number, line in enumerate(lines, start=1) if line.startswith(text))
 
 
 def test_parameter_without_description_is_reported(broken: Path) -> None:
