@@ -179,6 +179,18 @@ class FakeDocuments:
         return [dict(document) for _, document in rows[:limit]]
 
 
+class RecordingDocuments(FakeDocuments):
+    """Records every id a point read asks for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def read(self, document_id: str, partition_value: object) -> dict[str, object] | None:
+        self.asked.append(document_id)
+        return super().read(document_id, partition_value)
+
+
 def _lookup(document: Mapping[str, object], path: str) -> Any:
     value: Any = document
     for segment in path.split("."):

@@ -12,7 +12,7 @@ import pytest
 from prism.cache import PredictionCache, cache_key
 from prism.onnx.registry import ModelRef
 from prism.storage import DocumentContainer
-from tests.fakes import FakeDocuments
+from tests.fakes import FakeDocuments, RecordingDocuments
 
 MODEL = ModelRef("efficientnet-lite0", "1.0.0", "1")
 SHA = "ab" * 32
@@ -123,25 +123,15 @@ def test_a_rejection_or_a_document_for_another_key_is_never_shared() -> None:
     assert shared.store.documents == {}
 
 
-class CountingDocuments(FakeDocuments):
-    def __init__(self) -> None:
-        super().__init__()
-        self.reads = 0
-
-    def read(self, document_id: str, partition_value: object) -> dict[str, object] | None:
-        self.reads += 1
-        return super().read(document_id, partition_value)
-
-
 def test_a_lookup_that_skips_the_shared_store_reads_nothing_from_it() -> None:
-    store = CountingDocuments()
+    store = RecordingDocuments()
     cache = PredictionCache(
         cast(DocumentContainer, store), 4, results=cast(DocumentContainer, FakeDocuments())
     )
     assert cache.get(KEY, shared=False) is None
-    assert store.reads == 0
+    assert len(store.asked) == 0
     cache.get(KEY)
-    assert store.reads == 1
+    assert len(store.asked) == 1
 
 
 def test_a_shared_store_without_the_results_it_names_is_refused() -> None:

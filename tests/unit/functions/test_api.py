@@ -15,7 +15,7 @@ import pytest
 from functions import api
 from prism import pipeline as pipeline_module
 from prism.pipeline import Pipeline
-from tests.fakes import FakeDocuments
+from tests.fakes import FakeDocuments, RecordingDocuments
 from tests.unit.stubs import make_pipeline
 
 
@@ -39,18 +39,6 @@ def get(url: str, route_params: dict[str, str] | None = None) -> func.HttpReques
 def call(name: str, url: str, route_params: dict[str, str] | None = None) -> tuple[int, Any]:
     response = asyncio.run(handler(name)(get(url, route_params)))
     return response.status_code, json.loads(response.get_body())
-
-
-class RecordingDocuments(FakeDocuments):
-    """Records every id the API asks storage for."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.asked: list[str] = []
-
-    def read(self, document_id: str, partition_value: object) -> dict[str, object] | None:
-        self.asked.append(document_id)
-        return super().read(document_id, partition_value)
 
 
 @pytest.fixture

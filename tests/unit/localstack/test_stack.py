@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from prism.localstack import AzuriteInfo, CosmosInfo, DevhostInfo, LocalStack, StackState
 from prism.localstack.certificate import write_self_signed_certificate
 from prism.localstack.processes import LOOPBACK, ProcessFiles, free_port, is_running, stop
@@ -83,6 +85,8 @@ def test_stop_signals_only_a_process_whose_command_line_matches(tmp_path: Path) 
             if b"time.sleep(60)" in cmdline.read_bytes():
                 break
             time.sleep(0.01)
+        else:
+            pytest.fail("the child never exec'd its own command line")
         files = ProcessFiles(tmp_path / "x.pid", tmp_path / "x.log")
         files.pid_path.write_text(str(sleeper.pid))
 
