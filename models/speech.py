@@ -328,7 +328,7 @@ def quantize(fp32: Path, target: Path, per_channel: bool) -> None:
     )
 
 
-def write_assets(ctx: BuildContext, weights_dir: Path) -> None:
+def write_assets(ctx: BuildContext) -> None:
     """tokenizer.json (hash-checked), the mel filter bank and the decoding constants."""
     import librosa
 
@@ -391,13 +391,6 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
     return errors / total if total else float("nan")
 
 
-class _BuildTranscriber(SpeechTranscriber):
-    """The runtime transcriber on a build's own sessions (one thread, either precision)."""
-
-    def __init__(self, ctx: BuildContext, precision: Precision) -> None:
-        super().__init__(ctx.spec, threads=1, precision=precision)
-
-
 def evaluate(ctx: BuildContext) -> dict[str, Any]:
     """fp32 vs int8 transcripts of every spoken sentence, and each against the text."""
     clips = datasets.transcription_clips(SAMPLE_RATE)
@@ -405,7 +398,8 @@ def evaluate(ctx: BuildContext) -> dict[str, Any]:
     transcripts: dict[str, list[str]] = {}
     precisions: tuple[Precision, ...] = ("fp32", "int8")
     for precision in precisions:
-        transcriber = _BuildTranscriber(ctx, precision)
+        # The runtime's transcriber on the build's own sessions.
+        transcriber = SpeechTranscriber(ctx.spec, threads=1, precision=precision)
         transcripts[precision] = [
             str(transcriber.transcribe(audio, [(0, audio.size)])["text"]) for _, audio in clips
         ]
@@ -414,21 +408,22 @@ def evaluate(ctx: BuildContext) -> dict[str, Any]:
     ):
         if words(fp32) != words(int8) or words(reference) != words(int8):
             ctx.report(f"speech: {reference!r}\n  fp32: {fp32!r}\n  int8: {int8!r}")
+    wer_fp32 = word_error_rate(references, transcripts["fp32"])
+    wer_int8 = word_error_rate(references, transcripts["int8"])
     return {
         "eval_items": sum(len(words(r)) for r in references),
         "clips": len(clips),
         "wer_int8_vs_fp32": word_error_rate(transcripts["fp32"], transcripts["int8"]),
-        "wer_fp32": word_error_rate(references, transcripts["fp32"]),
-        "wer_int8": word_error_rate(references, transcripts["int8"]),
-        "wer_int8_increase": word_error_rate(references, transcripts["int8"])
-        - word_error_rate(references, transcripts["fp32"]),
+        "wer_fp32": wer_fp32,
+        "wer_int8": wer_int8,
+        "wer_int8_increase": wer_int8 - wer_fp32,
     }
 
 
 def build(ctx: BuildContext) -> dict[str, Any]:
     upstream = ctx.entry["upstream"]
     weights = read_ctranslate2(package_file(upstream["file"], upstream["sha256"]))
-    write_assets(ctx, ctx.model_dir)
+    write_assets(ctx)
     paths = {(part, p): ctx.output(f"{part}.{p}.onnx") for part in PARTS for p in ("fp32", "int8")}
     ctx.report("speech: exporting Whisper tiny.en (encoder, decoder step) with the dynamo exporter")
     export_fp32(weights, paths["encoder", "fp32"], paths["decoder", "fp32"])

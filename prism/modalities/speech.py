@@ -139,8 +139,14 @@ def greedy_decode(
     tokens: list[list[int]] = [[] for _ in range(batch)]
     done = np.zeros(batch, dtype=bool)
     current = np.full((batch, 1), prompt[0], dtype=np.int64)
-    # Every special token (end of text and above) except end of text itself.
-    special = np.arange(generation.end_of_text + 1, _vocabulary(decoder))
+    # Tokens never chosen: the suppressed ones and every special token (end of text and
+    # above) but end of text itself; at the first text position, also those suppressed
+    # at the start. Worked out once, not at every step.
+    never = np.zeros(_vocabulary(decoder), dtype=bool)
+    never[list(generation.suppress)] = True
+    never[generation.end_of_text + 1 :] = True
+    never_first = never.copy()
+    never_first[list(generation.suppress_at_start)] = True
     steps = min(positions, len(prompt) + max(budgets))
     for step in range(steps):
         logits, self_k, self_v = decoder.run(
@@ -158,10 +164,7 @@ def greedy_decode(
             current = np.full((batch, 1), prompt[step + 1], dtype=np.int64)
             continue
         logits = np.array(logits, dtype=np.float32)
-        logits[:, list(generation.suppress)] = -np.inf
-        logits[:, special] = -np.inf
-        if step + 1 == len(prompt):
-            logits[:, list(generation.suppress_at_start)] = -np.inf
+        logits[:, never_first if step + 1 == len(prompt) else never] = -np.inf
         chosen = logits.argmax(axis=1)
         for index in range(batch):
             if done[index]:
