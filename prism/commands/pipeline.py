@@ -181,6 +181,35 @@ def _binding_detail(binding: Binding) -> str:
     return ", ".join(f"{key}={binding.get(key)}" for key in keys if binding.get(key))
 
 
+# Written before looking at any result: what a user would type to find each sample.
+DEMO_SEARCHES = ("a cat", "someone saying hello", "will it rain tomorrow", "a cup of coffee")
+
+
+def print_searches(host_url: str, queries: tuple[str, ...]) -> None:
+    """Each query's first hit among the stored results, through ``GET /api/v1/search``
+    on the local host, as a user's own call would go."""
+    import re
+    import urllib.request
+    from urllib.parse import urlencode
+
+    key = os.environ.get(Env.FUNCTION_KEY, "")
+    rows = []
+    for query in queries:
+        url = f"{host_url}/api/v1/search?{urlencode({'q': query, 'limit': 1})}"
+        request = urllib.request.Request(url, headers={"x-functions-key": key})
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            hits = json.load(answer)["results"]
+        if not hits:
+            rows.append([query, "-", "-", "-", "-"])
+            continue
+        hit = hits[0]
+        # Uploads carry an 8-hex prefix that keeps same-named files apart.
+        name = re.sub(r"^[0-9a-f]{8}-", "", Path(str(hit["name"])).name)
+        rows.append([query, name, hit["modality"], f"{hit['score']:.2f}", str(hit["matched"])[:50]])
+    print("\nSearch by meaning (GET /api/v1/search), the first hit of each query:")
+    print(format_table(rows, ["query", "first hit", "modality", "score", "matched"]))
+
+
 def console_url(host_url: str) -> str:
     """The console's address on the local host, with the local function key (from
     local.settings.json, loaded by ``use_local_stack``) that the page passes on."""
@@ -207,6 +236,7 @@ def run_demo(args: argparse.Namespace) -> int:
         done = sum(1 for s in submissions if s.result is not None)
         print(f"\n{done} of {len(paths)} files processed in {elapsed:.1f} s.")
         if state.devhost is not None:
+            print_searches(state.devhost.url, DEMO_SEARCHES)
             print(f"API: {state.devhost.url}/api/v1/results  (header x-functions-key, see "
                   "local.settings.json)")  # fmt: skip
             print(f"Console: {console_url(state.devhost.url)}")

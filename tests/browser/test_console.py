@@ -62,6 +62,9 @@ def test_an_image_a_recording_and_a_text_show_their_results(console: Console) ->
     expect(audio.locator(".badge")).to_have_text("audio")
     # greeting.flac has two stretches of speech: each is drawn on the timeline.
     expect(audio.locator("svg.timeline rect.speech")).to_have_count(2)
+    # What was said: the transcript under the timeline, its segments marked on it.
+    expect(audio.locator(".transcript")).to_contain_text("Hello from Prism")
+    expect(audio.locator("svg.timeline rect.said title").first).to_contain_text("Hello from Prism")
     expect(text.locator(".badge")).to_have_text("text")
     expect(text.locator(".bars li").first).to_be_visible()
     expect(console.page.locator("#uploads li .state")).to_have_text(["processed"] * 3)
@@ -250,6 +253,8 @@ def test_stored_results_are_searched_by_meaning(console: Console, console_app: C
     hits.first.get_by_role("button", name="Details").click()
     expect(page.locator("#detail")).to_be_visible()
     expect(page.locator("#detail-title")).to_contain_text("greeting.flac")
+    said = page.locator("#detail .transcript-segments li")
+    expect(said.first).to_contain_text("Hello from Prism")
     assert console.errors == []
 
 

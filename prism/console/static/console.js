@@ -168,10 +168,19 @@
       { viewBox: `0 0 ${width} 30`, class: "timeline", role: "img", "aria-label": `Speech at ${spoken} of ${fixed(duration)} s` },
       [svg("rect", { class: "track", x: 0, y: 4, width, height: 12, rx: 2 })],
     );
-    for (const segment of segments) {
+    const span = (cls, segment, y, height) => {
       const x = (segment.start / duration) * width;
       const w = Math.max(1, ((segment.end - segment.start) / duration) * width);
-      picture.append(svg("rect", { class: "speech", x: x.toFixed(1), y: 4, width: w.toFixed(1), height: 12, rx: 2 }));
+      return svg("rect", { class: cls, x: x.toFixed(1), y, width: w.toFixed(1), height, rx: 1 });
+    };
+    for (const segment of segments) picture.append(span("speech", segment, 4, 12));
+    // What was said, under the speech it was heard in (its words as the mark's title).
+    for (const said of result.transcript?.segments || []) {
+      const mark = span("said", said, 17, 3);
+      const title = svg("title");
+      title.textContent = `${fixed(said.start)}–${fixed(said.end)} s: ${said.text}`;
+      mark.append(title);
+      picture.append(mark);
     }
     for (const [x, anchor, label] of [[0, "start", "0 s"], [width, "end", `${fixed(duration)} s`]]) {
       const text = svg("text", { x, y: 28, "text-anchor": anchor });
@@ -197,8 +206,10 @@
       ]);
     }
     if (doc.modality === "audio") {
+      const said = result.transcript?.text;
       return el("div", { className: "key" }, [
         timeline(result),
+        said ? el("p", { className: "transcript", text: `“${said}”` }) : null,
         el("p", { className: "meta", text: `${fixed(result.duration)} s · speech ${percent(result.speech_ratio)} · ${result.sample_rate} Hz` }),
       ]);
     }
@@ -390,10 +401,23 @@
     return value;
   }
 
+  // The transcript of a recording, segment by segment with its times.
+  function transcriptSegments(doc) {
+    const segments = doc.modality === "audio" ? doc.result?.transcript?.segments || [] : [];
+    if (!segments.length) return [];
+    return [
+      el("h3", { text: "Transcript" }),
+      el("ol", { className: "transcript-segments" }, segments.map((s) => el("li", {}, [
+        el("span", { className: "meta", text: `${fixed(s.start)}–${fixed(s.end)} s ` }),
+        el("span", { text: s.text }),
+      ]))),
+    ];
+  }
+
   function showDetail(id, doc = results.get(id)) {
     if (!doc) return;
     $("detail-title").textContent = displayName(doc);
-    $("detail-summary").replaceChildren(keyResult(doc));
+    $("detail-summary").replaceChildren(keyResult(doc), ...transcriptSegments(doc));
     const timings = Object.entries(doc.timings_ms || {}).map(([k, v]) => `${k} ${fixed(v)} ms`).join(", ");
     const model = doc.model ? `${doc.model.name} ${doc.model.version}` : "–";
     const fields = [
