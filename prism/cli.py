@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "prism.commands.search",
     "prism.commands.pipeline",
     "prism.commands.results",
+    "prism.commands.migrate",
     "prism.commands.deadletter",
     "prism.commands.cost",
     "prism.commands.plan",

@@ -137,6 +137,9 @@ class FakeDocuments:
 
     partition_key_field: str = "id"
     documents: dict[tuple[str, object], dict[str, object]] = field(default_factory=dict)
+    # The adapter's names of its database and container (reports name the container).
+    database: str = "prism"
+    container: str = "results"
 
     def _key(self, document: Mapping[str, object]) -> tuple[str, object]:
         return str(document["id"]), document[self.partition_key_field]
@@ -176,6 +179,19 @@ class FakeDocuments:
                 continue
             rows.append((key, document))
         rows.sort(key=lambda row: row[0], reverse=True)
+        return [dict(document) for _, document in rows[:limit]]
+
+    def page_by_id(self, *, limit: int, after_id: str | None = None) -> list[dict[str, object]]:
+        if not 1 <= limit <= 1000:
+            raise ValueError(f"limit must be between 1 and 1000: {limit}")
+        rows = sorted(
+            (
+                (str(document["id"]), document)
+                for document in self.documents.values()
+                if after_id is None or str(document["id"]) > after_id
+            ),
+            key=lambda row: row[0],
+        )
         return [dict(document) for _, document in rows[:limit]]
 
 

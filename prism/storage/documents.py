@@ -303,6 +303,29 @@ class DocumentContainer:
                 )
             ]
 
+    def page_by_id(self, *, limit: int, after_id: str | None = None) -> list[dict[str, Any]]:
+        """Up to ``limit`` documents of every partition in ascending ``id`` order,
+        starting strictly after ``after_id``: a walk over a whole container that needs
+        no index of its own. Cosmos DB always indexes ``id``, so this runs on any
+        container whatever its indexing policy — the v1 ``results`` container has no
+        composite index, so :meth:`page`'s two-field ORDER BY is refused there — and
+        finds documents that lack the fields :meth:`page` orders by."""
+        if not 1 <= limit <= 1000:
+            raise ValueError(f"limit must be between 1 and 1000: {limit}")
+        sql = f"SELECT TOP {int(limit)} * FROM c"
+        bound: list[dict[str, Any]] = []
+        if after_id is not None:
+            sql += " WHERE c.id > @after_id"
+            bound.append({"name": "@after_id", "value": after_id})
+        sql += " ORDER BY c.id ASC"
+        with translated(f"query {self.container}"), _QUERIES:
+            return [
+                dict(item)
+                for item in self._container.query_items(
+                    sql, parameters=bound, enable_cross_partition_query=True
+                )
+            ]
+
     def nearest(
         self,
         vector_path: str,

@@ -141,3 +141,22 @@ def test_a_missing_or_null_field_or_another_type_never_matches(results: Any) -> 
     assert results.page([Where("error.code", "=", "x")], order_by="created_at", limit=10) == []
     assert [d["id"] for d in results.page([Where("n", ">=", "0")], order_by="created_at",
                                           limit=10)] == ["b"]  # fmt: skip
+
+
+def test_pages_by_id_walk_every_partition_in_id_order_whatever_the_index(
+    documents: Any,
+) -> None:
+    # A container with no index of its own (as the v1 results container has none for
+    # the listing's order), documents in several partitions, none with a created_at.
+    for n, modality in enumerate(["text", "image", "audio", "text", "image", "audio", "text"]):
+        documents.upsert({"id": f"doc-{n}", "modality": modality, "n": n})
+    walked: list[str] = []
+    after: str | None = None
+    while page := documents.page_by_id(limit=3, after_id=after):
+        assert len(page) <= 3
+        walked += [d["id"] for d in page]
+        after = page[-1]["id"]
+    assert walked == [f"doc-{n}" for n in range(7)]
+    assert [d["id"] for d in documents.page_by_id(limit=2, after_id="doc-4")] == ["doc-5", "doc-6"]
+    with pytest.raises(ValueError, match="limit"):
+        documents.page_by_id(limit=0)
