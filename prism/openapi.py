@@ -17,12 +17,12 @@ from prism.modality import Modality
 from prism.queries import (
     DEFAULT_LIST_LIMIT,
     MAX_LIST_LIMIT,
-    MAX_NAME_CHARS,
     MAX_TOKEN_CHARS,
     STATUSES,
 )
 from prism.results import RESULT_MODALITIES, SCHEMA_VERSIONS
 from prism.search import DEFAULT_SEARCH_LIMIT, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT
+from prism.storage.blobs import MAX_BLOB_NAME_CHARS
 
 JsonSchema = dict[str, Any]
 KEY_HEADER = "x-functions-key"
@@ -330,7 +330,7 @@ _UTC_TIME = {
     r"(Z|\+00:00))?$",
     "description": "a UTC date, or date and time: 2026-11-30, 2026-11-30T16:08:55Z",
 }
-_NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS}
+_NAME = {"type": "string", "minLength": 1, "maxLength": MAX_BLOB_NAME_CHARS}
 
 
 def _list_parameters() -> list[JsonSchema]:

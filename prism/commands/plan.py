@@ -56,7 +56,7 @@ def rates_of(raw: list[str] | None) -> list[int]:
 
 def build_inputs(args: argparse.Namespace) -> Any:
     from prism.capacity import Inputs, blob_storage_per_file
-    from prism.cost import BENCH_DIR, _read, load_compute_prices, measured_from_bench
+    from prism.cost import BENCH_DIR, load_compute_prices, measured_from_bench, read_bench_file
     from prism.cost import storage_per_file as cost_storage
     from prism.cost.speech import speech_from_bench
     from prism.errors import ConfigurationError
@@ -66,7 +66,7 @@ def build_inputs(args: argparse.Namespace) -> Any:
         raise ConfigurationError(f"Flex Consumption instances are 512, 2048 or 4096 MB: "
                                  f"{args.instance_mb}")  # fmt: skip
     bench_dir = args.bench_dir or BENCH_DIR
-    router = _read(bench_dir / "pipeline.json").get("router", {})
+    router = read_bench_file(bench_dir / "pipeline.json").get("router", {})
     month, tiers = blob_storage_per_file()
     speech = speech_from_bench(bench_dir)
     return Inputs(
