@@ -333,6 +333,8 @@ def migrate_results(
                 progress(report)
     except MigrationStopped as exc:
         report.stopped = exc.message
+    except TransientError as exc:  # the text model's, say: nothing is half-written either
+        report.stopped = f"{exc.message}; run the same command again to resume"
     except ContainerNotFoundError as exc:
         report.stopped = exc.message
     return report

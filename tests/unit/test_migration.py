@@ -255,6 +255,17 @@ def test_a_source_that_cannot_be_read_stops_the_run_with_how_to_resume() -> None
     assert "run the same command again to resume" in report.stopped
 
 
+def test_a_text_model_that_fails_transiently_stops_the_run_with_how_to_resume() -> None:
+    def unavailable(texts: Sequence[str]) -> list[np.ndarray]:
+        raise TransientError("the text model is not loaded yet")
+
+    target = CountingDocuments()
+    report = migrate(old_container(text_v1(), image_v1()), target, unavailable)
+    assert not report.finished and report.stopped is not None
+    assert "run the same command again" in report.stopped
+    assert report.upgraded == target.upserts  # what was written is counted, no more
+
+
 def test_with_retries_gives_up_after_its_attempts_and_keeps_other_errors() -> None:
     calls: list[int] = []
 
