@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -96,6 +97,20 @@ def _connections(environ: dict[str, str]) -> tuple[Any, Any]:
     return StorageConnection.from_environ(environ), CosmosConnection.from_environ(environ)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc), its waited children's
+    included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """CPU used by this process's waited children (and theirs) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def end_to_end(count: int) -> dict[str, Any]:
     from prism.client import connect
     from prism.inference.engine import Engine
@@ -115,12 +130,18 @@ def end_to_end(count: int) -> dict[str, Any]:
         for name, data in files:
             client.blobs.upload(settings.incoming_container, name, data)
         upload_s = time.perf_counter() - start
+        # Where the pipeline's CPU goes: the host with its worker, and each emulator.
+        emulators = {"azurite": state.azurite.pid, "cosmos": state.cosmos.pid}
+        cpu_before = {name: cpu_seconds(pid) for name, pid in emulators.items()}
+        host_before = children_cpu_seconds()
         start = time.perf_counter()
         completed = subprocess.run(
             devhost_command("run", "--timeout", "1200"),
             env=environ, capture_output=True, text=True, check=True,
         )  # fmt: skip
         pipeline_s = time.perf_counter() - start
+        cpu_s = {"host_and_worker": children_cpu_seconds() - host_before}
+        cpu_s |= {name: cpu_seconds(pid) - cpu_before[name] for name, pid in emulators.items()}
         documents = list(every_result(client.results))
         write_ms = _write_latency_ms(client)
     sizes: dict[str, list[int]] = defaultdict(list)
@@ -139,10 +160,11 @@ def end_to_end(count: int) -> dict[str, Any]:
         by_modality[route(data[:4096], size=len(data), name=name).modality].append(data)
     for modality, items in by_modality.items():
         engine.run(modality, items[:2])  # load the sessions outside the timing
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for modality, items in by_modality.items():
         engine.run(modality, items)
     raw_s = time.perf_counter() - start
+    cpu_s["models_alone"] = time.process_time() - cpu_start
     return {
         "files": count,
         "results": len(documents),
@@ -150,6 +172,8 @@ def end_to_end(count: int) -> dict[str, Any]:
         "pipeline_s": pipeline_s,
         "files_per_s": count / pipeline_s,
         "raw_model_files_per_s": count / raw_s,
+        # CPU seconds per file: the pipeline's processes against the models alone.
+        "cpu_s_per_file": {name: seconds / count for name, seconds in cpu_s.items()},
         "stage_share": {s: stage_ms.get(s, 0.0) / total for s in STAGES},
         "stage_mean_ms": {s: stage_ms.get(s, 0.0) / max(1, len(documents)) for s in STAGES},
         "host_summary": completed.stdout.strip().splitlines()[-1],
@@ -285,6 +309,10 @@ def render(report: dict[str, Any]) -> str:
         f"{e2e['files_per_s']:.1f} files/s through the local host; the models alone "
         f"{e2e['raw_model_files_per_s']:.1f} files/s on the same files",
         f"  time per stage: {shares}",
+        "  CPU per file: "
+        + ", ".join(
+            f"{name} {seconds * 1000:.0f} ms" for name, seconds in e2e["cpu_s_per_file"].items()
+        ),
         f"router: routing a 1 KB PNG {route['route_1KB_ms']:.1f} ms vs a 100 MB PNG "
         f"{route['route_100MB_ms']:.1f} ms ({route['route_large_over_small']:.2f}×); the whole "
         f"ingest {route['ingest_1KB_ms']:.1f} vs {route['ingest_100MB_ms']:.1f} ms "
