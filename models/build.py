@@ -38,12 +38,15 @@ KEY_INPUTS = (
     "models/audio.py",
     "models/speech.py",
     "models/router.py",
+    "models/ocr.py",
     "prism/modalities/image.py",
     "prism/modalities/text.py",
     "prism/modalities/audio.py",
     "prism/modalities/speech.py",
+    "prism/modalities/ocr.py",
     "requirements.txt",
     "requirements-build.txt",
+    "requirements-build-wheels.txt",
 )
 BUILDERS = {
     "image": "models.image",
@@ -51,6 +54,7 @@ BUILDERS = {
     "audio": "models.audio",
     "speech": "models.speech",
     "router": "models.router",
+    "ocr": "models.ocr",
 }
 TOOL_PACKAGES = ("torch", "onnx", "onnxruntime", "numpy")
 

