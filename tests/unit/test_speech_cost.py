@@ -148,13 +148,20 @@ def test_the_speech_benchmark_file_becomes_windows(tmp_path: Path) -> None:
 
 
 def test_prism_cost_prints_the_minute_of_speech_beside_azure_ai_speech(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     from prism.commands.cost import render_speech, speech_lines
 
-    shipped = Path(__file__).resolve().parents[2] / "bench" / "results"
-    if not (shipped / "speech.json").is_file():
-        pytest.skip("bench/results/speech.json is made by `make bench`")
+    # A results file of bench/speech.py's shape (the real one exists after `make bench`).
+    shipped = tmp_path
+    utterance = {"speech_s": 4.0, "cpu_ms": 500.0, "tokens": 13}
+    full = {"speech_s": 27.0, "cpu_ms": 1000.0, "tokens": 80}
+    recording = {"speech_s": 5.2, "cpu_ms": 520.0, "duration_s": 7.5}
+    windows = {"utterance": utterance, "full": full, "recording": recording}
+    slower = {name: {**w, "cpu_ms": w["cpu_ms"] * 1.5} for name, w in windows.items()}
+    (tmp_path / "speech.json").write_text(
+        json.dumps({"results": {"int8": windows, "fp32": slower}})
+    )
     prices = {**PRICES, "managed_speech_per_audio_hour": 1.0}
     lines = speech_lines(prices, shipped, 2048)
     assert [(line.precision, line.window) for line in lines] == [
