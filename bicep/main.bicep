@@ -193,6 +193,7 @@ module functionApp 'modules/functionapp.bicep' = {
     imageQueueName: storage.outputs.imageQueueName
     audioQueueName: storage.outputs.audioQueueName
     textQueueName: storage.outputs.textQueueName
+    documentQueueName: storage.outputs.documentQueueName
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: cosmos.outputs.databaseName
     resultsContainerName: cosmos.outputs.resultsContainerName

@@ -22,6 +22,7 @@ QUEUES = (
     ("infer_image", "PRISM_IMAGE_QUEUE", "image"),
     ("infer_audio", "PRISM_AUDIO_QUEUE", "audio"),
     ("infer_text", "PRISM_TEXT_QUEUE", "text"),
+    ("infer_document", "PRISM_DOCUMENT_QUEUE", "document"),
 )
 
 

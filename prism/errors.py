@@ -28,6 +28,8 @@ class ErrorCode(StrEnum):
     DECOMPRESSION_BOMB = "decompression_bomb"
     INVALID_ENCODING = "invalid_encoding"
     TOO_LONG = "too_long"
+    # A document protected by a password Prism does not have.
+    ENCRYPTED = "encrypted"
     BAD_REQUEST = "bad_request"
     # A continuation token that this API did not issue for these filters (garbled,
     # forged, truncated, or another query's): start the listing again.

@@ -42,7 +42,7 @@ def check_health(pipeline: Pipeline) -> dict[str, Any]:
     def queues() -> str:
         depths = {
             queue: pipeline.queues.approximate_count(queue)
-            for queue in (settings.image_queue, settings.audio_queue, settings.text_queue)
+            for queue in settings.modality_queues.values()
         }
         return ", ".join(f"{queue}={depth}" for queue, depth in depths.items())
 

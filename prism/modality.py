@@ -9,3 +9,4 @@ class Modality(StrEnum):
     IMAGE = "image"
     AUDIO = "audio"
     TEXT = "text"
+    DOCUMENT = "document"

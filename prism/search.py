@@ -119,7 +119,7 @@ def rank(
     vectors: list[tuple[Candidate, str, np.ndarray | None]] = []
     wanted: list[str] = []
     for candidate in candidates:
-        if candidate.modality == "text" and "embedding" in candidate.result:
+        if candidate.modality in ("text", "document") and "embedding" in candidate.result:
             vectors.append(
                 (candidate, "embedding", decode_embedding(candidate.result["embedding"]))
             )
@@ -194,7 +194,7 @@ def search_field(modality: str, result: Mapping[str, Any], embed: Embed) -> dict
     """The ``search`` field of an ``ok`` result (see the module docstring), or None
     when it has nothing to be found by (no speech, an image without labels, a text
     without an embedding). Calls ``embed`` only for audio and image words."""
-    if modality == "text":
+    if modality in ("text", "document"):  # a document's embedding is its text's
         stored = result.get("embedding")
         if not isinstance(stored, Mapping):
             return None
@@ -233,9 +233,9 @@ class SearchRequest:
             raise PermanentError(ErrorCode.BAD_REQUEST, "q (what to look for, in words) is empty")
         query = parse_text(raw.strip(), "q", MAX_QUERY_CHARS)
         filters = ResultFilter.from_params({k: params[k] for k in SEARCH_FILTERS if k in params})
-        if filters.modality not in (None, "image", "audio", "text"):
+        if filters.modality not in (None, "image", "audio", "text", "document"):
             raise PermanentError(
-                ErrorCode.BAD_REQUEST, "modality must be one of image, audio, text"
+                ErrorCode.BAD_REQUEST, "modality must be one of image, audio, text, document"
             )
         raw_limit = params.get("limit")
         limit = (

@@ -40,6 +40,7 @@ class Env:
     QUARANTINE_CONTAINER = "PRISM_QUARANTINE_CONTAINER"
     IMAGE_QUEUE = "PRISM_IMAGE_QUEUE"
     AUDIO_QUEUE = "PRISM_AUDIO_QUEUE"
+    DOCUMENT_QUEUE = "PRISM_DOCUMENT_QUEUE"
     TEXT_QUEUE = "PRISM_TEXT_QUEUE"
     COSMOS_CONNECTION = "PRISM_COSMOS"  # prefix: PRISM_COSMOS__accountEndpoint, __key
     COSMOS_ENDPOINT = "PRISM_COSMOS__accountEndpoint"
@@ -56,6 +57,10 @@ class Env:
     MAX_IMAGE_PIXELS = "PRISM_MAX_IMAGE_PIXELS"
     MAX_AUDIO_SECONDS = "PRISM_MAX_AUDIO_SECONDS"
     MAX_TEXT_TOKENS = "PRISM_MAX_TEXT_TOKENS"
+    MAX_DOCUMENT_BYTES = "PRISM_MAX_DOCUMENT_BYTES"
+    MAX_DOCUMENT_PAGES = "PRISM_MAX_DOCUMENT_PAGES"
+    MAX_OCR_PAGES = "PRISM_MAX_OCR_PAGES"
+    MAX_PAGE_PIXELS = "PRISM_MAX_PAGE_PIXELS"
     TEXT_LABELS = "PRISM_TEXT_LABELS"
     TEXT_OTHER_THRESHOLD = "PRISM_TEXT_OTHER_THRESHOLD"
     SPEECH_MODEL = "PRISM_SPEECH_MODEL"
@@ -127,6 +132,7 @@ class Settings:
     image_queue: str = field(default="image-jobs", metadata={"env": Env.IMAGE_QUEUE})
     audio_queue: str = field(default="audio-jobs", metadata={"env": Env.AUDIO_QUEUE})
     text_queue: str = field(default="text-jobs", metadata={"env": Env.TEXT_QUEUE})
+    document_queue: str = field(default="document-jobs", metadata={"env": Env.DOCUMENT_QUEUE})
     cosmos_database: str = field(default="prism", metadata={"env": Env.COSMOS_DATABASE})
     results_container: str = field(default="results", metadata={"env": Env.RESULTS_CONTAINER})
     cache_container: str = field(default="predictions", metadata={"env": Env.CACHE_CONTAINER})
@@ -141,6 +147,12 @@ class Settings:
     max_image_pixels: int = field(default=40_000_000, metadata={"env": Env.MAX_IMAGE_PIXELS})
     max_audio_seconds: float = field(default=600.0, metadata={"env": Env.MAX_AUDIO_SECONDS})
     max_text_tokens: int = field(default=256, metadata={"env": Env.MAX_TEXT_TOKENS})
+    # Documents (PDF): checked before any page is read or drawn. A page is drawn at
+    # 150 dpi for OCR only when it has no text layer; OCR costs seconds a page.
+    max_document_bytes: int = field(default=50 * MIB, metadata={"env": Env.MAX_DOCUMENT_BYTES})
+    max_document_pages: int = field(default=500, metadata={"env": Env.MAX_DOCUMENT_PAGES})
+    max_ocr_pages: int = field(default=20, metadata={"env": Env.MAX_OCR_PAGES})
+    max_page_pixels: int = field(default=25_000_000, metadata={"env": Env.MAX_PAGE_PIXELS})
     text_labels: tuple[str, ...] = field(
         default=DEFAULT_TEXT_LABELS, metadata={"env": Env.TEXT_LABELS}
     )
@@ -182,6 +194,8 @@ class Settings:
         return {
             "image": Batching(self.image_batch_size, self.image_batch_wait_ms, 0),
             "audio": Batching(self.audio_batch_size, self.audio_batch_wait_ms, 0),
+            # One document a call: its pages are the batch.
+            "document": Batching(1, 0.0, 0),
             "text": Batching(
                 self.text_batch_size, self.text_batch_wait_ms, self.text_batch_min_backlog
             ),
@@ -195,11 +209,21 @@ class Settings:
     @property
     def modality_queues(self) -> dict[str, str]:
         """Modality name → the queue its inference function listens on."""
-        return {"image": self.image_queue, "audio": self.audio_queue, "text": self.text_queue}
+        return {
+            "image": self.image_queue,
+            "audio": self.audio_queue,
+            "text": self.text_queue,
+            "document": self.document_queue,
+        }
 
     @property
     def max_bytes_overall(self) -> int:
-        return max(self.max_image_bytes, self.max_audio_bytes, self.max_text_bytes)
+        return max(
+            self.max_image_bytes,
+            self.max_audio_bytes,
+            self.max_text_bytes,
+            self.max_document_bytes,
+        )
 
 
 def _parse(name: str, raw: str, kind: Any) -> Any:

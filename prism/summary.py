@@ -24,6 +24,18 @@ def summarize(modality: str | None, result: dict[str, Any] | None) -> str:
         if text:
             line += f" · “{text if len(text) <= 60 else text[:59] + '…'}”"
         return line
+    if modality == "document":
+        pages = result["page_count"]
+        line = f"{pages} page{'s' if pages != 1 else ''}"
+        if result.get("ocr_pages"):
+            line += f" ({result['ocr_pages']} by OCR)"
+        if result.get("labels"):
+            top = result["labels"][0]
+            line += f" · {top['label']} {top['score']:.2f}"
+        words = " ".join(" ".join(page["text"].split()) for page in result["pages"]).strip()
+        if words:
+            line += f" · “{words if len(words) <= 50 else words[:49] + '…'}”"
+        return line
     if modality == "text":
         labels = ", ".join(f"{item['label']} {item['score']:.2f}" for item in result["labels"])
         cut = " · truncated" if result.get("truncated") else ""

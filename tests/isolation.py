@@ -15,6 +15,7 @@ def own_resources(tag: str) -> dict[str, str]:
         Env.IMAGE_QUEUE: f"{tag}-image",
         Env.AUDIO_QUEUE: f"{tag}-audio",
         Env.TEXT_QUEUE: f"{tag}-text",
+        Env.DOCUMENT_QUEUE: f"{tag}-document",
         Env.COSMOS_DATABASE: tag,
     }
 

@@ -39,6 +39,9 @@ param audioQueueName string
 @description('Queue of text jobs.')
 param textQueueName string
 
+@description('Queue of document (PDF) jobs.')
+param documentQueueName string
+
 @description('Cosmos DB account endpoint.')
 param cosmosEndpoint string
 
@@ -182,6 +185,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'PRISM_TEXT_QUEUE'
           value: textQueueName
+        }
+        {
+          name: 'PRISM_DOCUMENT_QUEUE'
+          value: documentQueueName
         }
         {
           name: 'PRISM_COSMOS__accountEndpoint'

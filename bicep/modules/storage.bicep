@@ -27,6 +27,7 @@ var modalityQueues = [
   'image-jobs'
   'audio-jobs'
   'text-jobs'
+  'document-jobs'
 ]
 
 // Built-in role definition ids (names in the comments where they are assigned).
@@ -213,3 +214,4 @@ output deadLetterContainerName string = deadLetterContainer.name
 output imageQueueName string = queues[0].name
 output audioQueueName string = queues[1].name
 output textQueueName string = queues[2].name
+output documentQueueName string = queues[3].name

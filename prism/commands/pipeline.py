@@ -182,7 +182,10 @@ def _binding_detail(binding: Binding) -> str:
 
 
 # Written before looking at any result: what a user would type to find each sample.
-DEMO_SEARCHES = ("a cat", "someone saying hello", "will it rain tomorrow", "a cup of coffee")
+DEMO_SEARCHES = (
+    "a cat", "someone saying hello", "will it rain tomorrow", "a cup of coffee",
+    "a delivery of printer paper",
+)  # fmt: skip
 
 
 def print_searches(host_url: str, queries: tuple[str, ...]) -> None:

@@ -131,11 +131,20 @@ class HostConfig:
 
 def load_local_settings(path: Path, example: Path | None = None) -> dict[str, str]:
     """The ``Values`` of ``local.settings.json``, first created from ``example`` if
-    missing (the real file is git-ignored: it may hold secrets)."""
+    missing (the real file is git-ignored: it may hold secrets). A setting the file
+    lacks and the example has (one added since the file was made, such as a new
+    modality's queue) comes from the example."""
     if not path.exists():
         if example is None or not example.exists():
             raise ConfigurationError(f"{path} not found (and no example to create it from)")
         shutil.copyfile(example, path)
+    values = _values(path)
+    if example is not None and example.exists() and example != path:
+        values = _values(example) | values
+    return values
+
+
+def _values(path: Path) -> dict[str, str]:
     try:
         values = json.loads(path.read_text()).get("Values", {})
     except json.JSONDecodeError as exc:

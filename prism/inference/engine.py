@@ -63,6 +63,10 @@ class Engine:
             case Modality.TEXT:
                 shaping = (s.max_text_bytes, s.max_text_tokens, s.text_labels,
                            s.text_other_threshold, SHAPE_VERSION)  # fmt: skip
+            case Modality.DOCUMENT:
+                # Its labels and embedding are the text model's, under the text settings.
+                shaping = (s.max_document_bytes, s.max_document_pages, s.max_ocr_pages,
+                           s.max_page_pixels, *self.model(Modality.TEXT).key_parts())  # fmt: skip
             case _:
                 assert_never(modality)
         encoded = json.dumps(shaping, separators=(",", ":")).encode()
@@ -85,6 +89,20 @@ class Engine:
 
     def _create(self, modality: Modality) -> ModalityHandler[Any, Any, Any]:
         s = self.settings
+        if modality is Modality.DOCUMENT:
+            from prism.modalities.document import DocumentLimits, DocumentReader
+
+            limits = DocumentLimits(
+                s.max_document_bytes, s.max_document_pages, s.max_ocr_pages, s.max_page_pixels
+            )
+            return DocumentReader(
+                model_for("ocr", s.model_dir),
+                threads=s.intra_op_threads,
+                limits=limits,
+                # Called when a document runs, outside the lock _create is called under.
+                text=lambda: self.handler(Modality.TEXT),
+                text_max_bytes=s.max_text_bytes,
+            )
         spec = model_for(modality.value, s.model_dir)
         if modality is Modality.IMAGE:
             from prism.modalities.image import ImageClassifier

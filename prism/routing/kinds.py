@@ -12,7 +12,7 @@ from prism.modality import Modality
 
 SUPPORTED = (
     "images (PNG, JPEG, GIF, WebP, BMP, TIFF), audio (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF), "
-    "text (UTF-8: plain, JSON, CSV, HTML, Markdown, XML)"
+    "text (UTF-8: plain, JSON, CSV, HTML, Markdown, XML), documents (PDF)"
 )
 
 
@@ -31,7 +31,7 @@ def _kinds(*kinds: Kind) -> dict[str, Kind]:
     return {kind.label: kind for kind in kinds}
 
 
-_I, _A, _T = Modality.IMAGE, Modality.AUDIO, Modality.TEXT
+_I, _A, _T, _D = Modality.IMAGE, Modality.AUDIO, Modality.TEXT, Modality.DOCUMENT
 _OOXML = "application/vnd.openxmlformats-officedocument"
 KINDS = _kinds(
     Kind("png", "image/png", _I, "PNG images"),
@@ -53,7 +53,7 @@ KINDS = _kinds(
     Kind("html", "text/html", _T, "HTML"),
     Kind("markdown", "text/markdown", _T, "Markdown"),
     Kind("xml", "application/xml", _T, "XML"),
-    Kind("pdf", "application/pdf", None, "PDF documents"),
+    Kind("pdf", "application/pdf", _D, "PDF documents"),
     Kind("zip", "application/zip", None, "ZIP archives"),
     Kind("docx", f"{_OOXML}.wordprocessingml.document", None, "Word documents"),
     Kind("xlsx", f"{_OOXML}.spreadsheetml.sheet", None, "Excel spreadsheets"),

@@ -54,6 +54,7 @@ def _cap(modality: Modality, settings: Settings) -> int:
         Modality.IMAGE: settings.max_image_bytes,
         Modality.AUDIO: settings.max_audio_bytes,
         Modality.TEXT: settings.max_text_bytes,
+        Modality.DOCUMENT: settings.max_document_bytes,
     }
     return caps[modality]
 

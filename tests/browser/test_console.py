@@ -77,7 +77,7 @@ def test_an_image_a_recording_and_a_text_show_their_results(console: Console) ->
 
 @pytest.mark.parametrize(
     ("sample", "code"),
-    [("bad/invoice.pdf", "unsupported_type"), ("bad/truncated.jpg", "corrupt")],
+    [("bad/invoice.pdf", "encrypted"), ("bad/truncated.jpg", "corrupt")],
 )
 def test_a_hostile_file_shows_its_rejection_code(console: Console, sample: str, code: str) -> None:
     console.open()

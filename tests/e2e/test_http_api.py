@@ -42,7 +42,7 @@ def test_posting_the_same_content_twice_keeps_one_result(served_app: ServedApp) 
 @pytest.mark.parametrize(
     ("body", "path", "status", "code"),
     [
-        ((SAMPLES / "bad" / "invoice.pdf").read_bytes(), "/v1/infer", 415, "unsupported_type"),
+        ((SAMPLES / "bad" / "invoice.pdf").read_bytes(), "/v1/infer", 422, "encrypted"),
         (b"", "/v1/infer", 422, "empty"),
         ((SAMPLES / "bad" / "truncated.jpg").read_bytes(), "/v1/infer", 422, "corrupt"),
         ("café".encode("latin-1") * 20, "/v1/infer", 422, "invalid_encoding"),
@@ -94,7 +94,8 @@ def test_health_is_anonymous_and_checks_every_dependency(served_app: ServedApp) 
 def test_models_lists_every_model_with_its_gate(served_app: ServedApp) -> None:
     answer = served_app.request("GET", "/v1/models")
     assert answer.status == 200
-    assert {m["modality"] for m in answer.body["models"]} == {"image", "audio", "text", "router"}
+    modalities = {m["modality"] for m in answer.body["models"]}
+    assert modalities == {"image", "audio", "text", "document", "router"}
     assert all(m["gate_passed"] for m in answer.body["models"])
 
 
@@ -170,3 +171,23 @@ def test_stored_results_are_searched_by_meaning_across_modalities(served_app: Se
     assert later.status == 200 and later.body["results"] == []
     empty = served_app.request("GET", "/v1/search?q=%20")
     assert empty.status == 400 and empty.body["error"]["code"] == "bad_request"
+
+
+def test_a_scanned_pdf_is_read_by_ocr_and_found_by_its_printed_words(
+    served_app: ServedApp,
+) -> None:
+    for name in ("scanned.pdf", "report.pdf"):
+        posted = served_app.request("POST", f"/v1/infer?name={name}", (SAMPLES / name).read_bytes())
+        assert posted.status == 200, posted.body
+        assert posted.body["modality"] == "document" and posted.body["model"]["name"] == "pp-ocrv4"
+        assert len(posted.body["search"]["vector"]) == 384
+    scanned = served_app.request("POST", "/v1/infer?name=scanned.pdf",
+                                 (SAMPLES / "scanned.pdf").read_bytes()).body  # fmt: skip
+    [page] = scanned["result"]["pages"]
+    assert page["source"] == "ocr" and page["text"].startswith("Delivery note 2026-0417")
+    assert scanned["result"]["page_count"] == 1 and scanned["result"]["ocr_pages"] == 1
+    found = served_app.request(
+        "GET", "/v1/search?q=boxes%20of%20printer%20paper%20delivered&modality=document"
+    )
+    assert found.status == 200, found.body
+    assert found.body["results"][0]["name"] == "scanned.pdf"

@@ -18,7 +18,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 GOOD = sorted(p for p in SAMPLES.iterdir() if p.is_file() and p.name != "README.md")
 BAD_CODES = {
     "empty.txt": "empty",
-    "invoice.pdf": "unsupported_type",
+    "invoice.pdf": "encrypted",
     "latin1.txt": "invalid_encoding",
     "truncated.jpg": "corrupt",
 }
@@ -33,7 +33,9 @@ def test_files_of_every_modality_get_exactly_one_result_each(pipeline: PipelineU
     assert len(documents) == len(GOOD)
     by_file = {Path(s.file).name: s.result for s in submissions}
     assert all(d is not None and d["status"] == "ok" for d in by_file.values()), by_file
-    assert Counter(d["modality"] for d in documents if d) == {"image": 3, "text": 3, "audio": 1}
+    assert Counter(d["modality"] for d in documents if d) == {
+        "image": 3, "text": 3, "audio": 1, "document": 2,
+    }  # fmt: skip
     cat = by_file["cat.jpg"]
     assert cat is not None
     assert cat["model"]["name"] == "efficientnet-lite0"
@@ -164,7 +166,9 @@ def test_stored_results_are_searched_by_meaning_across_modalities(
     embed = text_embedder(Engine(pipeline.settings))
     # The integration test's queries (tests/integration/test_models.py), on stored results.
     expected = {"a cat": "cat.jpg", "will it rain tomorrow": "forecast.md",
-                "a spoken greeting": "greeting.flac"}  # fmt: skip
+                "a spoken greeting": "greeting.flac",
+                # printed on the scanned page: its words come from OCR
+                "boxes of printer paper delivered to the front desk": "scanned.pdf"}  # fmt: skip
     for query, name in expected.items():
         hits = rank(query, candidates, embed, limit=3)
         assert hits[0].key.endswith(name), (query, hits)  # blob names: <submission>-<file>

@@ -97,7 +97,7 @@ def test_the_package_indexes_and_serves_every_route_and_trigger_on_requirements_
     connection = StorageConnection(connection_string=settings[Env.STORAGE_CONNECTION])
     store = blob_store(connection)
     store.ensure_container(settings[Env.INCOMING_CONTAINER])
-    for queue in (Env.IMAGE_QUEUE, Env.AUDIO_QUEUE, Env.TEXT_QUEUE):  # as deployment does
+    for queue in (Env.IMAGE_QUEUE, Env.AUDIO_QUEUE, Env.TEXT_QUEUE, Env.DOCUMENT_QUEUE):
         message_queues(connection).ensure_queue(settings[queue])
 
     async def scenario() -> list[str]:

@@ -138,7 +138,7 @@ def test_bad_files_are_rejected_with_their_codes_and_good_ones_still_run(
     assert codes == {
         "review.txt": None,
         "empty.txt": "empty",
-        "invoice.pdf": "unsupported_type",
+        "invoice.pdf": "encrypted",
         "latin1.txt": "invalid_encoding",
         "truncated.jpg": "corrupt",
     }
@@ -210,6 +210,7 @@ SEARCHES = {
     "will it rain tomorrow": "forecast.md",
     "a rocket launch": "rocket.webp",
     "a spoken greeting": "greeting.flac",
+    "a delivery of printer paper": "scanned.pdf",
 }
 
 

@@ -10,6 +10,7 @@ from models.ocr import character_error_rate, render_page
 from prism.modalities.ocr import TextReader, page_text
 from prism.onnx.registry import model_for
 from prism.settings import get_settings
+from tests.fixtures import pdfs
 
 pytestmark = pytest.mark.integration
 
@@ -30,3 +31,27 @@ def test_int8_ocr_reads_a_rendered_page(built_models: dict[str, Any], scanned: b
     assert character_error_rate([truth], [text]) <= 0.02, text
     assert all(0 <= line.box.x0 < line.box.x1 <= page.width for line in lines)
     assert all(line.confidence >= 0.5 for line in lines)
+
+
+def test_prism_infer_reads_the_sample_pdfs_by_text_layer_and_by_ocr(
+    built_models: dict[str, Any],
+) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    completed = subprocess.run(
+        [sys.executable, "-m", "prism.cli", "infer", "--json",
+         str(samples / "report.pdf"), str(samples / "scanned.pdf")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    report, scanned = (item["result"] for item in json.loads(completed.stdout))
+    assert [p["source"] for p in report["pages"]] == ["text layer"]
+    assert report["pages"][0]["text"].startswith("Quarterly report: solar panels")
+    assert [p["source"] for p in scanned["pages"]] == ["ocr"] and scanned["ocr_pages"] == 1
+    truth = "\n".join(pdfs.SCANNED)
+    assert character_error_rate([truth], [scanned["pages"][0]["text"]]) <= 0.02
+    for result in (report, scanned):
+        assert result["labels"] and result["embedding"]["dim"] == 384

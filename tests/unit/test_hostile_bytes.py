@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from prism.errors import ErrorCode, PermanentError
 from prism.modalities.audio import DecodedAudio, decode_audio
+from prism.modalities.document import DecodedDocument, DocumentLimits, decode_document
 from prism.modalities.image import DecodedImage, decode_image
 from prism.modalities.text import DecodedText, decode_text
 from prism.modality import Modality
@@ -41,7 +42,9 @@ MEMORY_BOUND = 48 * MIB
 HEADER_REJECTION_BOUND = 8 * MIB
 FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-Decoded = DecodedImage | DecodedAudio | DecodedText
+Decoded = DecodedImage | DecodedAudio | DecodedText | DecodedDocument
+# Pages drawn for OCR are bounded like images: 1 M pixels each, at most two of them.
+DOCUMENT_LIMITS = DocumentLimits(LIMITS.max_document_bytes, 50, 2, 1_000_000)
 DECODERS: dict[Modality, Callable[[bytes], Decoded]] = {
     Modality.IMAGE: lambda data: decode_image(
         data, LIMITS.max_image_bytes, LIMITS.max_image_pixels
@@ -53,6 +56,7 @@ DECODERS: dict[Modality, Callable[[bytes], Decoded]] = {
         sample_rate=MODEL_RATE,
     ),
     Modality.TEXT: lambda data: decode_text(data, LIMITS.max_text_bytes),
+    Modality.DOCUMENT: lambda data: decode_document(data, DOCUMENT_LIMITS),
 }
 
 
@@ -76,6 +80,11 @@ def assert_sound(outcome: Any) -> None:
     elif isinstance(outcome, DecodedImage):
         assert outcome.image.mode == "RGB"
         assert 0 < outcome.width * outcome.height <= LIMITS.max_image_pixels
+    elif isinstance(outcome, DecodedDocument):
+        assert 0 < len(outcome.pages) <= DOCUMENT_LIMITS.max_pages
+        drawn = [page.image for page in outcome.pages if page.image is not None]
+        assert len(drawn) <= DOCUMENT_LIMITS.max_ocr_pages
+        assert all(i.width * i.height <= DOCUMENT_LIMITS.max_page_pixels for i in drawn)
     elif isinstance(outcome, DecodedAudio):
         assert outcome.samples.dtype == np.float32 and np.isfinite(outcome.samples).all()
         assert outcome.duration <= LIMITS.max_audio_seconds

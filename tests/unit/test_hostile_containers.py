@@ -104,14 +104,11 @@ def test_audio_with_an_archive_appended_is_read_as_its_audio(magika: MagikaClass
 
 
 @pytest.mark.parametrize("name", ["scan.pdf", "scan.jpg", None])
-def test_a_pdf_with_an_embedded_image_is_refused_as_a_pdf(
+def test_a_pdf_with_an_embedded_image_is_routed_as_a_document(
     name: str | None, magika: MagikaClassifier
 ) -> None:
     data = pdf_with_embedded_jpeg()
-    with pytest.raises(PermanentError) as caught:
-        route_file(data, magika, name or "upload")
-    assert caught.value.code is ErrorCode.UNSUPPORTED_TYPE
-    assert "PDF documents" in caught.value.message
+    assert route_file(data, magika, name or "upload").modality is Modality.DOCUMENT
 
 
 def test_a_pdf_with_an_embedded_image_forced_to_the_image_modality_is_not_an_image() -> None:

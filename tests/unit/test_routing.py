@@ -45,7 +45,8 @@ def lying_extension(sample: Sample) -> str:
 
 
 def expected_detector(sample: Sample) -> str:
-    return {"image": "magic", "audio": "magic", "text": "text"}[str(sample.modality)]
+    kinds = {"image": "magic", "audio": "magic", "text": "text", "document": "magic"}
+    return kinds[str(sample.modality)]
 
 
 @pytest.mark.parametrize("sample", [s for s in CORPUS if s.modality], ids=lambda s: s.label)
@@ -74,20 +75,18 @@ def test_unsupported_content_is_refused_even_when_named_as_supported(
     assert "supported: images (PNG" in caught.value.message
 
 
-def test_pdf_refusal_names_pdf_and_what_is_supported() -> None:
+def test_a_refusal_names_what_is_supported_documents_included() -> None:
     with pytest.raises(PermanentError) as caught:
-        route_whole(next(s.data for s in CORPUS if s.label == "pdf"))
-    assert caught.value.message.startswith("PDF documents are not supported yet; supported:")
+        route_whole(next(s.data for s in CORPUS if s.label == "zip"))
+    assert caught.value.message.startswith("ZIP archives are not supported yet; supported:")
     assert "audio (WAV" in caught.value.message
     assert "text (UTF-8" in caught.value.message
+    assert "documents (PDF)" in caught.value.message
 
 
-def test_pdf_named_jpg_says_what_was_declared_and_what_it_is() -> None:
-    with pytest.raises(PermanentError) as caught:
-        route_whole(next(s.data for s in CORPUS if s.label == "pdf"), name="scan.JPG")
-    assert caught.value.message.startswith(
-        "the file is declared as JPEG images but its content is PDF documents"
-    )
+def test_pdf_named_jpg_is_a_document() -> None:
+    pdf = next(s.data for s in CORPUS if s.label == "pdf")
+    assert route_whole(pdf, name="scan.JPG").modality is Modality.DOCUMENT
 
 
 def test_png_named_txt_is_an_image() -> None:

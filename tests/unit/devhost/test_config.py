@@ -89,6 +89,18 @@ def test_local_settings_are_created_from_the_example_when_missing(tmp_path: Path
     assert settings.exists()
 
 
+def test_a_setting_added_to_the_example_since_the_file_was_made_comes_from_the_example(
+    tmp_path: Path,
+) -> None:
+    example = tmp_path / "local.settings.example.json"
+    example.write_text(json.dumps({"Values": {"A": "1", "PRISM_DOCUMENT_QUEUE": "document-jobs"}}))
+    settings = tmp_path / "local.settings.json"
+    settings.write_text(json.dumps({"Values": {"A": "mine"}}))
+
+    values = load_local_settings(settings, example)
+    assert values == {"A": "mine", "PRISM_DOCUMENT_QUEUE": "document-jobs"}
+
+
 def test_projects_example_settings_name_every_binding_setting_of_the_pipeline() -> None:
     values = load_local_settings(
         PROJECT / "local.settings.example.json", PROJECT / "local.settings.example.json"
