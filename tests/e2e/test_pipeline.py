@@ -172,3 +172,23 @@ def test_stored_results_are_searched_by_meaning_across_modalities(
     for query, name in expected.items():
         hits = rank(query, candidates, embed, limit=3)
         assert hits[0].key.endswith(name), (query, hits)  # blob names: <submission>-<file>
+
+
+def test_hostile_documents_are_rejected_with_their_codes_and_nothing_is_left_queued(
+    pipeline: PipelineUnderTest, tmp_path: Path
+) -> None:
+    from tests.fixtures.hostile import hostile_documents
+
+    expected = {}
+    for name, (data, code) in hostile_documents().items():
+        if data:  # the empty file is refused at ingest, as every empty file is
+            (tmp_path / f"{name}.pdf").write_bytes(data)
+            expected[f"{name}.pdf"] = code
+    submissions = pipeline.client.submit(sorted(tmp_path.iterdir()))
+    pipeline.run_until_idle()
+    assert pipeline.client.wait(submissions, timeout=5)
+    codes = {Path(s.file).name: (s.result or {})["error"]["code"] for s in submissions}
+    assert codes == expected
+    modalities = {Path(s.file).name: (s.result or {})["modality"] for s in submissions}
+    assert set(modalities.values()) == {"document"}  # routed as PDFs, refused by their reader
+    assert all(depth == 0 for depth in pipeline.queue_depths().values())
