@@ -67,6 +67,16 @@ def test_hostile_documents_are_rejected_with_their_code_before_any_work(name: st
     assert grown <= REJECTION_BOUND, f"{name}: rejecting it grew the process by {grown} bytes"
 
 
+def test_a_zip_bombed_image_inside_a_pdf_is_drawn_at_the_page_size_in_bounded_memory() -> None:
+    data = pdfs.image_bomb_pdf(20_000)  # 1.2 GB of pixels once inflated
+    outcome, grown = peak_growth(lambda: decode_document(data, LIMITS))
+    assert not isinstance(outcome, PermanentError), outcome
+    [page] = outcome.pages
+    assert page.ocr and page.image is not None and page.image.size[0] <= 1241
+    # PDFium draws the image at the page's resolution while inflating it, never whole.
+    assert grown <= 160 * 1024 * 1024, grown
+
+
 def test_each_limit_is_a_setting() -> None:
     two_pages = pdfs.document(["page one " * 4, "page two " * 4])
     with pytest.raises(PermanentError) as caught:
