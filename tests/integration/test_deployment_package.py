@@ -34,7 +34,7 @@ pytestmark = pytest.mark.integration
 
 SAMPLES = ROOT / "samples"
 # One file per modality: every queue trigger runs once.
-FILES = ("forecast.md", "cat.jpg", "greeting.flac")
+FILES = ("forecast.md", "cat.jpg", "greeting.flac", "scanned.pdf")
 # The version the host side of FunctionRpc uses (requirements-dev.txt pins the same).
 PROTOBUF = "protobuf==7.36.2"
 
@@ -97,7 +97,12 @@ def test_the_package_indexes_and_serves_every_route_and_trigger_on_requirements_
     connection = StorageConnection(connection_string=settings[Env.STORAGE_CONNECTION])
     store = blob_store(connection)
     store.ensure_container(settings[Env.INCOMING_CONTAINER])
-    for queue in (Env.IMAGE_QUEUE, Env.AUDIO_QUEUE, Env.TEXT_QUEUE, Env.DOCUMENT_QUEUE):
+    for queue in (
+        Env.IMAGE_QUEUE,
+        Env.AUDIO_QUEUE,
+        Env.TEXT_QUEUE,
+        Env.DOCUMENT_QUEUE,
+    ):  # as deployed
         message_queues(connection).ensure_queue(settings[queue])
 
     async def scenario() -> list[str]:
@@ -119,7 +124,7 @@ def test_the_package_indexes_and_serves_every_route_and_trigger_on_requirements_
         stats = await host.run_until_idle(timeout=300)  # stops the worker when idle
         failures += [f"{name} failed {count}x" for name, count in stats.failed.items()]
         ran = set(stats.succeeded)
-        for trigger in ("ingest", "infer_text", "infer_image", "infer_audio"):
+        for trigger in ("ingest", "infer_text", "infer_image", "infer_audio", "infer_document"):
             if trigger not in ran:
                 failures.append(f"{trigger} never ran")
         return failures
