@@ -168,7 +168,50 @@ def measure_speech(precision: str, model_dir: str) -> dict[str, Any]:
     }
 
 
-def run(roles: tuple[str, ...] = ("image", "text", "audio", "speech")) -> dict[str, Any]:
+OCR_PAGES = 2  # pages read per call (a document's pages are read one after another)
+OCR_PROSE = (
+    "Prism routes every file by what it really is, never by its name, and writes one "
+    "result per file. A scanned page has no text layer, so its words come from the OCR "
+    "model: the detector finds each line, the recogniser reads it character by character."
+)
+
+
+def measure_ocr(precision: str, model_dir: str) -> dict[str, Any]:
+    """Runs in a child process: whole A4 pages read end to end (detection, then each
+    line's recognition), as the document modality reads a page without a text layer."""
+    from models.ocr import render_page
+    from prism.modalities.ocr import TextReader
+    from prism.onnx.sessions import get_session
+
+    spec = model_for("ocr", Path(model_dir))
+    chosen = cast("Precision", precision)
+    pages = [render_page([OCR_PROSE] * 4, seed, scanned=seed % 2 == 1)[0] for seed in range(4)]
+    rows = []
+    load_s = 0.0
+    for threads in THREADS:
+        start = time.perf_counter()
+        for part in spec.parts:
+            get_session(spec.onnx_path(chosen, part), threads)  # what the reader will use
+        load_s = max(load_s, time.perf_counter() - start)
+        reader = TextReader(spec, threads, precision=chosen)
+        for batch in (1, OCR_PAGES):
+
+            def read(batch: int = batch, reader: TextReader = reader) -> None:
+                for page in pages[:batch]:
+                    reader.read(page)
+
+            rows.append(_row(threads, batch, _time_calls(read)))
+    return {
+        "role": "ocr",
+        "precision": precision,
+        "bytes": sum(spec.onnx_path(chosen, part).stat().st_size for part in spec.parts),
+        "load_s": load_s,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rows": rows,
+    }
+
+
+def run(roles: tuple[str, ...] = ("image", "text", "audio", "speech", "ocr")) -> dict[str, Any]:
     model_dir = str(get_settings().model_dir)
     context = multiprocessing.get_context("spawn")
     results = []
@@ -177,6 +220,8 @@ def run(roles: tuple[str, ...] = ("image", "text", "audio", "speech")) -> dict[s
             with context.Pool(1) as pool:
                 if role == "speech":
                     results.append(pool.apply(measure_speech, (precision, model_dir)))
+                elif role == "ocr":
+                    results.append(pool.apply(measure_ocr, (precision, model_dir)))
                 else:
                     results.append(pool.apply(measure, (role, precision, model_dir)))
     return {"results": results, "comparison": compare(results)}
