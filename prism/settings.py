@@ -178,8 +178,10 @@ class Settings:
     # Modalities that look up (and share) predictions in the Cosmos DB cache: only where
     # a hit saves far more than a lookup costs (bench/cache.py, README "Performance"):
     # the text and image models cost less than a lookup plus a miss's entry write.
-    # "none" turns it off everywhere.
-    shared_cache: tuple[str, ...] = field(default=("audio",), metadata={"env": Env.SHARED_CACHE})
+    # "none" turns it off everywhere. A document may need OCR (seconds a page): shared.
+    shared_cache: tuple[str, ...] = field(
+        default=("audio", "document"), metadata={"env": Env.SHARED_CACHE}
+    )
     text_other_threshold: float = field(default=0.2, metadata={"env": Env.TEXT_OTHER_THRESHOLD})
     # The manifest model that transcribes the speech the VAD finds, or "none".
     speech_model: str = field(default="whisper-tiny-en", metadata={"env": Env.SPEECH_MODEL})
@@ -262,9 +264,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     if settings.intra_op_threads < 1:
         raise ConfigurationError(f"{Env.INTRA_OP_THREADS} must be at least 1")
     shared = set(settings.shared_cache)
-    if shared - {"image", "audio", "text"} - {"none"} or ("none" in shared and len(shared) > 1):
+    modalities = {"image", "audio", "text", "document"}
+    if shared - modalities - {"none"} or ("none" in shared and len(shared) > 1):
         raise ConfigurationError(
-            f"{Env.SHARED_CACHE} is modalities separated by ';' (image, audio, text) or "
+            f"{Env.SHARED_CACHE} is modalities separated by ';' (image, audio, text, document) or "
             f"'none': {';'.join(settings.shared_cache)}"
         )
     if settings.search not in SEARCH_BACKENDS:

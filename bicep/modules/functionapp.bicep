@@ -266,11 +266,12 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           name: 'PRISM_SEARCH'
           value: 'vector'
         }
-        // Only audio looks predictions up in Cosmos DB: for images and text the model
-        // costs less than a lookup and a miss's entry write (bench/cache.py).
+        // Only audio and documents (OCR costs seconds a page) look predictions up in
+        // Cosmos DB: for images and text the model costs less than a lookup and a miss's
+        // entry write (bench/cache.py).
         {
           name: 'PRISM_SHARED_CACHE'
-          value: 'audio'
+          value: 'audio;document'
         }
         {
           name: 'AZURE_CLIENT_ID'
