@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import FilePayload, Locator, expect
 
 from prism.onnx.registry import load_manifest
+from prism.settings import load_settings
 from tests.browser.conftest import ARTIFACTS, Console, ConsoleApp
 from tests.e2e.conftest import MAX_BYTES
 
@@ -41,7 +42,8 @@ def test_the_console_loads_its_data_without_a_browser_error(console: Console) ->
     expect(page.locator("#models tbody")).to_contain_text("efficientnet-lite0")
     expect(page.locator("#lifecycle-chart svg polygon")).to_have_count(4)
     expect(page.locator("#lifecycle-summary")).to_contain_text("with the policy")
-    expect(page.locator("#queues tbody tr")).to_have_count(3)
+    # One row per modality's queue.
+    expect(page.locator("#queues tbody tr")).to_have_count(len(load_settings({}).modality_queues))
     assert console.errors == []
 
 
@@ -88,6 +90,22 @@ def test_a_hostile_file_shows_its_rejection_code(console: Console, sample: str, 
     expect(result.locator(".error-code")).to_have_text(code)
     upload = console.page.locator("#uploads li", has_text=Path(sample).name)
     expect(upload.locator(".state")).to_have_text(f"rejected · {code}")
+    assert console.errors == []
+
+
+def test_a_scanned_pdf_shows_its_pages_and_the_words_ocr_read(console: Console) -> None:
+    console.open()
+    console.page.locator("#file-input").set_input_files([SAMPLES / "scanned.pdf"])
+    document = result_for(console, "scanned.pdf")
+    finished(document)
+    expect(document).to_have_attribute("data-status", "ok")
+    expect(document.locator(".badge")).to_have_text("document")
+    expect(document.locator(".excerpt")).to_contain_text("printer paper")
+    expect(document.locator(".meta").first).to_contain_text("1 page · 1 read by OCR")
+    document.get_by_role("button", name="Details").click()
+    page = console.page.locator("#detail .document-pages li").first
+    expect(page).to_contain_text("read by OCR")
+    expect(page).to_contain_text("printer paper")
     assert console.errors == []
 
 

@@ -219,6 +219,15 @@
         el("p", { className: "meta", text: `${result.tokens} tokens${result.truncated ? " · truncated" : ""}` }),
       ]);
     }
+    if (doc.modality === "document") {
+      const ocr = result.ocr_pages ? ` · ${result.ocr_pages} read by OCR` : "";
+      const opening = (result.pages || []).map((p) => p.text).join(" ").trim();
+      return el("div", { className: "key" }, [
+        bars(result.labels || [], (l) => l.score, (v) => v.toFixed(2)),
+        opening ? el("p", { className: "excerpt", text: opening.length > 160 ? `${opening.slice(0, 159)}…` : opening }) : null,
+        el("p", { className: "meta", text: `${result.page_count} page${result.page_count === 1 ? "" : "s"}${ocr} · ${result.characters} characters` }),
+      ]);
+    }
     return el("p", { className: "key" });
   }
 
@@ -402,6 +411,19 @@
   }
 
   // The transcript of a recording, segment by segment with its times.
+  // A document's pages, each with its text and whether OCR read it.
+  function documentPages(doc) {
+    const pages = doc.modality === "document" ? doc.result?.pages || [] : [];
+    if (!pages.length) return [];
+    return [
+      el("h3", { text: "Pages" }),
+      el("ol", { className: "document-pages" }, pages.map((p) => el("li", {}, [
+        el("span", { className: "meta", text: `page ${p.page} · ${p.source === "ocr" ? "read by OCR" : "text layer"}${p.lines ? ` · ${p.lines.length} lines` : ""} ` }),
+        el("span", { text: p.text || "(no text)" }),
+      ]))),
+    ];
+  }
+
   function transcriptSegments(doc) {
     const segments = doc.modality === "audio" ? doc.result?.transcript?.segments || [] : [];
     if (!segments.length) return [];
@@ -417,7 +439,7 @@
   function showDetail(id, doc = results.get(id)) {
     if (!doc) return;
     $("detail-title").textContent = displayName(doc);
-    $("detail-summary").replaceChildren(keyResult(doc), ...transcriptSegments(doc));
+    $("detail-summary").replaceChildren(keyResult(doc), ...transcriptSegments(doc), ...documentPages(doc));
     const timings = Object.entries(doc.timings_ms || {}).map(([k, v]) => `${k} ${fixed(v)} ms`).join(", ");
     const model = doc.model ? `${doc.model.name} ${doc.model.version}` : "–";
     const fields = [
