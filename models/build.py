@@ -6,6 +6,10 @@ requirements). An up-to-date ``<model_dir>/lock.json`` means nothing to do; a ca
 in ``$PRISM_CACHE_DIR`` (default ``~/.cache/prism``) is copied in; otherwise the models
 are built in a staging directory, evaluated against their gates, and swapped in whole.
 A model below its gate fails the build and is never cached.
+
+A manifest model marked ``optional`` (whisper-base) is built only when asked for: named
+by ``include`` (``prism models build --with NAME``, or the configured
+``PRISM_SPEECH_MODEL``); the models included are part of the build key.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import import_module
 from importlib.metadata import version
 from pathlib import Path
@@ -63,11 +67,31 @@ class GateFailedError(RuntimeError):
     """An int8 model fell below its accuracy gate."""
 
 
-def build_key() -> str:
+def optional_models() -> set[str]:
+    """Names of the manifest models built only when asked for."""
+    return {e["name"] for e in load_manifest()["models"] if e.get("optional", False)}
+
+
+def check_include(include: Iterable[str]) -> frozenset[str]:
+    """``include`` as a set, each name an optional manifest model."""
+    chosen = frozenset(include)
+    unknown = chosen - optional_models()
+    if unknown:
+        raise ValueError(
+            f"not an optional model of the manifest: {', '.join(sorted(unknown))} "
+            f"(optional: {', '.join(sorted(optional_models())) or 'none'})"
+        )
+    return chosen
+
+
+def build_key(include: Iterable[str] = ()) -> str:
     digest = hashlib.sha256()
     for relative in KEY_INPUTS:
         digest.update(relative.encode())
         digest.update((PROJECT_ROOT / relative).read_bytes())
+    chosen = sorted(set(include))
+    if chosen:  # the default build's key does not change with this option
+        digest.update(("optional:" + ",".join(chosen)).encode())
     return digest.hexdigest()[:16]
 
 
@@ -123,12 +147,17 @@ def _describe_files(directory: Path) -> dict[str, dict[str, Any]]:
 
 
 def build_all(
-    staging: Path, report: Callable[[str], None], only: set[str] | None = None
+    staging: Path,
+    report: Callable[[str], None],
+    only: set[str] | None = None,
+    include: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Build every model into ``staging``; returns the lock (gates checked)."""
+    """Build every model into ``staging`` (the optional ones only if in ``include``);
+    returns the lock (gates checked)."""
     manifest = load_manifest()
+    chosen = check_include(include)
     lock: dict[str, Any] = {
-        "build_key": build_key(),
+        "build_key": build_key(chosen),
         "tools": {package: version(package) for package in TOOL_PACKAGES},
         "reproducibility": (
             "Two builds from a clean state gave byte-identical files for every model on "
@@ -143,6 +172,8 @@ def build_all(
     with tempfile.TemporaryDirectory(prefix="prism-build-") as work:
         for entry in manifest["models"]:
             if only and entry["role"] not in only:
+                continue
+            if entry.get("optional", False) and entry["name"] not in chosen:
                 continue
             model_dir = staging / entry["name"]
             model_dir.mkdir(parents=True, exist_ok=True)
@@ -170,10 +201,16 @@ def build_all(
 
 
 def ensure_built(
-    model_dir: Path, report: Callable[[str], None], *, force: bool = False
+    model_dir: Path,
+    report: Callable[[str], None],
+    *,
+    force: bool = False,
+    include: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Make ``model_dir`` hold current, gated models; returns the lock."""
-    key = build_key()
+    """Make ``model_dir`` hold current, gated models (and the optional ones named in
+    ``include``); returns the lock."""
+    chosen = check_include(include)
+    key = build_key(chosen)
     if not force and lock_is_current(model_dir, key):
         report(f"models are up to date (build {key})")
         return dict(json.loads((model_dir / LOCK_NAME).read_text(encoding="utf-8")))
@@ -185,7 +222,8 @@ def ensure_built(
     staging = model_dir.with_name(model_dir.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    lock = build_all(staging, report)  # raises GateFailedError, leaving staging to inspect
+    # Raises GateFailedError, leaving staging to inspect.
+    lock = build_all(staging, report, include=chosen)
     _replace_dir(staging, cached)
     _replace_dir(staging, model_dir)
     shutil.rmtree(staging)

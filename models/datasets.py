@@ -149,6 +149,21 @@ TRANSCRIBED = (
     "The train to the airport leaves every ten minutes.",
 )
 TRANSCRIPTION_VOICES = ("en", "en-us", "en-gb")
+# A multilingual model's gate also hears these (language code: sentences; eSpeak NG's
+# voice for each language has the same name), written without numbers for the same
+# reason as TRANSCRIBED.
+MULTILINGUAL = {
+    "de": (
+        "Guten Morgen, wie geht es dir heute?",
+        "Der Zug zum Flughafen fährt jede halbe Stunde.",
+        "Bitte schließen Sie das Fenster vor der Besprechung.",
+    ),
+    "es": (
+        "Buenos días, el tren sale por la mañana.",
+        "Me gusta leer un libro en el parque.",
+        "Por favor, abre la ventana antes de la reunión.",
+    ),
+}
 
 
 def transcription_clips(sample_rate: int = 16000) -> list[tuple[str, np.ndarray]]:
@@ -165,6 +180,22 @@ def transcription_clips(sample_rate: int = 16000) -> list[tuple[str, np.ndarray]
             noise_power = float(np.mean(speech**2)) / 10 ** (30.0 / 10)
             noisy = speech + rng.normal(0.0, np.sqrt(noise_power), speech.size)
             clips.append((text, noisy.astype(np.float32)))
+    return clips
+
+
+def multilingual_clips(sample_rate: int = 16000) -> list[tuple[str, str, np.ndarray]]:
+    """(language, reference text, audio): each sentence of MULTILINGUAL in its
+    language's eSpeak NG voice, spoken and mixed as :func:`transcription_clips`'s."""
+    rng = np.random.default_rng(11)
+    clips = []
+    for language, texts in MULTILINGUAL.items():
+        for text in texts:
+            pad = np.zeros(int(0.3 * sample_rate), dtype=np.float32)
+            spoken = speak(text, sample_rate, voice=language, words_per_minute=140)
+            speech = np.concatenate([pad, spoken, pad])
+            noise_power = float(np.mean(speech**2)) / 10 ** (30.0 / 10)
+            noisy = speech + rng.normal(0.0, np.sqrt(noise_power), speech.size)
+            clips.append((language, text, noisy.astype(np.float32)))
     return clips
 
 

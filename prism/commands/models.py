@@ -18,6 +18,15 @@ def register(subparsers: Any) -> None:
         "build", help="export, quantize and gate every model (cached by content hash)"
     )
     build.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    build.add_argument(
+        "--with",
+        dest="include",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="also build this optional model (whisper-base); the one PRISM_SPEECH_MODEL "
+        "names is built anyway",
+    )
     build.set_defaults(handler=run_build)
     listing = actions.add_parser("list", help="the models with sizes and gate figures")
     listing.add_argument("--json", action="store_true", help="print JSON")
@@ -26,10 +35,17 @@ def register(subparsers: Any) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     # The build code needs torch and friends: imported only when building.
-    from models.build import GateFailedError, ensure_built
+    from models.build import GateFailedError, ensure_built, optional_models
 
+    settings = get_settings()
+    include = set(args.include)
+    if settings.speech_model in optional_models():
+        include.add(settings.speech_model)
     try:
-        ensure_built(get_settings().model_dir, _progress, force=args.force)
+        ensure_built(settings.model_dir, _progress, force=args.force, include=include)
+    except ValueError as exc:
+        print(f"prism: {exc}", file=sys.stderr)
+        return 2
     except GateFailedError as exc:
         print(f"prism: {exc}", file=sys.stderr)
         return 1

@@ -73,18 +73,24 @@ class Engine:
         return hashlib.sha256(encoded).hexdigest()[:16]
 
     def _speech_key(self) -> tuple[str, ...]:
-        """The speech model's name, version and preprocessing version ("none": off)."""
+        """The speech model's name, version and preprocessing version, and the language
+        it transcribes ("none": off): a transcript in another language is another
+        result."""
         if self.settings.speech_model == "none":
             return ("none",)
-        return self._speech_spec().ref.key_parts()[:3]
+        return (*self._speech_spec().ref.key_parts()[:3], self.settings.speech_language)
 
     def _speech_spec(self) -> ModelSpec:
+        """The configured speech model, checked to be one and to speak the language."""
+        from prism.modalities.speech import check_language, is_multilingual
+
         spec = model_named(self.settings.speech_model, self.settings.model_dir)
         if spec.entry["role"] != "speech":
             raise ConfigurationError(
                 f"{Env.SPEECH_MODEL}={self.settings.speech_model!r} is not a speech model "
                 "(a manifest model with role 'speech', or 'none')"
             )
+        check_language(self.settings.speech_language, spec.name, multilingual=is_multilingual(spec))
         return spec
 
     def _create(self, modality: Modality) -> ModalityHandler[Any, Any, Any]:
@@ -129,7 +135,9 @@ class Engine:
 
         transcriber = None
         if s.speech_model != "none":
-            transcriber = SpeechTranscriber(self._speech_spec(), threads=s.intra_op_threads)
+            transcriber = SpeechTranscriber(
+                self._speech_spec(), threads=s.intra_op_threads, language=s.speech_language
+            )
         return AudioAnalyzer(
             spec,
             threads=s.intra_op_threads,

@@ -1,4 +1,5 @@
-"""Speech to text: Whisper (tiny.en by default), int8 ONNX, greedy decoding.
+"""Speech to text: Whisper (tiny.en by default, or multilingual base), int8 ONNX, greedy
+decoding.
 
 Runs only on the speech the VAD found: its spans are packed, in order, into windows of
 at most 29.5 s of the recording, and a span longer than that is cut into pieces, so
@@ -11,9 +12,14 @@ hop, the window zero-padded to 30 s), in NumPy — the filter bank is a build as
 encode: the encoder graph returns every decoder layer's cross-attention keys and
 values, computed once per window.
 decode: one token per decoder call with a fixed-size self-attention cache (the
-position is an input), greedy, from ``<|startoftranscript|><|notimestamps|>``; the
-tokens Whisper never emits in text are suppressed, and a window's token budget grows
-with its length, so a hallucination loop stops early.
+position is an input), greedy, from ``<|startoftranscript|><|notimestamps|>`` (an
+English-only model) or ``<|startoftranscript|><|xx|><|transcribe|><|notimestamps|>`` (a
+multilingual one, ``xx`` the configured language); the tokens Whisper never emits in
+text are suppressed, and a window's token budget grows with its length, so a
+hallucination loop stops early.
+language: with ``auto`` a multilingual model's first step (after start of transcript)
+picks the language token with the highest logit, per window, and decoding goes on from
+that token; the transcript records the language, set or detected.
 detokenize: ``tokenizers`` with the model's own ``tokenizer.json``.
 No torch and no transformers at run time.
 """
@@ -23,10 +29,12 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from prism.errors import ConfigurationError
 from prism.onnx.registry import ModelSpec, Precision
 from prism.onnx.sessions import get_session
 
@@ -48,6 +56,40 @@ WINDOWS_PER_CALL = 4
 # spans end 30 ms after the last speech frame, which can clip a word's tail (measured:
 # "where the speech is" became "where must be, kids" on a span cut that close).
 CONTEXT_SECONDS = 0.25
+AUTO = "auto"
+# Whisper's language codes in the order of its language tokens (<|en|> = 50259 …; the
+# build checks the tokenizer against this list), so a language is validated from the
+# manifest alone, before any model file is read.
+WHISPER_LANGUAGES = (
+    "en", "zh", "de", "es", "ru", "ko", "fr", "ja", "pt", "tr", "pl", "ca", "nl", "ar",
+    "sv", "it", "id", "hi", "fi", "vi", "he", "uk", "el", "ms", "cs", "ro", "da", "hu",
+    "ta", "no", "th", "ur", "hr", "bg", "lt", "la", "mi", "ml", "cy", "sk", "te", "fa",
+    "lv", "bn", "sr", "az", "sl", "kn", "et", "mk", "br", "eu", "is", "hy", "ne", "mn",
+    "bs", "kk", "sq", "sw", "gl", "mr", "pa", "si", "km", "sn", "yo", "so", "af", "oc",
+    "ka", "be", "tg", "sd", "gu", "am", "yi", "lo", "uz", "fo", "ht", "ps", "tk", "nn",
+    "mt", "sa", "lb", "my", "bo", "tl", "mg", "as", "tt", "haw", "ln", "ha", "ba", "jw",
+    "su",
+)  # fmt: skip
+
+
+def check_language(language: str, model: str, *, multilingual: bool) -> None:
+    """Raise ConfigurationError unless ``model`` can transcribe ``language`` (a Whisper
+    language code, or ``auto`` for a multilingual model)."""
+    from prism.settings import Env
+
+    if not multilingual:
+        if language != "en":
+            raise ConfigurationError(
+                f"{Env.SPEECH_LANGUAGE}={language!r}: {model} is an English-only model, "
+                f"so the language is 'en'; for another language (or 'auto') set "
+                f"{Env.SPEECH_MODEL} to a multilingual model (whisper-base)"
+            )
+        return
+    if language != AUTO and language not in WHISPER_LANGUAGES:
+        raise ConfigurationError(
+            f"{Env.SPEECH_LANGUAGE}={language!r} is not a Whisper language: 'auto' or one "
+            f"of {', '.join(WHISPER_LANGUAGES)}"
+        )
 
 
 def plan_windows(
@@ -97,27 +139,64 @@ def window_token_budget(seconds: float) -> int:
 
 @dataclass(frozen=True)
 class Generation:
-    """The decoding constants of one Whisper model (the build's ``generation.json``)."""
+    """The decoding constants of one Whisper model (the build's ``generation.json``).
+    ``languages`` (code → token) is empty for an English-only model."""
 
     start_of_transcript: int
     no_timestamps: int
     end_of_text: int
     suppress: tuple[int, ...]
     suppress_at_start: tuple[int, ...]
+    transcribe: int | None = None
+    languages: dict[str, int] = field(default_factory=dict, hash=False)
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self.languages)
 
     @property
     def prompt(self) -> tuple[int, ...]:
-        return (self.start_of_transcript, self.no_timestamps)
+        """The English prompt (see :meth:`prompt_for`)."""
+        return self.prompt_for("en")
+
+    def prompt_for(self, language: str) -> tuple[int, ...]:
+        """The tokens decoding starts from. With ``auto`` the language token is a
+        placeholder: the first decoder step chooses it."""
+        if not self.multilingual:
+            check_language(language, "this model", multilingual=False)
+            return (self.start_of_transcript, self.no_timestamps)
+        if self.transcribe is None:
+            raise ConfigurationError(
+                "a multilingual model's generation.json has no transcribe token"
+            )
+        if language == AUTO:
+            slot = self.languages["en"]
+        elif language in self.languages:
+            slot = self.languages[language]
+        else:
+            raise ConfigurationError(f"the model has no language token for {language!r}")
+        return (self.start_of_transcript, slot, self.transcribe, self.no_timestamps)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Generation:
+        transcribe = data.get("transcribe")
         return cls(
             int(data["start_of_transcript"]),
             int(data["no_timestamps"]),
             int(data["end_of_text"]),
             tuple(int(i) for i in data["suppress"]),
             tuple(int(i) for i in data["suppress_at_start"]),
+            None if transcribe is None else int(transcribe),
+            {str(code): int(token) for code, token in data.get("languages", {}).items()},
         )
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One window's text tokens and the language it was transcribed in."""
+
+    tokens: list[int]
+    language: str
 
 
 def greedy_decode(
@@ -126,8 +205,35 @@ def greedy_decode(
     features: np.ndarray,
     generation: Generation,
     budgets: Sequence[int],
+    *,
+    language: str = "en",
 ) -> list[list[int]]:
     """Text tokens of each window of ``features`` (batch, 80, 3000), greedily."""
+    decoded = decode_windows(encoder, decoder, features, generation, budgets, language=language)
+    return [window.tokens for window in decoded]
+
+
+def detect_language(logits: np.ndarray, languages: dict[str, int]) -> list[str]:
+    """Each row's language: the language token with the highest logit, the other
+    tokens aside (Whisper's own detection, from the step after start of transcript)."""
+    import numpy as np
+
+    codes = list(languages)
+    columns = np.array([languages[code] for code in codes])
+    return [codes[int(i)] for i in np.asarray(logits)[:, columns].argmax(axis=1)]
+
+
+def decode_windows(
+    encoder: Any,
+    decoder: Any,
+    features: np.ndarray,
+    generation: Generation,
+    budgets: Sequence[int],
+    *,
+    language: str = "en",
+) -> list[Decoded]:
+    """Each window of ``features`` (batch, 80, 3000) decoded greedily in ``language``
+    (or, with ``auto`` on a multilingual model, the language detected per window)."""
     import numpy as np
 
     cross_k, cross_v = encoder.run(["cross_k", "cross_v"], {"mel": features})
@@ -135,10 +241,13 @@ def greedy_decode(
     layers, _, positions, width = (int(d) for d in _static_shape(decoder, "self_k", batch))
     self_k = np.zeros((layers, batch, positions, width), dtype=np.float32)
     self_v = np.zeros_like(self_k)
-    prompt = generation.prompt
+    # One prompt per window: with "auto", position 1 (the language) is each window's own.
+    prompt = np.tile(np.array(generation.prompt_for(language), dtype=np.int64), (batch, 1))
+    detect = language == AUTO and generation.multilingual
+    languages = [language] * batch
     tokens: list[list[int]] = [[] for _ in range(batch)]
     done = np.zeros(batch, dtype=bool)
-    current = np.full((batch, 1), prompt[0], dtype=np.int64)
+    current = prompt[:, :1].copy()
     # Tokens never chosen: the suppressed ones and every special token (end of text and
     # above) but end of text itself; at the first text position, also those suppressed
     # at the start. Worked out once, not at every step.
@@ -147,7 +256,7 @@ def greedy_decode(
     never[generation.end_of_text + 1 :] = True
     never_first = never.copy()
     never_first[list(generation.suppress_at_start)] = True
-    steps = min(positions, len(prompt) + max(budgets))
+    steps = min(positions, prompt.shape[1] + max(budgets))
     for step in range(steps):
         logits, self_k, self_v = decoder.run(
             ["logits", "new_self_k", "new_self_v"],
@@ -160,11 +269,14 @@ def greedy_decode(
                 "cross_v": cross_v,
             },
         )
-        if step + 1 < len(prompt):
-            current = np.full((batch, 1), prompt[step + 1], dtype=np.int64)
+        if step == 0 and detect:
+            languages = detect_language(logits, generation.languages)
+            prompt[:, 1] = [generation.languages[code] for code in languages]
+        if step + 1 < prompt.shape[1]:
+            current = prompt[:, step + 1 : step + 2].copy()
             continue
         logits = np.array(logits, dtype=np.float32)
-        logits[:, never_first if step + 1 == len(prompt) else never] = -np.inf
+        logits[:, never_first if step + 1 == prompt.shape[1] else never] = -np.inf
         chosen = logits.argmax(axis=1)
         for index in range(batch):
             if done[index]:
@@ -176,7 +288,7 @@ def greedy_decode(
         if done.all():
             break
         current = np.where(done, generation.end_of_text, chosen).astype(np.int64)[:, None]
-    return tokens
+    return [Decoded(ids, code) for ids, code in zip(tokens, languages, strict=True)]
 
 
 def _static_shape(session: Any, name: str, batch: int) -> list[int]:
@@ -192,15 +304,27 @@ def _vocabulary(session: Any) -> int:
 _SPACES = re.compile(r"\s+")
 
 
+def is_multilingual(spec: ModelSpec) -> bool:
+    """Whether the manifest says ``spec`` transcribes languages other than English."""
+    return bool(spec.entry.get("multilingual", False))
+
+
 class SpeechTranscriber:
     """Whisper on the speech spans of one recording (see the module docstring)."""
 
     def __init__(
-        self, spec: ModelSpec, *, threads: int, precision: Precision | None = None
+        self,
+        spec: ModelSpec,
+        *,
+        threads: int,
+        precision: Precision | None = None,
+        language: str = "en",
     ) -> None:
+        check_language(language, spec.name, multilingual=is_multilingual(spec))
         self.spec = spec
         self.threads = threads
         self.precision = precision
+        self.language = language
         self._assets: tuple[Any, Any, Generation] | None = None
 
     @property
@@ -228,13 +352,14 @@ class SpeechTranscriber:
         context = int(CONTEXT_SECONDS * SAMPLE_RATE)
         windows = plan_windows(spans, SAMPLE_RATE, WINDOW_SECONDS - 2 * CONTEXT_SECONDS)
         if not windows:
-            return {"text": "", "segments": [], "model": self.name}
+            return self._transcript([], [], None if self.language == AUTO else self.language)
         filters, tokenizer, generation = self._load()
         precision = self.precision or self.spec.runtime_precision
         encoder = get_session(self.spec.onnx_path(precision, "encoder"), self.threads)
         decoder = get_session(self.spec.onnx_path(precision, "decoder"), self.threads)
         segments: list[dict[str, Any]] = []
         texts: list[str] = []
+        spoken: Counter[str] = Counter()  # samples of speech per language
         for first in range(0, len(windows), WINDOWS_PER_CALL):
             group = windows[first : first + WINDOWS_PER_CALL]
             features = np.stack(
@@ -244,23 +369,33 @@ class SpeechTranscriber:
                 ]
             )
             budgets = [window_token_budget((end - start) / SAMPLE_RATE) for start, end in group]
-            for (start, end), ids in zip(
-                group,
-                greedy_decode(encoder, decoder, features, generation, budgets),
-                strict=True,
-            ):
-                text = _SPACES.sub(" ", tokenizer.decode(ids, skip_special_tokens=True)).strip()
+            decoded = decode_windows(
+                encoder, decoder, features, generation, budgets, language=self.language
+            )
+            for (start, end), window in zip(group, decoded, strict=True):
+                spoken[window.language] += end - start
+                text = tokenizer.decode(window.tokens, skip_special_tokens=True)
+                text = _SPACES.sub(" ", text).strip()
                 if text:
                     texts.append(text)
-                    segments.append(
-                        {
-                            "start": round(start / SAMPLE_RATE, 3),
-                            "end": round(end / SAMPLE_RATE, 3),
-                            "text": text,
-                        }
-                    )
+                    segment = {
+                        "start": round(start / SAMPLE_RATE, 3),
+                        "end": round(end / SAMPLE_RATE, 3),
+                        "text": text,
+                    }
+                    if self.language == AUTO:
+                        segment["language"] = window.language
+                    segments.append(segment)
+        # Set, or detected: the language of the most speech.
+        language = spoken.most_common(1)[0][0] if self.language == AUTO else self.language
+        return self._transcript(texts, segments, language)
+
+    def _transcript(
+        self, texts: list[str], segments: list[dict[str, Any]], language: str | None
+    ) -> dict[str, Any]:
         return {
             "text": " ".join(texts),
             "segments": segments,
             "model": self.name,
+            "language": language,
         }

@@ -127,11 +127,14 @@ def read_lock(model_dir: Path) -> dict[str, Any] | None:
 
 
 def model_report(model_dir: Path) -> list[dict[str, Any]]:
-    """One row per manifest model, joined with the lock's sizes and gate figures."""
+    """One row per manifest model, joined with the lock's sizes and gate figures (an
+    optional model only where it was built)."""
     lock = read_lock(model_dir) or {"models": {}}
     rows = []
     for entry in load_manifest()["models"]:
         built = lock["models"].get(entry["name"])
+        if built is None and entry.get("optional", False):
+            continue
         files = built["files"] if built else {}
         stems = [f"{entry['name']}.{part}" for part in entry.get("parts", ())] or [entry["name"]]
         rows.append(

