@@ -2,7 +2,9 @@
 
 Each (model, precision) runs in its own child process so load time and peak RSS are
 its own. Inside it, every batch size and thread count is timed on the same inputs.
-The parent prints a table of ratios (int8 over fp32) and writes JSON.
+The parent prints a table of ratios (int8 over fp32) and writes JSON. Speech is the
+configured speech model (``PRISM_SPEECH_MODEL``: ``whisper-base`` measures that one,
+which must be built) in the configured language.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from prism.onnx.registry import ModelSpec, Precision, model_for
+from prism.onnx.registry import ModelSpec, Precision, model_for, model_named
 from prism.settings import get_settings
 
 BATCH_SIZES = (1, 8, 32)
@@ -116,7 +118,7 @@ def measure(role: str, precision: str, model_dir: str) -> dict[str, Any]:
 SPEECH_BATCHES = (1, 4)  # 30 s windows per call: one utterance each
 
 
-def measure_speech(precision: str, model_dir: str) -> dict[str, Any]:
+def measure_speech(precision: str, model_dir: str, model: str, language: str) -> dict[str, Any]:
     """Runs in a child process: a whole transcription of each window (encoder, then
     greedy decoding token by token) in the same shape as :func:`measure`'s rows."""
     import json
@@ -131,7 +133,7 @@ def measure_speech(precision: str, model_dir: str) -> dict[str, Any]:
     )
     from prism.onnx.sessions import get_session
 
-    spec = model_for("speech", Path(model_dir))
+    spec = model_named(model, Path(model_dir))
     chosen = cast("Precision", precision)
     filters = np.load(spec.asset("mel_filters.npy"), allow_pickle=False)
     generation = Generation.from_json(json.loads(spec.asset("generation.json").read_text()))
@@ -155,11 +157,13 @@ def measure_speech(precision: str, model_dir: str) -> dict[str, Any]:
                 encoder: Any = encoder,
                 decoder: Any = decoder,
             ) -> None:
-                greedy_decode(encoder, decoder, stacked, generation, budget)
+                greedy_decode(encoder, decoder, stacked, generation, budget, language=language)
 
             rows.append(_row(threads, batch, _time_calls(transcribe)))
     return {
         "role": "speech",
+        "model": spec.name,
+        "language": language,
         "precision": precision,
         "bytes": sum(spec.onnx_path(chosen, part).stat().st_size for part in spec.parts),
         "load_s": load_s,
@@ -212,14 +216,20 @@ def measure_ocr(precision: str, model_dir: str) -> dict[str, Any]:
 
 
 def run(roles: tuple[str, ...] = ("image", "text", "audio", "speech", "ocr")) -> dict[str, Any]:
-    model_dir = str(get_settings().model_dir)
+    settings = get_settings()
+    model_dir = str(settings.model_dir)
     context = multiprocessing.get_context("spawn")
     results = []
+    if settings.speech_model == "none":
+        roles = tuple(role for role in roles if role != "speech")
+    # Detection is measured per window in the transcriber; here a set language.
+    language = "en" if settings.speech_language == "auto" else settings.speech_language
     for role in roles:
         for precision in ("fp32", "int8"):
             with context.Pool(1) as pool:
                 if role == "speech":
-                    results.append(pool.apply(measure_speech, (precision, model_dir)))
+                    arguments = (precision, model_dir, settings.speech_model, language)
+                    results.append(pool.apply(measure_speech, arguments))
                 elif role == "ocr":
                     results.append(pool.apply(measure_ocr, (precision, model_dir)))
                 else:

@@ -28,14 +28,14 @@ from typing import Any, cast
 import numpy as np
 
 from bench.models import _time_calls
-from prism.onnx.registry import Precision, model_for
+from prism.onnx.registry import Precision, model_for, model_named
 from prism.settings import get_settings
 
 UTTERANCES = 4  # clips timed alone, each in its own window
 THREADS = 1  # one core's time: the cost model divides by an instance's cores
 
 
-def measure(precision: str, model_dir: str) -> dict[str, Any]:
+def measure(precision: str, model_dir: str, model: str) -> dict[str, Any]:
     """Runs in a child process: the utterance and full windows at one thread."""
     from models.datasets import transcription_clips
     from prism.modalities.speech import (
@@ -49,7 +49,7 @@ def measure(precision: str, model_dir: str) -> dict[str, Any]:
     )
     from prism.onnx.sessions import get_session
 
-    spec = model_for("speech", Path(model_dir))
+    spec = model_named(model, Path(model_dir))
     chosen = cast("Precision", precision)
     filters = np.load(spec.asset("mel_filters.npy"), allow_pickle=False)
     generation = Generation.from_json(json.loads(spec.asset("generation.json").read_text()))
@@ -90,11 +90,12 @@ def measure(precision: str, model_dir: str) -> dict[str, Any]:
             "tokens": statistics.mean(u["tokens"] for u in utterances),
         },
         "full": {**full_window, "clips": len(full)},
-        "recording": _recording(chosen, Path(model_dir)),
+        "model": spec.name,
+        "recording": _recording(chosen, Path(model_dir), model),
     }
 
 
-def _recording(precision: Precision, model_dir: Path) -> dict[str, Any]:
+def _recording(precision: Precision, model_dir: Path, model: str) -> dict[str, Any]:
     """The batching benchmark's recording (``samples/greeting.flac``) as the pipeline
     transcribes it: its speech spans from the VAD, then Whisper over them."""
     from bench.batching import payloads
@@ -105,7 +106,7 @@ def _recording(precision: Precision, model_dir: Path) -> dict[str, Any]:
     analyzer = AudioAnalyzer(
         model_for("audio", model_dir), threads=THREADS, max_bytes=2**30, max_seconds=3600
     )
-    transcriber = SpeechTranscriber(model_for("speech", model_dir), threads=THREADS,
+    transcriber = SpeechTranscriber(model_named(model, model_dir), threads=THREADS,
                                     precision=precision)  # fmt: skip
     decoded = analyzer.decode(payloads(Modality.AUDIO)[0])
     prepared = analyzer.preprocess(decoded)
@@ -120,12 +121,14 @@ def _recording(precision: Precision, model_dir: Path) -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
-    model_dir = str(get_settings().model_dir)
+    settings = get_settings()
+    model_dir = str(settings.model_dir)
     context = multiprocessing.get_context("spawn")
     results = {}
     for precision in ("int8", "fp32"):
         with context.Pool(1) as pool:
-            results[precision] = pool.apply(measure, (precision, model_dir))
+            arguments = (precision, model_dir, settings.speech_model)
+            results[precision] = pool.apply(measure, arguments)
     rates = {
         precision: {
             shape: result[shape]["cpu_ms"] / 1000 / result[shape]["speech_s"]

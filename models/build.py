@@ -138,6 +138,19 @@ def lock_is_current(model_dir: Path, key: str) -> bool:
     return True
 
 
+def current_build(model_dir: Path, include: Iterable[str] = ()) -> bool:
+    """Whether ``model_dir`` holds a current build of the default models and of the
+    optional ones in ``include``. A build that also holds other optional models counts
+    (a plain ``prism models build`` keeps a built whisper-base rather than rebuild
+    without it)."""
+    lock_path = model_dir / LOCK_NAME
+    if not lock_path.is_file():
+        return False
+    lock = json.loads(lock_path.read_text(encoding="utf-8"))
+    built = optional_models() & set(lock.get("models", {}))
+    return check_include(include) <= built and lock_is_current(model_dir, build_key(built))
+
+
 def _describe_files(directory: Path) -> dict[str, dict[str, Any]]:
     return {
         path.name: {"sha256": sha256_of(path), "bytes": path.stat().st_size}
@@ -211,7 +224,7 @@ def ensure_built(
     ``include``); returns the lock."""
     chosen = check_include(include)
     key = build_key(chosen)
-    if not force and lock_is_current(model_dir, key):
+    if not force and current_build(model_dir, chosen):
         report(f"models are up to date (build {key})")
         return dict(json.loads((model_dir / LOCK_NAME).read_text(encoding="utf-8")))
     cached = cache_root() / "models" / key

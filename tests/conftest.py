@@ -63,12 +63,12 @@ def built_models() -> dict[str, object]:
     import json
     import subprocess
 
-    from models.build import build_key, lock_is_current
+    from models.build import current_build
     from prism.onnx.registry import LOCK_NAME
     from prism.settings import PROJECT_ROOT, get_settings
 
     model_dir = get_settings().model_dir
-    if not lock_is_current(model_dir, build_key()):
+    if not current_build(model_dir):
         subprocess.run(["make", "models"], cwd=PROJECT_ROOT, check=True)
     lock: dict[str, object] = json.loads((model_dir / LOCK_NAME).read_text("utf-8"))
     return lock

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,13 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 
 
-def prism_json(*args: str) -> Any:
+def prism_json(*args: str, env: dict[str, str] | None = None) -> Any:
     completed = subprocess.run(
         [sys.executable, "-m", "prism.cli", *args, "--json"],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
+        env={**os.environ, **(env or {})},
     )
     return json.loads(completed.stdout)
 
@@ -183,13 +186,18 @@ def test_silence_gets_an_empty_transcript(built_models: dict[str, Any], tmp_path
     soundfile.write(silent, np.zeros(16000 * 3, dtype=np.float32), 16000)
     audio = prism_json("infer", str(silent))[0]["result"]
     assert audio["speech_segments"] == []
-    assert audio["transcript"] == {"text": "", "segments": [], "model": "whisper-tiny-en"}
+    assert audio["transcript"] == {
+        "text": "",
+        "segments": [],
+        "model": "whisper-tiny-en",
+        "language": "en",
+    }
 
 
 def test_the_speech_model_is_listed_with_both_graphs_and_its_word_error_rates(
     built_models: dict[str, Any],
 ) -> None:
-    [row] = [r for r in prism_json("models", "list") if r["role"] == "speech"]
+    [row] = [r for r in prism_json("models", "list") if r["name"] == "whisper-tiny-en"]
     assert row["gate_passed"] and row["int8_bytes"] * 3 < row["fp32_bytes"]
     assert {"wer_int8_vs_fp32", "wer_fp32", "wer_int8", "eval_items"} <= row["gate"].keys()
 
@@ -244,3 +252,53 @@ def test_a_long_recording_is_transcribed_window_by_window_at_its_speech(
     assert first["end"] < speech.size / rate and second["start"] > offset
     for segment in (first, second):
         assert word_error_rate([GREETING], [segment["text"]]) <= 0.1, segment["text"]
+
+
+# ---- whisper-base: multilingual, built only where it is used --------------------------
+
+BASE = {"PRISM_SPEECH_MODEL": "whisper-base"}
+
+
+@pytest.fixture(scope="session")
+def whisper_base(built_models: dict[str, Any]) -> None:
+    """The model directory with whisper-base built too (a build with
+    PRISM_SPEECH_MODEL=whisper-base includes it; a plain build keeps it)."""
+    from models.build import current_build
+    from prism.settings import get_settings
+
+    if not current_build(get_settings().model_dir, {"whisper-base"}):
+        subprocess.run(["make", "models"], cwd=ROOT, check=True, env={**os.environ, **BASE})
+
+
+def test_whisper_base_passes_its_gate_in_english_german_and_spanish(whisper_base: None) -> None:
+    [row] = [r for r in prism_json("models", "list") if r["name"] == "whisper-base"]
+    assert row["gate_passed"] and row["int8_bytes"] * 3 < row["fp32_bytes"]
+    for figure in ("wer_int8_de", "wer_int8_es", "language_detected_int8", "wer_int8_auto"):
+        assert figure in row["gate"], figure
+
+
+@pytest.mark.parametrize("language", ["en", "auto"])
+def test_whisper_base_int8_transcribes_the_greeting(whisper_base: None, language: str) -> None:
+    from models.speech import word_error_rate
+
+    env = {**BASE, "PRISM_SPEECH_LANGUAGE": language}
+    transcript = prism_json("infer", str(SAMPLES / "greeting.flac"), env=env)[0]["result"][
+        "transcript"
+    ]
+    assert transcript["model"] == "whisper-base" and transcript["language"] == "en"
+    assert word_error_rate([GREETING], [transcript["text"]]) <= 0.1, transcript["text"]
+
+
+def test_whisper_base_detects_and_transcribes_german(whisper_base: None, tmp_path: Path) -> None:
+    from models.speech import word_error_rate
+
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        pytest.skip("espeak-ng is not installed (run `make system-deps`)")
+    said = "Guten Morgen, wie geht es dir heute?"
+    clip = tmp_path / "german.wav"
+    subprocess.run([espeak, "-v", "de", "-s", "140", "-w", str(clip), said], check=True)
+    env = {**BASE, "PRISM_SPEECH_LANGUAGE": "auto"}
+    transcript = prism_json("infer", str(clip), env=env)[0]["result"]["transcript"]
+    assert transcript["language"] == "de", transcript
+    assert word_error_rate([said], [transcript["text"]]) <= 0.5, transcript["text"]
