@@ -36,6 +36,7 @@ DEFAULTED = {
     Env.TEXT_LABELS,
     Env.TEXT_OTHER_THRESHOLD,
     Env.SPEECH_MODEL,
+    Env.SPEECH_LANGUAGE,
 }
 # Only the local host and the model build use these: Azure has managed identity and
 # real function keys, and the package arrives with its models built.
