@@ -5,8 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from models.build import build_key, check_gate, lock_is_current
-from prism.onnx.registry import load_manifest
+import pytest
+
+from models.build import (
+    build_key,
+    check_gate,
+    check_include,
+    current_build,
+    lock_is_current,
+    optional_models,
+)
+from prism.onnx.registry import load_manifest, model_report
 
 GATE = {
     "top1_agreement": {"min": 0.95},
@@ -72,3 +81,37 @@ def test_lock_is_current_only_for_the_same_key_and_intact_files(tmp_path: Path) 
     assert not lock_is_current(tmp_path / "good", "k2")
     assert not lock_is_current(tmp_path / "truncated", "k1")
     assert not lock_is_current(tmp_path / "missing", "k1")
+
+
+def test_only_optional_models_can_be_included_and_they_change_the_build_key() -> None:
+    assert optional_models() == {"whisper-base"}
+    assert build_key(["whisper-base"]) != build_key() == build_key([])
+    with pytest.raises(ValueError, match="not an optional model"):
+        check_include(["whisper-tiny-en"])
+
+
+def _lock_with(directory: Path, key: str, names: list[str]) -> None:
+    directory.mkdir(parents=True)
+    model = {"files": {}, "gate": {}, "gate_passed": True}
+    lock = {"build_key": key, "models": {n: {"name": n, **model} for n in names}}
+    (directory / "lock.json").write_text(json.dumps(lock))
+
+
+def test_a_build_holding_an_optional_model_is_current_with_or_without_asking_for_it(
+    tmp_path: Path,
+) -> None:
+    _lock_with(tmp_path / "base", build_key(["whisper-base"]), ["whisper-tiny-en", "whisper-base"])
+    assert current_build(tmp_path / "base")
+    assert current_build(tmp_path / "base", ["whisper-base"])
+    _lock_with(tmp_path / "plain", build_key(), ["whisper-tiny-en"])
+    assert current_build(tmp_path / "plain")
+    assert not current_build(tmp_path / "plain", ["whisper-base"])  # asked for, not built
+    assert not current_build(tmp_path / "missing")
+
+
+def test_models_list_shows_an_optional_model_only_where_it_was_built(tmp_path: Path) -> None:
+    _lock_with(tmp_path / "plain", build_key(), ["whisper-tiny-en"])
+    names = [row["name"] for row in model_report(tmp_path / "plain")]
+    assert "whisper-tiny-en" in names and "whisper-base" not in names
+    _lock_with(tmp_path / "base", build_key(), ["whisper-tiny-en", "whisper-base"])
+    assert "whisper-base" in [row["name"] for row in model_report(tmp_path / "base")]
