@@ -192,12 +192,17 @@ class TextEmbedder:
             self._label_embeddings = self.embed(prompts)
         return self._label_embeddings
 
+    def label_scores(self, raw: np.ndarray) -> np.ndarray:
+        """Each label's cosine to the text's embedding ``raw``."""
+        scores: np.ndarray = self.label_embeddings() @ raw
+        return scores
+
     def postprocess(
         self, decoded: DecodedText, prepared: TokenizedText, raw: np.ndarray
     ) -> JsonDict:
         import numpy as np
 
-        scores = self.label_embeddings() @ raw
+        scores = self.label_scores(raw)
         order = np.argsort(scores)[::-1][:TOP_LABELS]
         labels = [
             {"label": self.labels[int(i)], "score": round(float(scores[i]), 4)}

@@ -27,11 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from prism.embedding import encode_embedding
 from prism.modalities.base import JsonDict
 from prism.modalities.text import (
-    OTHER_LABEL,
-    TOP_LABELS,
     DecodedText,
     TextEmbedder,
     TokenizedText,
@@ -95,20 +92,5 @@ class DocumentTextEmbedder(TextEmbedder):
     def postprocess(
         self, decoded: DecodedText, prepared: TokenizedText, raw: np.ndarray
     ) -> JsonDict:
-        import numpy as np
-
-        scores = self.label_scores(raw)
-        order = np.argsort(scores)[::-1][:TOP_LABELS]
-        labels = [
-            {"label": self.labels[int(i)], "score": round(float(scores[i]), 4)}
-            for i in order
-            if scores[i] >= self.other_threshold
-        ]
-        return {
-            "format": decoded.shape if isinstance(decoded, ShapedText) else "txt",
-            "characters": decoded.characters,
-            "tokens": len(prepared.ids),
-            "truncated": prepared.truncated,
-            "labels": labels or [{"label": OTHER_LABEL, "score": round(float(scores.max()), 4)}],
-            "embedding": encode_embedding(raw),
-        }
+        shape = decoded.shape if isinstance(decoded, ShapedText) else "txt"
+        return {"format": shape, **super().postprocess(decoded, prepared, raw)}
