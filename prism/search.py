@@ -74,7 +74,9 @@ def searchable_text(modality: str, result: dict[str, Any]) -> str | None:
             for index, item in enumerate(labels[:IMAGE_LABELS])
             if index == 0 or float(item["probability"]) >= IMAGE_LABEL_MIN_PROBABILITY
         ]
-        return ", ".join(chosen) or None
+        # The words printed in it first: the text model reads a bounded prefix.
+        printed = " ".join(str(result.get("text") or "").split())
+        return ". ".join(part for part in (printed, ", ".join(chosen)) if part) or None
     return None
 
 

@@ -55,6 +55,7 @@ class Env:
     MAX_AUDIO_BYTES = "PRISM_MAX_AUDIO_BYTES"
     MAX_TEXT_BYTES = "PRISM_MAX_TEXT_BYTES"
     MAX_IMAGE_PIXELS = "PRISM_MAX_IMAGE_PIXELS"
+    IMAGE_TEXT = "PRISM_IMAGE_TEXT"
     MAX_AUDIO_SECONDS = "PRISM_MAX_AUDIO_SECONDS"
     MAX_TEXT_TOKENS = "PRISM_MAX_TEXT_TOKENS"
     MAX_DOCUMENT_BYTES = "PRISM_MAX_DOCUMENT_BYTES"
@@ -146,6 +147,9 @@ class Settings:
     max_audio_bytes: int = field(default=50 * MIB, metadata={"env": Env.MAX_AUDIO_BYTES})
     max_text_bytes: int = field(default=1 * MIB, metadata={"env": Env.MAX_TEXT_BYTES})
     max_image_pixels: int = field(default=40_000_000, metadata={"env": Env.MAX_IMAGE_PIXELS})
+    # "on": image results include the words OCR finds in them (tens of milliseconds more
+    # per image: README "Performance"); "off": labels only.
+    image_text: str = field(default="on", metadata={"env": Env.IMAGE_TEXT})
     max_audio_seconds: float = field(default=600.0, metadata={"env": Env.MAX_AUDIO_SECONDS})
     max_text_tokens: int = field(default=256, metadata={"env": Env.MAX_TEXT_TOKENS})
     # Documents (PDF): checked before any page is read or drawn. A page is drawn at
@@ -275,6 +279,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             f"{Env.SHARED_CACHE} is modalities separated by ';' (image, audio, text, document) or "
             f"'none': {';'.join(settings.shared_cache)}"
         )
+    if settings.image_text not in ("on", "off"):
+        raise ConfigurationError(f"{Env.IMAGE_TEXT} is on or off: {settings.image_text}")
     if settings.search not in SEARCH_BACKENDS:
         raise ConfigurationError(
             f"{Env.SEARCH} is one of {', '.join(SEARCH_BACKENDS)}: {settings.search}"

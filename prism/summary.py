@@ -10,20 +10,18 @@ def summarize(modality: str | None, result: dict[str, Any] | None) -> str:
         return ""
     if modality == "image":
         top = result["labels"][0]
-        return (
+        line = (
             f"{top['label']} ({top['probability']:.0%}) · "
             f"{result['width']}×{result['height']} {result['format']}"
         )
+        return line + _quoted(result.get("text", ""), 50)
     if modality == "audio":
         segments = result.get("speech_segments", [])
         spans = ", ".join(f"{s['start']:.1f}–{s['end']:.1f}s" for s in segments[:3])
         more = f" +{len(segments) - 3}" if len(segments) > 3 else ""
         speech = f"speech {spans}{more}" if segments else "no speech"
         line = f"{result['duration']:.1f}s · {speech} ({result['speech_ratio']:.0%})"
-        text = (result.get("transcript") or {}).get("text", "")
-        if text:
-            line += f" · “{text if len(text) <= 60 else text[:59] + '…'}”"
-        return line
+        return line + _quoted((result.get("transcript") or {}).get("text", ""), 60)
     if modality == "document":
         pages = result["page_count"]
         line = f"{pages} page{'s' if pages != 1 else ''}"
@@ -32,15 +30,20 @@ def summarize(modality: str | None, result: dict[str, Any] | None) -> str:
         if result.get("labels"):
             top = result["labels"][0]
             line += f" · {top['label']} {top['score']:.2f}"
-        words = " ".join(" ".join(page["text"].split()) for page in result["pages"]).strip()
-        if words:
-            line += f" · “{words if len(words) <= 50 else words[:49] + '…'}”"
-        return line
+        return line + _quoted(" ".join(page["text"] for page in result["pages"]), 50)
     if modality == "text":
         labels = ", ".join(f"{item['label']} {item['score']:.2f}" for item in result["labels"])
         cut = " · truncated" if result.get("truncated") else ""
         return f"{labels} · {result['tokens']} tokens{cut}"
     return ""
+
+
+def _quoted(text: str, width: int) -> str:
+    """`` · “text”`` on one line, cut to ``width`` characters; nothing for no text."""
+    words = " ".join(text.split())
+    if not words:
+        return ""
+    return f" · “{words if len(words) <= width else words[: width - 1] + '…'}”"
 
 
 def describe(document: dict[str, Any]) -> str:

@@ -57,7 +57,7 @@ class Engine:
         shaping: tuple[object, ...]
         match modality:  # mypy holds a new modality to a case of its own
             case Modality.IMAGE:
-                shaping = (s.max_image_bytes, s.max_image_pixels)
+                shaping = (s.max_image_bytes, s.max_image_pixels, *self._image_text_key())
             case Modality.AUDIO:
                 shaping = (s.max_audio_bytes, s.max_audio_seconds, *self._speech_key())
             case Modality.TEXT:
@@ -71,6 +71,15 @@ class Engine:
                 assert_never(modality)
         encoded = json.dumps(shaping, separators=(",", ":")).encode()
         return hashlib.sha256(encoded).hexdigest()[:16]
+
+    def _image_text_key(self) -> tuple[str, ...]:
+        """The OCR model that reads words in images, and how ("off": none)."""
+        if self.settings.image_text == "off":
+            return ("off",)
+        from prism.modalities.image import IMAGE_OCR
+
+        ocr = model_for("ocr", self.settings.model_dir).ref
+        return (*ocr.key_parts(), json.dumps(IMAGE_OCR, sort_keys=True))
 
     def _speech_key(self) -> tuple[str, ...]:
         """The speech model's name, version and preprocessing version, and the language
@@ -111,13 +120,19 @@ class Engine:
             )
         spec = model_for(modality.value, s.model_dir)
         if modality is Modality.IMAGE:
-            from prism.modalities.image import ImageClassifier
+            from prism.modalities.image import IMAGE_OCR, ImageClassifier
+            from prism.modalities.ocr import TextReader
 
+            reader = None
+            if s.image_text == "on":
+                ocr = model_for("ocr", s.model_dir)
+                reader = TextReader(ocr, s.intra_op_threads, overrides=IMAGE_OCR)
             return ImageClassifier(
                 spec,
                 threads=s.intra_op_threads,
                 max_bytes=s.max_image_bytes,
                 max_pixels=s.max_image_pixels,
+                reader=reader,
             )
         if modality is Modality.TEXT:
             from prism.modalities.text_labels import DocumentTextEmbedder

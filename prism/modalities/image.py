@@ -1,9 +1,13 @@
-"""Image classification: EfficientNet-Lite0 (ImageNet-1k), int8.
+"""Image classification: EfficientNet-Lite0 (ImageNet-1k), int8; and the words in the
+image, read by the OCR model (PP-OCRv4, int8), when there are any.
 
 decode: Pillow with a decoder allow-list; the pixel count is checked from the header
 before any pixel is decoded (decompression bombs cost nothing).
 preprocess: short side to 256, centre crop 224, (x − 127) / 128, CHW float32.
-postprocess: softmax top-5 with ImageNet labels, plus width, height and format.
+execute: the classifier over the batch; then, when a text reader is configured, OCR of
+each image (:data:`IMAGE_OCR`: a photo's text is sparser and smaller than a page's).
+postprocess: softmax top-5 with ImageNet labels, plus width, height and format, and the
+words found (``text``, and ``lines`` with their boxes in image pixels).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from prism.errors import ErrorCode, PermanentError
 from prism.modalities.base import JsonDict
+from prism.modalities.ocr import TextLine, TextReader, page_text
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef, ModelSpec
 from prism.onnx.sessions import get_session
@@ -28,6 +33,12 @@ if TYPE_CHECKING:
 # Formats Pillow may decode here; every other plugin stays unused (less attack surface).
 ALLOWED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 TOP_K = 5
+# OCR of photos and screenshots, beside the manifest's page settings: the detector sees
+# the image at most 960 pixels on its longer side (PP-OCR's own default for photos;
+# never scaled up), regions are kept from a lower mean probability (signs are not crisp
+# print), and a line must be read with higher confidence (a photo of no text at all
+# must not come back with a stray character).
+IMAGE_OCR = {"det_max_side": 960, "box_threshold": 0.4, "min_confidence": 0.8}
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,18 @@ class DecodedImage:
     width: int
     height: int
     format: str
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    pixels: np.ndarray  # the classifier's input
+    image: PILImage.Image  # what OCR reads
+
+
+@dataclass(frozen=True)
+class RawImage:
+    probabilities: np.ndarray
+    lines: list[TextLine]
 
 
 def decode_image(data: bytes, max_bytes: int, max_pixels: int) -> DecodedImage:
@@ -122,12 +145,21 @@ class ImageClassifier:
 
     modality = Modality.IMAGE
 
-    def __init__(self, spec: ModelSpec, *, threads: int, max_bytes: int, max_pixels: int) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        threads: int,
+        max_bytes: int,
+        max_pixels: int,
+        reader: TextReader | None = None,
+    ) -> None:
         self.spec = spec
         self.model: ModelRef = spec.ref
         self.threads = threads
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
+        self.reader = reader
         self._labels: list[str] | None = None
 
     @property
@@ -140,27 +172,43 @@ class ImageClassifier:
     def decode(self, data: bytes) -> DecodedImage:
         return decode_image(data, self.max_bytes, self.max_pixels)
 
-    def preprocess(self, decoded: DecodedImage) -> np.ndarray:
-        return preprocess_image(decoded.image, self.spec.preprocessing)
+    def preprocess(self, decoded: DecodedImage) -> PreparedImage:
+        return PreparedImage(
+            preprocess_image(decoded.image, self.spec.preprocessing), decoded.image
+        )
 
-    def execute(self, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def execute(self, batch: Sequence[PreparedImage]) -> list[RawImage]:
         import numpy as np
 
         session = get_session(self.spec.onnx_path(), self.threads)
         input_name = session.get_inputs()[0].name
-        (logits,) = session.run(None, {input_name: np.stack(batch)})
-        return list(softmax(np.asarray(logits, dtype=np.float32)))
+        (logits,) = session.run(None, {input_name: np.stack([item.pixels for item in batch])})
+        probabilities = softmax(np.asarray(logits, dtype=np.float32))
+        return [
+            RawImage(row, self.reader.read(item.image) if self.reader else [])
+            for row, item in zip(probabilities, batch, strict=True)
+        ]
 
-    def postprocess(self, decoded: DecodedImage, prepared: np.ndarray, raw: np.ndarray) -> JsonDict:
+    def postprocess(
+        self, decoded: DecodedImage, prepared: PreparedImage, raw: RawImage
+    ) -> JsonDict:
         import numpy as np
 
-        top = np.argsort(raw)[::-1][:TOP_K]
-        return {
+        top = np.argsort(raw.probabilities)[::-1][:TOP_K]
+        result: JsonDict = {
             "width": decoded.width,
             "height": decoded.height,
             "format": decoded.format.lower(),
             "labels": [
-                {"label": self.labels[int(i)], "class_id": int(i), "probability": float(raw[i])}
+                {
+                    "label": self.labels[int(i)],
+                    "class_id": int(i),
+                    "probability": float(raw.probabilities[i]),
+                }
                 for i in top
             ],
         }
+        if raw.lines:
+            result["text"] = page_text(raw.lines)
+            result["lines"] = [line.to_dict() for line in raw.lines]
+        return result

@@ -259,11 +259,17 @@ def load_charset(path: Path) -> list[str]:
 class TextReader:
     """Reads the text of a page image with the OCR model's two graphs."""
 
-    def __init__(self, spec: ModelSpec, threads: int, precision: Precision | None = None) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        threads: int,
+        precision: Precision | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
         self.spec = spec
         self.threads = threads
         self.precision = precision
-        self.params = OcrParams.from_preprocessing(spec.preprocessing)
+        self.params = OcrParams.from_preprocessing({**spec.preprocessing, **(overrides or {})})
         self._charset: list[str] | None = None
 
     @property

@@ -219,6 +219,7 @@ SEARCHES = {
     "a rocket launch": "rocket.webp",
     "a spoken greeting": "greeting.flac",
     "a delivery of printer paper": "scanned.pdf",
+    "a shop that sells bagels": "sign.jpg",
 }
 
 

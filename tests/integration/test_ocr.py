@@ -8,9 +8,12 @@ import pytest
 
 from models.ocr import character_error_rate, render_page
 from prism.modalities.ocr import TextReader, page_text
+from prism.modality import Modality
 from prism.onnx.registry import model_for
 from prism.settings import get_settings
-from tests.fixtures import pdfs
+from tests.fixtures import media, pdfs
+
+SAMPLES = media.SAMPLES
 
 pytestmark = pytest.mark.integration
 
@@ -55,3 +58,23 @@ def test_prism_infer_reads_the_sample_pdfs_by_text_layer_and_by_ocr(
     assert character_error_rate([truth], [scanned["pages"][0]["text"]]) <= 0.02
     for result in (report, scanned):
         assert result["labels"] and result["embedding"]["dim"] == 384
+
+
+def test_an_image_result_carries_the_words_in_it_and_a_photo_without_words_none(
+    built_models: dict[str, Any],
+) -> None:
+    from prism.inference.engine import Engine
+
+    engine = Engine(get_settings())
+    sign, cat = (
+        outcome.result
+        for outcome in engine.run(
+            Modality.IMAGE, [(SAMPLES / name).read_bytes() for name in ("sign.jpg", "cat.jpg")]
+        )
+    )
+    assert sign is not None and cat is not None
+    assert sign["text"].split("\n") == media.SIGN
+    for line in sign["lines"]:
+        x0, y0, x1, y1 = line["box"]
+        assert 0 <= x0 < x1 <= sign["width"] and 0 <= y0 < y1 <= sign["height"]
+    assert "text" not in cat and "lines" not in cat

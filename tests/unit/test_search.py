@@ -49,6 +49,11 @@ def test_an_image_is_searched_by_its_likely_labels() -> None:
     assert searchable_text("text", {"labels": []}) is None
 
 
+def test_an_image_with_words_is_searched_by_its_words_first() -> None:
+    sign = {**image(("street sign", 0.6)), "text": "FRESH BAGELS\nopen  daily"}
+    assert searchable_text("image", sign) == "FRESH BAGELS open daily. street sign"
+
+
 def test_results_are_ranked_by_cosine_to_the_query_across_modalities() -> None:
     _, embed = embed_calls()
     candidates = [

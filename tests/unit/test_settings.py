@@ -53,3 +53,10 @@ def test_unknown_override_is_refused() -> None:
 def test_thread_count_below_one_is_refused() -> None:
     with pytest.raises(ConfigurationError, match=Env.INTRA_OP_THREADS):
         load_settings({Env.INTRA_OP_THREADS: "0"})
+
+
+def test_image_text_is_on_or_off() -> None:
+    assert load_settings({}).image_text == "on"
+    assert load_settings({Env.IMAGE_TEXT: "off"}).image_text == "off"
+    with pytest.raises(ConfigurationError, match=Env.IMAGE_TEXT):
+        load_settings({Env.IMAGE_TEXT: "yes"})

@@ -5,13 +5,20 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from prism.errors import ErrorCode, PermanentError
-from prism.modalities.image import decode_image, preprocess_image, softmax
+from prism.inference.engine import Engine
+from prism.modalities.image import IMAGE_OCR, decode_image, preprocess_image, softmax
+from prism.modalities.ocr import TextReader
+from prism.modality import Modality
+from prism.settings import Settings
+from tests.fixtures import media
 
 PARAMS = {"resize_short_side": 256, "crop_size": 224, "mean": 127.0, "scale": 128.0}
 MIB = 1024 * 1024
@@ -123,3 +130,23 @@ def test_softmax_rows_sum_to_one_and_keep_the_order() -> None:
     probabilities = softmax(np.array([[1.0, 3.0, 2.0], [1000.0, 0.0, -1000.0]]))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
     assert list(probabilities[0].argsort()) == [0, 2, 1]
+
+
+def test_the_committed_sign_photo_is_what_the_writer_writes() -> None:
+    assert (media.SAMPLES / "sign.jpg").read_bytes() == media.sign_photo()
+
+
+def test_reading_words_in_images_is_part_of_the_image_configuration(tmp_path: Path) -> None:
+    settings = Settings(model_dir=tmp_path)
+    on = Engine(settings).config_digest(Modality.IMAGE)
+    off = Engine(replace(settings, image_text="off")).config_digest(Modality.IMAGE)
+    assert on != off
+
+
+def test_image_text_off_gives_a_classifier_without_a_reader(tmp_path: Path) -> None:
+    off = Engine(Settings(model_dir=tmp_path, image_text="off")).handler(Modality.IMAGE)
+    assert getattr(off, "reader", "missing") is None
+    on = Engine(Settings(model_dir=tmp_path)).handler(Modality.IMAGE)
+    reader = getattr(on, "reader", None)
+    assert isinstance(reader, TextReader)
+    assert reader.params.det_max_side == IMAGE_OCR["det_max_side"]
