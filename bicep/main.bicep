@@ -194,6 +194,7 @@ module functionApp 'modules/functionapp.bicep' = {
     audioQueueName: storage.outputs.audioQueueName
     textQueueName: storage.outputs.textQueueName
     documentQueueName: storage.outputs.documentQueueName
+    videoQueueName: storage.outputs.videoQueueName
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: cosmos.outputs.databaseName
     resultsContainerName: cosmos.outputs.resultsContainerName

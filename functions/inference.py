@@ -23,6 +23,7 @@ QUEUES = (
     ("infer_audio", "PRISM_AUDIO_QUEUE", "audio"),
     ("infer_text", "PRISM_TEXT_QUEUE", "text"),
     ("infer_document", "PRISM_DOCUMENT_QUEUE", "document"),
+    ("infer_video", "PRISM_VIDEO_QUEUE", "video"),
 )
 
 

@@ -10,3 +10,4 @@ class Modality(StrEnum):
     AUDIO = "audio"
     TEXT = "text"
     DOCUMENT = "document"
+    VIDEO = "video"

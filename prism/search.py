@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from prism.embedding import decode_embedding, encode_embedding
 from prism.errors import ErrorCode, PermanentError
+from prism.modality import Modality
 from prism.params import KEY_PARAMETER, parse_bounded_int, parse_text
 
 if TYPE_CHECKING:
@@ -62,11 +63,17 @@ Embed = Callable[[Sequence[str]], list["np.ndarray"]]
 
 
 def searchable_text(modality: str, result: dict[str, Any]) -> str | None:
-    """The words that stand for an audio or image result (None when there are none, or
-    for text, whose stored embedding stands for it)."""
+    """The words that stand for an audio, image or video result (None when there are
+    none, or for text and documents, whose stored embedding stands for them)."""
     if modality == "audio":
         text = str((result.get("transcript") or {}).get("text", "")).strip()
         return text or None
+    if modality == "video":
+        # What is said, then the words on screen, then what the frames show.
+        spoken = str(((result.get("audio") or {}).get("transcript") or {}).get("text", ""))
+        shown = [str(frame.get("text", "")) for frame in result.get("frames") or []]
+        named = [str(item["label"]) for item in (result.get("labels") or [])[:IMAGE_LABELS]]
+        return _sentences(spoken, " ".join(shown), ", ".join(named))
     if modality == "image":
         labels = [item for item in result.get("labels") or [] if isinstance(item, Mapping)]
         chosen = [
@@ -75,9 +82,15 @@ def searchable_text(modality: str, result: dict[str, Any]) -> str | None:
             if index == 0 or float(item["probability"]) >= IMAGE_LABEL_MIN_PROBABILITY
         ]
         # The words printed in it first: the text model reads a bounded prefix.
-        printed = " ".join(str(result.get("text") or "").split())
-        return ". ".join(part for part in (printed, ", ".join(chosen)) if part) or None
+        return _sentences(str(result.get("text") or ""), ", ".join(chosen))
     return None
+
+
+def _sentences(*parts: str) -> str | None:
+    """The non-empty ``parts``, each on one line and without a closing full stop,
+    joined as sentences; None when all are empty."""
+    cleaned = [" ".join(part.split()).rstrip(".") for part in parts]
+    return ". ".join(part for part in cleaned if part) or None
 
 
 @dataclass(frozen=True)
@@ -235,9 +248,10 @@ class SearchRequest:
             raise PermanentError(ErrorCode.BAD_REQUEST, "q (what to look for, in words) is empty")
         query = parse_text(raw.strip(), "q", MAX_QUERY_CHARS)
         filters = ResultFilter.from_params({k: params[k] for k in SEARCH_FILTERS if k in params})
-        if filters.modality not in (None, "image", "audio", "text", "document"):
+        searchable = [modality.value for modality in Modality]  # an unrouted file is never ok
+        if filters.modality is not None and filters.modality not in searchable:
             raise PermanentError(
-                ErrorCode.BAD_REQUEST, "modality must be one of image, audio, text, document"
+                ErrorCode.BAD_REQUEST, f"modality must be one of {', '.join(searchable)}"
             )
         raw_limit = params.get("limit")
         limit = (

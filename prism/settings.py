@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, get_type_hints
 
 from prism.errors import ConfigurationError
+from prism.modality import Modality
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
@@ -41,6 +42,7 @@ class Env:
     IMAGE_QUEUE = "PRISM_IMAGE_QUEUE"
     AUDIO_QUEUE = "PRISM_AUDIO_QUEUE"
     DOCUMENT_QUEUE = "PRISM_DOCUMENT_QUEUE"
+    VIDEO_QUEUE = "PRISM_VIDEO_QUEUE"
     TEXT_QUEUE = "PRISM_TEXT_QUEUE"
     COSMOS_CONNECTION = "PRISM_COSMOS"  # prefix: PRISM_COSMOS__accountEndpoint, __key
     COSMOS_ENDPOINT = "PRISM_COSMOS__accountEndpoint"
@@ -60,6 +62,10 @@ class Env:
     MAX_TEXT_TOKENS = "PRISM_MAX_TEXT_TOKENS"
     MAX_DOCUMENT_BYTES = "PRISM_MAX_DOCUMENT_BYTES"
     MAX_DOCUMENT_PAGES = "PRISM_MAX_DOCUMENT_PAGES"
+    MAX_VIDEO_BYTES = "PRISM_MAX_VIDEO_BYTES"
+    MAX_VIDEO_SECONDS = "PRISM_MAX_VIDEO_SECONDS"
+    VIDEO_FRAME_SECONDS = "PRISM_VIDEO_FRAME_SECONDS"
+    MAX_VIDEO_FRAMES = "PRISM_MAX_VIDEO_FRAMES"
     MAX_OCR_PAGES = "PRISM_MAX_OCR_PAGES"
     MAX_PAGE_PIXELS = "PRISM_MAX_PAGE_PIXELS"
     TEXT_LABELS = "PRISM_TEXT_LABELS"
@@ -135,6 +141,7 @@ class Settings:
     audio_queue: str = field(default="audio-jobs", metadata={"env": Env.AUDIO_QUEUE})
     text_queue: str = field(default="text-jobs", metadata={"env": Env.TEXT_QUEUE})
     document_queue: str = field(default="document-jobs", metadata={"env": Env.DOCUMENT_QUEUE})
+    video_queue: str = field(default="video-jobs", metadata={"env": Env.VIDEO_QUEUE})
     cosmos_database: str = field(default="prism", metadata={"env": Env.COSMOS_DATABASE})
     results_container: str = field(default="results", metadata={"env": Env.RESULTS_CONTAINER})
     cache_container: str = field(default="predictions", metadata={"env": Env.CACHE_CONTAINER})
@@ -158,6 +165,14 @@ class Settings:
     max_document_pages: int = field(default=500, metadata={"env": Env.MAX_DOCUMENT_PAGES})
     max_ocr_pages: int = field(default=20, metadata={"env": Env.MAX_OCR_PAGES})
     max_page_pixels: int = field(default=25_000_000, metadata={"env": Env.MAX_PAGE_PIXELS})
+    # Videos: the byte and duration limits are checked before any frame is decoded (the
+    # duration as declared, and again as the packets go by); a frame is an image, under
+    # PRISM_MAX_IMAGE_PIXELS. Key frames are labelled, at most one per
+    # PRISM_VIDEO_FRAME_SECONDS and PRISM_MAX_VIDEO_FRAMES in all.
+    max_video_bytes: int = field(default=200 * MIB, metadata={"env": Env.MAX_VIDEO_BYTES})
+    max_video_seconds: float = field(default=600.0, metadata={"env": Env.MAX_VIDEO_SECONDS})
+    video_frame_seconds: float = field(default=2.0, metadata={"env": Env.VIDEO_FRAME_SECONDS})
+    max_video_frames: int = field(default=60, metadata={"env": Env.MAX_VIDEO_FRAMES})
     text_labels: tuple[str, ...] = field(
         default=DEFAULT_TEXT_LABELS, metadata={"env": Env.TEXT_LABELS}
     )
@@ -183,9 +198,10 @@ class Settings:
     # Modalities that look up (and share) predictions in the Cosmos DB cache: only where
     # a hit saves far more than a lookup costs (bench/cache.py, README "Performance"):
     # the text and image models cost less than a lookup plus a miss's entry write.
-    # "none" turns it off everywhere. A document may need OCR (seconds a page): shared.
+    # "none" turns it off everywhere. A document may need OCR (seconds a page), a video
+    # decoding, frames and a transcript: shared.
     shared_cache: tuple[str, ...] = field(
-        default=("audio", "document"), metadata={"env": Env.SHARED_CACHE}
+        default=("audio", "document", "video"), metadata={"env": Env.SHARED_CACHE}
     )
     text_other_threshold: float = field(default=0.2, metadata={"env": Env.TEXT_OTHER_THRESHOLD})
     # The manifest model that transcribes the speech the VAD finds, or "none".
@@ -207,6 +223,7 @@ class Settings:
             "audio": Batching(self.audio_batch_size, self.audio_batch_wait_ms, 0),
             # One document a call: its pages are the batch.
             "document": Batching(1, 0.0, 0),
+            "video": Batching(1, 0.0, 0),
             "text": Batching(
                 self.text_batch_size, self.text_batch_wait_ms, self.text_batch_min_backlog
             ),
@@ -225,6 +242,7 @@ class Settings:
             "audio": self.audio_queue,
             "text": self.text_queue,
             "document": self.document_queue,
+            "video": self.video_queue,
         }
 
     @property
@@ -234,6 +252,7 @@ class Settings:
             self.max_audio_bytes,
             self.max_text_bytes,
             self.max_document_bytes,
+            self.max_video_bytes,
         )
 
 
@@ -273,11 +292,15 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     if settings.intra_op_threads < 1:
         raise ConfigurationError(f"{Env.INTRA_OP_THREADS} must be at least 1")
     shared = set(settings.shared_cache)
-    modalities = {"image", "audio", "text", "document"}
-    if shared - modalities - {"none"} or ("none" in shared and len(shared) > 1):
+    modalities = [modality.value for modality in Modality]
+    if shared - set(modalities) - {"none"} or ("none" in shared and len(shared) > 1):
         raise ConfigurationError(
-            f"{Env.SHARED_CACHE} is modalities separated by ';' (image, audio, text, document) or "
+            f"{Env.SHARED_CACHE} is modalities separated by ';' ({', '.join(modalities)}) or "
             f"'none': {';'.join(settings.shared_cache)}"
+        )
+    if settings.max_video_frames < 1 or settings.video_frame_seconds <= 0:
+        raise ConfigurationError(
+            f"{Env.MAX_VIDEO_FRAMES} is at least 1 and {Env.VIDEO_FRAME_SECONDS} above 0"
         )
     if settings.image_text not in ("on", "off"):
         raise ConfigurationError(f"{Env.IMAGE_TEXT} is on or off: {settings.image_text}")

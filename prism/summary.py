@@ -31,6 +31,14 @@ def summarize(modality: str | None, result: dict[str, Any] | None) -> str:
             top = result["labels"][0]
             line += f" · {top['label']} {top['score']:.2f}"
         return line + _quoted(" ".join(page["text"] for page in result["pages"]), 50)
+    if modality == "video":
+        line = f"{result['duration']:.1f}s {result['container']}"
+        if result.get("width"):
+            line += f" {result['width']}×{result['height']}"
+        labels = ", ".join(item["label"] for item in result["labels"][:2])
+        line += f" · {len(result['frames'])} frames" + (f": {labels}" if labels else "")
+        text = ((result.get("audio") or {}).get("transcript") or {}).get("text", "")
+        return line + _quoted(text, 50)
     if modality == "text":
         labels = ", ".join(f"{item['label']} {item['score']:.2f}" for item in result["labels"])
         cut = " · truncated" if result.get("truncated") else ""

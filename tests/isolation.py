@@ -16,6 +16,7 @@ def own_resources(tag: str) -> dict[str, str]:
         Env.AUDIO_QUEUE: f"{tag}-audio",
         Env.TEXT_QUEUE: f"{tag}-text",
         Env.DOCUMENT_QUEUE: f"{tag}-document",
+        Env.VIDEO_QUEUE: f"{tag}-video",
         Env.COSMOS_DATABASE: tag,
     }
 

@@ -42,6 +42,9 @@ param textQueueName string
 @description('Queue of document (PDF) jobs.')
 param documentQueueName string
 
+@description('Queue of video jobs.')
+param videoQueueName string
+
 @description('Cosmos DB account endpoint.')
 param cosmosEndpoint string
 
@@ -191,6 +194,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           value: documentQueueName
         }
         {
+          name: 'PRISM_VIDEO_QUEUE'
+          value: videoQueueName
+        }
+        {
           name: 'PRISM_COSMOS__accountEndpoint'
           value: cosmosEndpoint
         }
@@ -266,12 +273,12 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           name: 'PRISM_SEARCH'
           value: 'vector'
         }
-        // Only audio and documents (OCR costs seconds a page) look predictions up in
-        // Cosmos DB: for images and text the model costs less than a lookup and a miss's
-        // entry write (bench/cache.py).
+        // Only audio, documents (OCR costs seconds a page) and videos look predictions
+        // up in Cosmos DB: for images and text the model costs less than a lookup and a
+        // miss's entry write (bench/cache.py).
         {
           name: 'PRISM_SHARED_CACHE'
-          value: 'audio;document'
+          value: 'audio;document;video'
         }
         {
           name: 'AZURE_CLIENT_ID'

@@ -28,6 +28,7 @@ var modalityQueues = [
   'audio-jobs'
   'text-jobs'
   'document-jobs'
+  'video-jobs'
 ]
 
 // Built-in role definition ids (names in the comments where they are assigned).
@@ -215,3 +216,4 @@ output imageQueueName string = queues[0].name
 output audioQueueName string = queues[1].name
 output textQueueName string = queues[2].name
 output documentQueueName string = queues[3].name
+output videoQueueName string = queues[4].name

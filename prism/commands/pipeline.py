@@ -184,7 +184,7 @@ def _binding_detail(binding: Binding) -> str:
 # Written before looking at any result: what a user would type to find each sample.
 DEMO_SEARCHES = (
     "a cat", "someone saying hello", "will it rain tomorrow", "a cup of coffee",
-    "a delivery of printer paper", "a shop that sells bagels",
+    "a delivery of printer paper", "a shop that sells bagels", "when does the rocket take off",
 )  # fmt: skip
 
 

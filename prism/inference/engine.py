@@ -67,6 +67,11 @@ class Engine:
                 # Its labels and embedding are the text model's, under the text settings.
                 shaping = (s.max_document_bytes, s.max_document_pages, s.max_ocr_pages,
                            s.max_page_pixels, *self.model(Modality.TEXT).key_parts())  # fmt: skip
+            case Modality.VIDEO:
+                # Its frames' labels and its transcript are the image and audio models'.
+                shaping = (s.max_video_bytes, s.max_video_seconds, s.video_frame_seconds,
+                           s.max_video_frames, *self.model(Modality.IMAGE).key_parts(),
+                           *self.model(Modality.AUDIO).key_parts())  # fmt: skip
             case _:
                 assert_never(modality)
         encoded = json.dumps(shaping, separators=(",", ":")).encode()
@@ -117,6 +122,29 @@ class Engine:
                 # Called when a document runs, outside the lock _create is called under.
                 text=lambda: self.handler(Modality.TEXT),
                 text_max_bytes=s.max_text_bytes,
+            )
+        if modality is Modality.VIDEO:
+            from prism.modalities.video import PROCESSING_VERSION, VideoLimits, VideoReader
+
+            audio = model_for(Modality.AUDIO.value, s.model_dir)
+            image = model_for(Modality.IMAGE.value, s.model_dir).ref
+            return VideoReader(
+                limits=VideoLimits(
+                    s.max_video_bytes,
+                    s.max_video_seconds,
+                    s.max_image_pixels,
+                    s.video_frame_seconds,
+                    s.max_video_frames,
+                ),
+                # Called when a video runs, outside the lock _create is called under.
+                image=lambda: self.handler(Modality.IMAGE),
+                audio=lambda: self.handler(Modality.AUDIO),
+                sample_rate=int(audio.preprocessing["sample_rate"]),
+                model=ModelRef(
+                    f"{image.name}+{audio.name}",
+                    f"{image.version}+{audio.version}",
+                    PROCESSING_VERSION,
+                ),
             )
         spec = model_for(modality.value, s.model_dir)
         if modality is Modality.IMAGE:

@@ -98,7 +98,7 @@ def _check_wav_data_chunk(data: bytes, max_bytes: int) -> None:
         offset += 8 + chunk_size + (chunk_size & 1)  # chunks are word-aligned
 
 
-def _dbfs(power_or_amplitude: float, *, power: bool) -> float:
+def dbfs(power_or_amplitude: float, *, power: bool) -> float:
     if power_or_amplitude <= 0.0:
         return SILENCE_DBFS
     factor = 10.0 if power else 20.0
@@ -199,8 +199,8 @@ def decode_audio(
         channels=header.channels,
         format=header.format.lower(),
         frames=frames,
-        rms_dbfs=_dbfs(energy / (frames * header.channels), power=True),
-        peak_dbfs=_dbfs(peak, power=False),
+        rms_dbfs=dbfs(energy / (frames * header.channels), power=True),
+        peak_dbfs=dbfs(peak, power=False),
     )
 
 

@@ -65,11 +65,29 @@ def run_batch(
         except PermanentError as error:
             outcomes[index] = Outcome(error=error)
     if accepted:
-        raws = handler.execute([prepared for _, _, prepared in accepted])
-        if len(raws) != len(accepted):
-            raise RuntimeError(
-                f"{handler.modality} model returned {len(raws)} outputs for {len(accepted)} inputs"
-            )
-        for (index, decoded, prepared), raw in zip(accepted, raws, strict=True):
-            outcomes[index] = Outcome(result=handler.postprocess(decoded, prepared, raw))
+        results = _execute(handler, [(decoded, prepared) for _, decoded, prepared in accepted])
+        for (index, _, _), result in zip(accepted, results, strict=True):
+            outcomes[index] = Outcome(result=result)
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def run_decoded(
+    handler: ModalityHandler[Decoded, Prepared, Raw], items: Sequence[Decoded]
+) -> list[JsonDict]:
+    """Results of inputs another modality has already decoded (a video's frames for the
+    image handler, its sound track for the audio handler), in order."""
+    return _execute(handler, [(item, handler.preprocess(item)) for item in items])
+
+
+def _execute(
+    handler: ModalityHandler[Decoded, Prepared, Raw], items: Sequence[tuple[Decoded, Prepared]]
+) -> list[JsonDict]:
+    raws = handler.execute([prepared for _, prepared in items])
+    if len(raws) != len(items):
+        raise RuntimeError(
+            f"{handler.modality} model returned {len(raws)} outputs for {len(items)} inputs"
+        )
+    return [
+        handler.postprocess(decoded, prepared, raw)
+        for (decoded, prepared), raw in zip(items, raws, strict=True)
+    ]

@@ -12,7 +12,8 @@ from prism.modality import Modality
 
 SUPPORTED = (
     "images (PNG, JPEG, GIF, WebP, BMP, TIFF), audio (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF), "
-    "text (UTF-8: plain, JSON, CSV, HTML, Markdown, XML), documents (PDF)"
+    "text (UTF-8: plain, JSON, CSV, HTML, Markdown, XML), documents (PDF), "
+    "video (MP4/MOV, WebM/MKV)"
 )
 
 
@@ -31,7 +32,8 @@ def _kinds(*kinds: Kind) -> dict[str, Kind]:
     return {kind.label: kind for kind in kinds}
 
 
-_I, _A, _T, _D = Modality.IMAGE, Modality.AUDIO, Modality.TEXT, Modality.DOCUMENT
+_I, _A, _T = Modality.IMAGE, Modality.AUDIO, Modality.TEXT
+_D, _V = Modality.DOCUMENT, Modality.VIDEO
 _OOXML = "application/vnd.openxmlformats-officedocument"
 KINDS = _kinds(
     Kind("png", "image/png", _I, "PNG images"),
@@ -89,9 +91,9 @@ KINDS = _kinds(
     Kind("m4a", "audio/mp4", None, "M4A/AAC audio"),
     Kind("midi", "audio/midi", None, "MIDI files"),
     Kind("oggother", "application/ogg", None, "Ogg streams of other codecs (FLAC, Speex, video)"),
-    Kind("mp4", "video/mp4", None, "MP4/QuickTime media"),
-    Kind("mkv", "video/x-matroska", None, "WebM/Matroska media"),
-    Kind("webm", "video/webm", None, "WebM/Matroska media"),
+    Kind("mp4", "video/mp4", _V, "MP4/QuickTime video"),
+    Kind("mkv", "video/x-matroska", _V, "WebM/Matroska video"),
+    Kind("webm", "video/webm", _V, "WebM/Matroska video"),
     Kind("avi", "video/x-msvideo", None, "AVI video"),
     Kind("flv", "video/x-flv", None, "Flash video"),
     Kind("riff", "application/octet-stream", None, "RIFF files other than WAV/WebP"),

@@ -55,6 +55,7 @@ def _cap(modality: Modality, settings: Settings) -> int:
         Modality.AUDIO: settings.max_audio_bytes,
         Modality.TEXT: settings.max_text_bytes,
         Modality.DOCUMENT: settings.max_document_bytes,
+        Modality.VIDEO: settings.max_video_bytes,
     }
     return caps[modality]
 

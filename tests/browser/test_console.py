@@ -110,6 +110,34 @@ def test_a_scanned_pdf_shows_its_pages_and_the_words_ocr_read(console: Console) 
     assert console.errors == []
 
 
+def test_a_video_shows_its_labels_transcript_and_timeline(console: Console) -> None:
+    console.open()
+    console.page.locator("#file-input").set_input_files([SAMPLES / "launch.mp4"])
+    video = result_for(console, "launch.mp4")
+    finished(video)
+    expect(video).to_have_attribute("data-status", "ok")
+    expect(video.locator(".badge")).to_have_text("video")
+    expect(video.locator(".transcript")).to_contain_text("Welcome aboard")
+    expect(video.locator(".meta").first).to_contain_text("2 frames labelled")
+    video.get_by_role("button", name="Details").click()
+    entries = console.page.locator("#detail .video-timeline li")
+    expect(entries).to_have_count(3)
+    expect(entries.nth(0)).to_contain_text("cat")
+    expect(entries.nth(1)).to_contain_text("Welcome aboard")
+    assert console.errors == []
+
+
+def test_an_image_with_words_shows_them_with_their_boxes(console: Console) -> None:
+    console.open()
+    console.page.locator("#file-input").set_input_files([SAMPLES / "sign.jpg"])
+    image = result_for(console, "sign.jpg")
+    finished(image)
+    expect(image.locator(".excerpt")).to_contain_text("FRESH BAGELS")
+    image.get_by_role("button", name="Details").click()
+    expect(console.page.locator("#detail .image-words li").first).to_contain_text("box ")
+    assert console.errors == []
+
+
 def test_an_oversized_file_is_refused_with_too_large(console: Console) -> None:
     console.open()
     payload: FilePayload = {

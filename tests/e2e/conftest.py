@@ -84,6 +84,7 @@ def make_pipeline(local_stack: StackState, unique_name: str) -> PipelineUnderTes
         "PRISM_MAX_AUDIO_BYTES": str(MAX_BYTES),
         "PRISM_MAX_TEXT_BYTES": str(MAX_BYTES // 4),
         "PRISM_MAX_DOCUMENT_BYTES": str(MAX_BYTES),
+        "PRISM_MAX_VIDEO_BYTES": str(MAX_BYTES),
     }
     settings = load_settings(environ)
     storage = StorageConnection(connection_string=local_stack.azurite.connection_string)

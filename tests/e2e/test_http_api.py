@@ -46,7 +46,7 @@ def test_posting_the_same_content_twice_keeps_one_result(served_app: ServedApp) 
         (b"", "/v1/infer", 422, "empty"),
         ((SAMPLES / "bad" / "truncated.jpg").read_bytes(), "/v1/infer", 422, "corrupt"),
         ("café".encode("latin-1") * 20, "/v1/infer", 422, "invalid_encoding"),
-        (b"hello", "/v1/infer?modality=video", 400, "bad_request"),
+        (b"hello", "/v1/infer?modality=hologram", 400, "bad_request"),
         (b"not an image", "/v1/infer?modality=image", 415, "unsupported_type"),
     ],
 )
@@ -191,3 +191,23 @@ def test_a_scanned_pdf_is_read_by_ocr_and_found_by_its_printed_words(
     )
     assert found.status == 200, found.body
     assert found.body["results"][0]["name"] == "scanned.pdf"
+
+
+def test_a_video_gets_frame_labels_and_a_transcript_on_a_timeline_and_is_found_by_its_words(
+    served_app: ServedApp,
+) -> None:
+    posted = served_app.request(
+        "POST", "/v1/infer?name=launch.mp4", (SAMPLES / "launch.mp4").read_bytes()
+    )
+    assert posted.status == 200, posted.body
+    assert posted.body["modality"] == "video"
+    video = posted.body["result"]
+    assert [frame["time"] for frame in video["frames"]] == [0.0, 4.0]  # its two key frames
+    assert "cat" in video["frames"][0]["labels"][0]["label"]
+    transcript = video["audio"]["transcript"]["text"].lower()
+    assert "welcome aboard" in transcript and "rocket" in transcript
+    kinds = ["speech" if "speech" in entry else "frame" for entry in video["timeline"]]
+    assert kinds == ["frame", "speech", "frame"]
+    found = served_app.request("GET", "/v1/search?q=when%20does%20the%20rocket%20take%20off")
+    assert found.status == 200, found.body
+    assert found.body["results"][0]["name"] == "launch.mp4"

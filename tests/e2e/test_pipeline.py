@@ -34,7 +34,7 @@ def test_files_of_every_modality_get_exactly_one_result_each(pipeline: PipelineU
     by_file = {Path(s.file).name: s.result for s in submissions}
     assert all(d is not None and d["status"] == "ok" for d in by_file.values()), by_file
     assert Counter(d["modality"] for d in documents if d) == {
-        "image": 3, "text": 3, "audio": 1, "document": 2,
+        "image": 4, "text": 3, "audio": 1, "document": 2, "video": 1,
     }  # fmt: skip
     cat = by_file["cat.jpg"]
     assert cat is not None
@@ -167,28 +167,33 @@ def test_stored_results_are_searched_by_meaning_across_modalities(
     # The integration test's queries (tests/integration/test_models.py), on stored results.
     expected = {"a cat": "cat.jpg", "will it rain tomorrow": "forecast.md",
                 "a spoken greeting": "greeting.flac",
-                # printed on the scanned page: its words come from OCR
-                "boxes of printer paper delivered to the front desk": "scanned.pdf"}  # fmt: skip
+                # printed on the scanned page and the sign: their words come from OCR
+                "boxes of printer paper delivered to the front desk": "scanned.pdf",
+                "a shop that sells bagels": "sign.jpg",
+                # spoken in the video
+                "when does the rocket take off": "launch.mp4"}  # fmt: skip
     for query, name in expected.items():
         hits = rank(query, candidates, embed, limit=3)
         assert hits[0].key.endswith(name), (query, hits)  # blob names: <submission>-<file>
 
 
-def test_hostile_documents_are_rejected_with_their_codes_and_nothing_is_left_queued(
-    pipeline: PipelineUnderTest, tmp_path: Path
+@pytest.mark.parametrize(("modality", "suffix"), [("document", ".pdf"), ("video", ".mp4")])
+def test_hostile_documents_and_videos_are_rejected_with_their_codes_and_nothing_is_left_queued(
+    pipeline: PipelineUnderTest, tmp_path: Path, modality: str, suffix: str
 ) -> None:
-    from tests.fixtures.hostile import hostile_documents
+    from tests.fixtures.hostile import hostile_documents, hostile_videos
 
     expected = {}
-    for name, (data, code) in hostile_documents().items():
+    corpus = hostile_documents() if modality == "document" else hostile_videos()
+    for name, (data, code) in corpus.items():
         if data:  # the empty file is refused at ingest, as every empty file is
-            (tmp_path / f"{name}.pdf").write_bytes(data)
-            expected[f"{name}.pdf"] = code
+            (tmp_path / f"{name}{suffix}").write_bytes(data)
+            expected[f"{name}{suffix}"] = code
     submissions = pipeline.client.submit(sorted(tmp_path.iterdir()))
     pipeline.run_until_idle()
     assert pipeline.client.wait(submissions, timeout=5)
     codes = {Path(s.file).name: (s.result or {})["error"]["code"] for s in submissions}
     assert codes == expected
     modalities = {Path(s.file).name: (s.result or {})["modality"] for s in submissions}
-    assert set(modalities.values()) == {"document"}  # routed as PDFs, refused by their reader
+    assert set(modalities.values()) == {modality}  # routed by content, refused by its reader
     assert all(depth == 0 for depth in pipeline.queue_depths().values())

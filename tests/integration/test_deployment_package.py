@@ -34,7 +34,7 @@ pytestmark = pytest.mark.integration
 
 SAMPLES = ROOT / "samples"
 # One file per modality: every queue trigger runs once.
-FILES = ("forecast.md", "cat.jpg", "greeting.flac", "scanned.pdf")
+FILES = ("forecast.md", "cat.jpg", "greeting.flac", "scanned.pdf", "launch.mp4")
 # The version the host side of FunctionRpc uses (requirements-dev.txt pins the same).
 PROTOBUF = "protobuf==7.36.2"
 
@@ -102,6 +102,7 @@ def test_the_package_indexes_and_serves_every_route_and_trigger_on_requirements_
         Env.AUDIO_QUEUE,
         Env.TEXT_QUEUE,
         Env.DOCUMENT_QUEUE,
+        Env.VIDEO_QUEUE,
     ):  # as deployed
         message_queues(connection).ensure_queue(settings[queue])
 
@@ -124,7 +125,9 @@ def test_the_package_indexes_and_serves_every_route_and_trigger_on_requirements_
         stats = await host.run_until_idle(timeout=300)  # stops the worker when idle
         failures += [f"{name} failed {count}x" for name, count in stats.failed.items()]
         ran = set(stats.succeeded)
-        for trigger in ("ingest", "infer_text", "infer_image", "infer_audio", "infer_document"):
+        triggers = ("ingest", "infer_text", "infer_image", "infer_audio", "infer_document",
+                    "infer_video")  # fmt: skip
+        for trigger in triggers:
             if trigger not in ran:
                 failures.append(f"{trigger} never ran")
         return failures

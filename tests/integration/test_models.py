@@ -220,6 +220,7 @@ SEARCHES = {
     "a spoken greeting": "greeting.flac",
     "a delivery of printer paper": "scanned.pdf",
     "a shop that sells bagels": "sign.jpg",
+    "when does the rocket take off": "launch.mp4",
 }
 
 

@@ -24,6 +24,7 @@ from prism.modalities.audio import DecodedAudio, decode_audio
 from prism.modalities.document import DecodedDocument, DocumentLimits, decode_document
 from prism.modalities.image import DecodedImage, decode_image
 from prism.modalities.text import DecodedText, decode_text
+from prism.modalities.video import DecodedVideo, VideoLimits, decode_video
 from prism.modality import Modality
 from prism.onnx.registry import ModelSpec
 from prism.routing import MagikaClassifier, Route, route
@@ -42,9 +43,11 @@ MEMORY_BOUND = 48 * MIB
 HEADER_REJECTION_BOUND = 8 * MIB
 FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-Decoded = DecodedImage | DecodedAudio | DecodedText | DecodedDocument
+Decoded = DecodedImage | DecodedAudio | DecodedText | DecodedDocument | DecodedVideo
 # Pages drawn for OCR are bounded like images: 1 M pixels each, at most two of them.
 DOCUMENT_LIMITS = DocumentLimits(LIMITS.max_document_bytes, 50, 2, 1_000_000)
+# Frames are images under the same pixel cap; at most four of them, and 60 s of sound.
+VIDEO_LIMITS = VideoLimits(LIMITS.max_video_bytes, 60.0, LIMITS.max_image_pixels, 1.0, 4)
 DECODERS: dict[Modality, Callable[[bytes], Decoded]] = {
     Modality.IMAGE: lambda data: decode_image(
         data, LIMITS.max_image_bytes, LIMITS.max_image_pixels
@@ -57,6 +60,7 @@ DECODERS: dict[Modality, Callable[[bytes], Decoded]] = {
     ),
     Modality.TEXT: lambda data: decode_text(data, LIMITS.max_text_bytes),
     Modality.DOCUMENT: lambda data: decode_document(data, DOCUMENT_LIMITS),
+    Modality.VIDEO: lambda data: decode_video(data, VIDEO_LIMITS, MODEL_RATE),
 }
 
 
@@ -85,6 +89,11 @@ def assert_sound(outcome: Any) -> None:
         drawn = [page.image for page in outcome.pages if page.image is not None]
         assert len(drawn) <= DOCUMENT_LIMITS.max_ocr_pages
         assert all(i.width * i.height <= DOCUMENT_LIMITS.max_page_pixels for i in drawn)
+    elif isinstance(outcome, DecodedVideo):
+        assert len(outcome.frames) <= VIDEO_LIMITS.max_frames
+        assert all(p.width * p.height <= LIMITS.max_image_pixels for _, p in outcome.frames)
+        assert outcome.duration <= VIDEO_LIMITS.max_seconds
+        assert outcome.audio is None or outcome.audio.duration <= VIDEO_LIMITS.max_seconds + 1
     elif isinstance(outcome, DecodedAudio):
         assert outcome.samples.dtype == np.float32 and np.isfinite(outcome.samples).all()
         assert outcome.duration <= LIMITS.max_audio_seconds

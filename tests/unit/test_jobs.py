@@ -35,7 +35,7 @@ def test_a_body_that_is_not_a_json_object_is_invalid_not_a_crash(body: bytes) ->
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("modality", "video"),
+        ("modality", "hologram"),
         ("route_ms", "abc"),
         ("route_ms", float("nan")),
         ("route_ms", -1),

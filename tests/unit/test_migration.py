@@ -306,7 +306,7 @@ def test_malformed_documents_are_skipped_with_their_reasons_and_the_rest_go_on()
         {"id": "not-a-result-id", "schema_version": 2},
         v1("future.txt", "text", {"labels": []}, schema_version=9),
         v1("empty.txt", "text", None, status="ok"),
-        v1("what.txt", "video", {"labels": []}),
+        v1("what.txt", "hologram", {"labels": []}),
         no_probability, bad_embedding, no_time, text_v1("good.txt"),
     ]  # fmt: skip
     target = CountingDocuments()

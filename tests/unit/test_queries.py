@@ -118,7 +118,7 @@ def test_every_filter_runs_on_an_indexed_field() -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"modality": "video"}, "modality must be one of"),
+        ({"modality": "hologram"}, "modality must be one of"),
         ({"status": "OK"}, "status must be one of"),
         ({"error_code": "nope"}, "error_code must be one of"),
         ({"since": "yesterday"}, "since must be a UTC date"),

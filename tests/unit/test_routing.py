@@ -45,7 +45,13 @@ def lying_extension(sample: Sample) -> str:
 
 
 def expected_detector(sample: Sample) -> str:
-    kinds = {"image": "magic", "audio": "magic", "text": "text", "document": "magic"}
+    kinds = {
+        "image": "magic",
+        "audio": "magic",
+        "text": "text",
+        "document": "magic",
+        "video": "magic",
+    }
     return kinds[str(sample.modality)]
 
 

@@ -43,6 +43,7 @@
 
   const percent = (value) => `${Math.round(value * 100)}%`;
   const fixed = (value, digits = 1) => (value === null || value === undefined ? "–" : Number(value).toFixed(digits));
+  const clip = (text, width) => (text.length > width ? `${text.slice(0, width - 1)}…` : text);
   const megabytes = (bytes) => (bytes ? (bytes / 1e6).toFixed(1) : "–");
 
   function notice(message) {
@@ -202,7 +203,18 @@
     if (doc.modality === "image") {
       return el("div", { className: "key" }, [
         bars(result.labels.slice(0, 3), (l) => l.probability, percent),
-        el("p", { className: "meta", text: `${result.width}×${result.height} ${result.format}` }),
+        result.text ? el("p", { className: "excerpt", text: `“${clip(result.text, 160)}”` }) : null,
+        el("p", { className: "meta", text: `${result.width}×${result.height} ${result.format}${result.lines ? ` · ${result.lines.length} lines of text` : ""}` }),
+      ]);
+    }
+    if (doc.modality === "video") {
+      const said = result.audio?.transcript?.text;
+      const codecs = [result.video_codec, result.audio_codec].filter(Boolean).join("/");
+      return el("div", { className: "key" }, [
+        bars(result.labels.slice(0, 3), (l) => l.probability, percent),
+        result.audio ? timeline(result.audio) : null,
+        said ? el("p", { className: "transcript", text: `“${said}”` }) : null,
+        el("p", { className: "meta", text: `${fixed(result.duration)} s · ${result.frames.length} frame${result.frames.length === 1 ? "" : "s"} labelled · ${result.width}×${result.height} ${codecs}` }),
       ]);
     }
     if (doc.modality === "audio") {
@@ -224,7 +236,7 @@
       const opening = (result.pages || []).map((p) => p.text).join(" ").trim();
       return el("div", { className: "key" }, [
         bars(result.labels || [], (l) => l.score, (v) => v.toFixed(2)),
-        opening ? el("p", { className: "excerpt", text: opening.length > 160 ? `${opening.slice(0, 159)}…` : opening }) : null,
+        opening ? el("p", { className: "excerpt", text: clip(opening, 160) }) : null,
         el("p", { className: "meta", text: `${result.page_count} page${result.page_count === 1 ? "" : "s"}${ocr} · ${result.characters} characters` }),
       ]);
     }
@@ -424,6 +436,32 @@
     ];
   }
 
+  // A video's frames and what was said, in time order.
+  function videoTimeline(doc) {
+    const entries = doc.modality === "video" ? doc.result?.timeline || [] : [];
+    if (!entries.length) return [];
+    return [
+      el("h3", { text: "Timeline" }),
+      el("ol", { className: "video-timeline" }, entries.map((e) => el("li", { className: "speech" in e ? "said" : "shown" }, [
+        el("span", { className: "meta", text: `${fixed(e.start)}–${fixed(e.end)} s ${"speech" in e ? "speech" : "frame"} ` }),
+        el("span", { text: "speech" in e ? `“${e.speech}”` : e.labels.join(", ") + (e.text ? ` · on screen: “${e.text}”` : "") }),
+      ]))),
+    ];
+  }
+
+  // The words OCR found in an image, line by line with their boxes.
+  function imageWords(doc) {
+    const lines = doc.modality === "image" ? doc.result?.lines || [] : [];
+    if (!lines.length) return [];
+    return [
+      el("h3", { text: "Words in the image" }),
+      el("ol", { className: "image-words" }, lines.map((l) => el("li", {}, [
+        el("span", { text: l.text }),
+        el("span", { className: "meta", text: ` · box ${l.box.join(", ")} · ${percent(l.confidence)}` }),
+      ]))),
+    ];
+  }
+
   function transcriptSegments(doc) {
     const segments = doc.modality === "audio" ? doc.result?.transcript?.segments || [] : [];
     if (!segments.length) return [];
@@ -439,7 +477,8 @@
   function showDetail(id, doc = results.get(id)) {
     if (!doc) return;
     $("detail-title").textContent = displayName(doc);
-    $("detail-summary").replaceChildren(keyResult(doc), ...transcriptSegments(doc), ...documentPages(doc));
+    $("detail-summary").replaceChildren(keyResult(doc), ...transcriptSegments(doc), ...documentPages(doc),
+      ...videoTimeline(doc), ...imageWords(doc));
     const timings = Object.entries(doc.timings_ms || {}).map(([k, v]) => `${k} ${fixed(v)} ms`).join(", ");
     const model = doc.model ? `${doc.model.name} ${doc.model.version}` : "–";
     const fields = [

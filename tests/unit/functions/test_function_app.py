@@ -35,9 +35,9 @@ print(json.dumps(out, default=str))
     return indexed
 
 
-def test_the_app_has_the_seventeen_functions_of_the_design(functions: dict[str, Any]) -> None:
+def test_the_app_has_the_eighteen_functions_of_the_design(functions: dict[str, Any]) -> None:
     assert set(functions) == {
-        "ingest", "infer_image", "infer_audio", "infer_text", "infer_document",
+        "ingest", "infer_image", "infer_audio", "infer_text", "infer_document", "infer_video",
         "api_infer", "api_result", "api_results", "api_search", "api_health", "api_models",
         "api_openapi",
         "console_page", "console_asset", "api_files", "api_stats", "api_lifecycle",
@@ -61,6 +61,7 @@ def test_ingest_is_an_event_grid_blob_trigger_on_the_incoming_container(
         ("infer_audio", "%PRISM_AUDIO_QUEUE%"),
         ("infer_text", "%PRISM_TEXT_QUEUE%"),
         ("infer_document", "%PRISM_DOCUMENT_QUEUE%"),
+        ("infer_video", "%PRISM_VIDEO_QUEUE%"),
     ],
 )
 def test_each_modality_has_its_own_async_queue_function(

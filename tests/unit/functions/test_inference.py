@@ -24,7 +24,7 @@ VALID = job_fields()
         b"[1]",
         b"null",
         b'"x"',
-        json.dumps(VALID | {"modality": "video"}).encode(),
+        json.dumps(VALID | {"modality": "hologram"}).encode(),
         json.dumps(VALID | {"route_ms": "abc"}).encode(),
         json.dumps(VALID | {"enqueued_at": 5}).encode(),
         json.dumps(VALID | {"id": "a/b"}).encode(),
