@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SUITES = ("models", "speech", "labels", "batching", "documents", "cache", "pipeline")
+SUITES = ("models", "speech", "labels", "batching", "documents", "media", "cache", "pipeline")
 
 
 def main() -> int:
@@ -98,6 +98,13 @@ def run_suite(suite: str, files: int) -> dict[str, Any]:
         report = documents.run()
         print("Cosmos DB writes per file: result documents and cache entries, before and after")
         print(documents.render(report))
+        return report
+    if suite == "media":
+        from bench import media
+
+        report = media.run()
+        print("a document and a video per file: CPU seconds at int8 and fp32, stored size")
+        print(media.render(report))
         return report
     if suite == "cache":
         from bench import cache

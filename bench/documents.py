@@ -54,7 +54,7 @@ def inputs() -> dict[Modality, list[tuple[str, bytes]]]:
     }
 
 
-def _document(
+def pipeline_document(
     engine: Engine, modality: Modality, name: str, data: bytes, result: dict[str, Any]
 ) -> dict[str, Any]:
     import hashlib
@@ -98,11 +98,14 @@ def run() -> dict[str, Any]:
             floats = list(embedder.execute(prepared))
         for (name, data), outcome, raw in zip(files, outcomes, floats, strict=True):
             assert outcome.result is not None, outcome.error
-            now = _document(engine, modality, name, data, outcome.result)
+            now = pipeline_document(engine, modality, name, data, outcome.result)
             before_result = dict(outcome.result)
             if raw is not None:  # schema 1 wrote the embedding as rounded JSON floats
                 before_result["embedding"] = [round(float(v), 6) for v in raw]
-            before = {**_document(engine, modality, name, data, before_result), "schema_version": 1}
+            before = {
+                **pipeline_document(engine, modality, name, data, before_result),
+                "schema_version": 1,
+            }
             key = cache_key(now["content_sha256"], engine.model(modality))
             entry_now = {"id": key, "result_id": now["id"], "created_at": utc_now()}
             entry_before = {

@@ -52,7 +52,7 @@ LIMITS_PATH = Path(__file__).resolve().parent / "limits.json"
 DAYS_PER_MONTH = 30.4167
 SECONDS_PER_DAY = 86_400
 # The mix of the benchmark's mixed files (bench/pipeline.py): 40 % photos, 10 % speech.
-DEFAULT_MIX = {"image": 0.4, "audio": 0.1, "text": 0.5}
+DEFAULT_MIX = {"image": 0.35, "audio": 0.1, "text": 0.4, "document": 0.1, "video": 0.05}
 DEFAULT_PEAK_FACTOR = 10.0
 HOST_CONCURRENCY = 24  # host.json: queues batchSize 16 + newBatchThreshold 8
 INGEST_CONCURRENCY = 16  # the app's per-instance HTTP concurrency, which its webhook uses

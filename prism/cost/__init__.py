@@ -18,7 +18,10 @@ Per file, on Flex Consumption with instances of ``instance_mb`` (1 core per 2048
 CPU seconds per file come from the batching benchmark (items/s at concurrency 32 on
 this machine's cores, batching on or off); fp32 adds the measured fp32 − int8 model
 time at batch 1 on one thread (for audio also Whisper's on the benchmark's recording,
-``bench/results/speech.json``); a cache hit skips the inference.
+``bench/results/speech.json``); a cache hit skips the inference. Documents and videos
+do not batch: their CPU seconds per file, int8 and fp32, are the process's own on one
+thread for a one-page scanned PDF and a minute of video with speech
+(``bench/results/media.json``), and so are their stored sizes.
 """
 
 from __future__ import annotations
@@ -33,7 +36,10 @@ from prism.errors import ConfigurationError
 
 PRICES_PATH = Path(__file__).resolve().parent / "prices.json"
 BENCH_DIR = Path(__file__).resolve().parents[2] / "bench" / "results"
-MODALITIES = ("image", "audio", "text")
+MODALITIES = ("image", "audio", "text", "document", "video")
+# Measured per file by bench.media (a one-page scanned PDF; a minute of video with
+# speech), not by the batching benchmark: neither batches.
+MEDIA_MODALITIES = ("document", "video")
 EXECUTIONS_PER_FILE = 2
 # What the batching benchmark ran on, when its results do not say (older runs): the
 # sample recording (7.5 s) and its sentences (about 100 characters).
@@ -98,7 +104,21 @@ def measured_from_bench(
     stored = read_bench_file(documents_path)["per_modality"] if documents_path.is_file() else {}
     io_ms = sum(pipeline["stage_mean_ms"].get(s, 0.0) for s in ("route", "download", "write"))
     measured = {}
-    for modality in MODALITIES:
+    media = read_bench_file(bench_dir / "media.json")["per_file"]
+    for modality in MEDIA_MODALITIES:
+        policy_cost, hot_cost = storage[modality]
+        row = media[modality]
+        measured[modality] = Measured(
+            cpu_s_batched=float(row["int8_cpu_s"]),
+            cpu_s_unbatched=float(row["int8_cpu_s"]),
+            fp32_extra_cpu_s=max(0.0, float(row["fp32_cpu_s"]) - float(row["int8_cpu_s"])),
+            io_s=io_ms / 1000,
+            document_kb=float(row["result_kb"]),
+            storage_per_file_policy=policy_cost,
+            storage_per_file_hot=hot_cost,
+            entry_kb=float(row["entry_kb"]),
+        )
+    for modality in (m for m in MODALITIES if m not in MEDIA_MODALITIES):
         # The configured policy at concurrency 32 (host.json lets up to 24 run at once).
         row = next(
             r

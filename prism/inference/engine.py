@@ -19,14 +19,18 @@ from prism.errors import ConfigurationError
 from prism.modalities.base import ModalityHandler, Outcome, run_batch
 from prism.modalities.text_shape import SHAPE_VERSION
 from prism.modality import Modality
-from prism.onnx.registry import ModelRef, ModelSpec, model_for, model_named
+from prism.onnx.registry import ModelRef, ModelSpec, Precision, model_for, model_named
 from prism.routing import MagikaClassifier, Route, route
 from prism.settings import Env, Settings, get_settings
 
 
 class Engine:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, precision: Precision | None = None) -> None:
+        """``precision`` runs every model at it instead of the manifest's runtime
+        precision: for benchmarks only (the model references, and so cache keys and
+        result ids, do not tell precisions apart)."""
         self.settings = settings
+        self.precision = precision
         self._handlers: dict[Modality, ModalityHandler[Any, Any, Any]] = {}
         self._magika: MagikaClassifier | None = None
         self._models: dict[Modality, ModelRef] = {}  # settings are frozen: work out once
@@ -99,6 +103,8 @@ class Engine:
         from prism.modalities.speech import check_language, is_multilingual
 
         spec = model_named(self.settings.speech_model, self.settings.model_dir)
+        if self.precision is not None:
+            spec = spec.at(self.precision)
         if spec.entry["role"] != "speech":
             raise ConfigurationError(
                 f"{Env.SPEECH_MODEL}={self.settings.speech_model!r} is not a speech model "
@@ -106,6 +112,10 @@ class Engine:
             )
         check_language(self.settings.speech_language, spec.name, multilingual=is_multilingual(spec))
         return spec
+
+    def _spec(self, role: str) -> ModelSpec:
+        spec = model_for(role, self.settings.model_dir)
+        return spec if self.precision is None else spec.at(self.precision)
 
     def _create(self, modality: Modality) -> ModalityHandler[Any, Any, Any]:
         s = self.settings
@@ -116,7 +126,7 @@ class Engine:
                 s.max_document_bytes, s.max_document_pages, s.max_ocr_pages, s.max_page_pixels
             )
             return DocumentReader(
-                model_for("ocr", s.model_dir),
+                self._spec("ocr"),
                 threads=s.intra_op_threads,
                 limits=limits,
                 # Called when a document runs, outside the lock _create is called under.
@@ -146,15 +156,14 @@ class Engine:
                     PROCESSING_VERSION,
                 ),
             )
-        spec = model_for(modality.value, s.model_dir)
+        spec = self._spec(modality.value)
         if modality is Modality.IMAGE:
             from prism.modalities.image import IMAGE_OCR, ImageClassifier
             from prism.modalities.ocr import TextReader
 
             reader = None
             if s.image_text == "on":
-                ocr = model_for("ocr", s.model_dir)
-                reader = TextReader(ocr, s.intra_op_threads, overrides=IMAGE_OCR)
+                reader = TextReader(self._spec("ocr"), s.intra_op_threads, overrides=IMAGE_OCR)
             return ImageClassifier(
                 spec,
                 threads=s.intra_op_threads,

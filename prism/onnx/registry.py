@@ -79,6 +79,10 @@ class ModelSpec:
         for a model of one graph."""
         return tuple(str(part) for part in self.entry.get("parts", ()))
 
+    def at(self, precision: Precision) -> ModelSpec:
+        """This model run at ``precision`` (the benchmarks compare int8 with fp32)."""
+        return ModelSpec({**self.entry, "runtime_precision": precision}, self.directory)
+
     def onnx_path(self, precision: Precision | None = None, part: str | None = None) -> Path:
         """``<name>[.<part>].<precision>.onnx``."""
         stem = f"{self.name}.{part}" if part else self.name

@@ -10,7 +10,6 @@ import pytest
 
 from prism.capacity import (
     INDEX_BYTES_PER_DOCUMENT,
-    Inputs,
     load_limits,
     parse_mix,
     plan,
@@ -18,6 +17,7 @@ from prism.capacity import (
 )
 from prism.cost import Measured
 from prism.errors import ConfigurationError
+from tests.unit.cost_inputs import only, plan_inputs
 
 PRICES = {
     "currency": "USD",
@@ -32,17 +32,8 @@ MEASURED = Measured(
     cpu_s_batched=0.010, cpu_s_unbatched=0.012, fp32_extra_cpu_s=0.0, io_s=0.040,
     document_kb=1.0, storage_per_file_policy=0.0, storage_per_file_hot=0.0, entry_kb=0.4,
 )  # fmt: skip
-STREAMS = ("image", "audio", "text", "quarantined")
-INPUTS = Inputs(
-    measured={m: MEASURED for m in ("image", "audio", "text")},
-    ingest_s=0.008,
-    prices=PRICES,
-    storage_month={s: {"policy": 0.001, "hot": 0.002} for s in STREAMS},
-    storage_tiers={s: {f"day {d}": {"Hot": 0.001, "Cool": 0.0, "Cold": 0.0, "Archive": 0.0}
-                       for d in (30, 180, 365)} for s in STREAMS},
-    shared_cache=frozenset(),
-)  # fmt: skip
-TEXT_ONLY = {"image": 0.0, "audio": 0.0, "text": 1.0}
+INPUTS = plan_inputs(MEASURED, PRICES)
+TEXT_ONLY = only("text")
 
 
 def figures(files_per_day: int, **options: Any) -> dict[str, Any]:
@@ -110,7 +101,7 @@ def test_a_serverless_container_reaches_more_ru_s_as_it_grows() -> None:
     ("raw", "message"),
     [
         ("image=0.5,text=0.4", "add up to 1"),
-        ("video=1", "modality=share"),
+        ("hologram=1", "modality=share"),
         ("image", "modality=share"),
         ("image=half,text=0.5", "not a number"),
         ("image=1.5,text=-0.5", "from 0 to 1"),
@@ -123,7 +114,7 @@ def test_a_mix_that_is_not_shares_of_the_modalities_is_refused(raw: str, message
 
 
 def test_a_mix_leaves_out_what_it_does_not_name() -> None:
-    assert parse_mix("text=1") == {"image": 0.0, "audio": 0.0, "text": 1.0}
+    assert parse_mix("text=1") == TEXT_ONLY
 
 
 def test_every_limit_names_its_source_and_the_day_it_was_read() -> None:

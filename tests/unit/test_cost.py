@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from prism.cost import (
+    MODALITIES,
     Measured,
     Scenario,
     cost_line,
@@ -18,6 +19,7 @@ from prism.cost import (
 )
 from prism.cost.cosmos import RuTable, load_ru_table
 from prism.errors import ConfigurationError
+from tests.unit.cost_inputs import write_bench_files
 
 PRICES = {
     "flex_on_demand_per_gb_s": 0.00002,
@@ -111,26 +113,20 @@ def test_missing_benchmarks_say_how_to_make_them(tmp_path: Path) -> None:
 
 
 def test_benchmark_files_become_per_file_cpu_seconds(tmp_path: Path) -> None:
-    batching = {
-        "comparison": [
-            {
-                "modality": m,
-                "concurrency": 32,
-                "on_items_per_s": on,
-                "off_items_per_s": 200.0,
-                "default": default,
-            }
+    write_bench_files(
+        tmp_path,
+        batching_rows=[
+            {"modality": m, "concurrency": 32, "on_items_per_s": on, "off_items_per_s": 200.0,
+             "default": default}
             for m in ("image", "audio", "text")
             for on, default in ((300.0, False), (400.0, True))
-        ]
-    }
-    models = {"comparison": [{"model": "image", "threads": 1, "batch": 1, "fp32_ms": 10.0,
-                              "int8_ms": 4.0}]}  # fmt: skip
-    pipeline = {"end_to_end": {"stage_mean_ms": {"route": 10, "download": 20, "write": 30},
-                               "document_kb": {"image": 1.5}}}  # fmt: skip
-    for name, document in (("batching", batching), ("models", models), ("pipeline", pipeline)):
-        (tmp_path / f"{name}.json").write_text(json.dumps(document))
-    storage = {m: (1e-5, 3e-5) for m in ("image", "audio", "text")}
+        ],
+        models_rows=[{"model": "image", "threads": 1, "batch": 1, "fp32_ms": 10.0,
+                      "int8_ms": 4.0}],
+        pipeline={"stage_mean_ms": {"route": 10, "download": 20, "write": 30},
+                  "document_kb": {"image": 1.5}},
+    )  # fmt: skip
+    storage = {m: (1e-5, 3e-5) for m in MODALITIES}
     measured = measured_from_bench(tmp_path, storage)
     assert measured["image"].cpu_s_batched == pytest.approx(2 / 400)  # 2 cores measured
     assert measured["image"].cpu_s_unbatched == pytest.approx(2 / 200)
@@ -138,6 +134,10 @@ def test_benchmark_files_become_per_file_cpu_seconds(tmp_path: Path) -> None:
     assert measured["text"].fp32_extra_cpu_s == 0.0  # not measured → no extra
     assert measured["image"].io_s == pytest.approx(0.060)
     assert measured["image"].document_kb == pytest.approx(1.5)  # no documents.json: the run's
+    # Documents and videos do not batch: the process's CPU seconds per file, as measured.
+    video = measured["video"]
+    assert video.cpu_s_batched == video.cpu_s_unbatched == pytest.approx(2.5)
+    assert video.fp32_extra_cpu_s == pytest.approx(1.0) and video.document_kb == 9.0
 
     documents = {"per_modality": {"image": {"result_kb_after": 1.27, "entry_kb_after": 0.39}}}
     (tmp_path / "documents.json").write_text(json.dumps(documents))

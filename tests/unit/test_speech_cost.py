@@ -9,12 +9,11 @@ import json
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from prism.capacity import Inputs, audio_cpu_s, plan
-from prism.cost import Measured
+from prism.capacity import audio_cpu_s, plan
+from prism.cost import MODALITIES, Measured
 from prism.cost.speech import (
     WINDOW_SPEECH_S,
     SpeechMeasured,
@@ -24,6 +23,7 @@ from prism.cost.speech import (
     speech_from_bench,
 )
 from prism.errors import ConfigurationError
+from tests.unit.cost_inputs import only, plan_inputs, write_bench_files
 
 PRICES = {
     "currency": "USD",
@@ -44,18 +44,8 @@ MEASURED = Measured(
     cpu_s_batched=2.0, cpu_s_unbatched=2.0, fp32_extra_cpu_s=0.0, io_s=0.040,
     document_kb=1.0, storage_per_file_policy=0.0, storage_per_file_hot=0.0, entry_kb=0.4,
 )  # fmt: skip
-STREAMS = ("image", "audio", "text", "quarantined")
-INPUTS = Inputs(
-    measured={m: MEASURED for m in ("image", "audio", "text")},
-    ingest_s=0.008,
-    prices=PRICES,
-    storage_month={s: {"policy": 0.001, "hot": 0.002} for s in STREAMS},
-    storage_tiers={s: {f"day {d}": {"Hot": 0.001, "Cool": 0.0, "Cold": 0.0, "Archive": 0.0}
-                       for d in (30, 180, 365)} for s in STREAMS},
-    shared_cache=frozenset(),
-    speech=SPEECH,
-)  # fmt: skip
-AUDIO_ONLY = {"image": 0.0, "audio": 1.0, "text": 0.0}
+INPUTS = plan_inputs(MEASURED, PRICES, speech=SPEECH)
+AUDIO_ONLY = only("audio")
 
 
 def test_a_minute_of_speech_costs_its_cpu_seconds_at_the_instance_price() -> None:
@@ -189,15 +179,16 @@ def test_plan_refuses_more_speech_than_an_audio_file_may_hold() -> None:
 def test_fp32_audio_pays_whispers_fp32_time_on_the_benchmark_recording(tmp_path: Path) -> None:
     from prism.cost import measured_from_bench
 
-    batching = {"comparison": [{"modality": m, "concurrency": 32, "on_items_per_s": 4.0,
-                                "off_items_per_s": 4.0, "default": True}
-                               for m in ("image", "audio", "text")]}  # fmt: skip
-    models = {"comparison": [{"model": "audio", "threads": 1, "batch": 1, "fp32_ms": 3.0,
-                              "int8_ms": 2.0}]}  # fmt: skip
-    pipeline: dict[str, Any] = {"end_to_end": {"stage_mean_ms": {}, "document_kb": {}}}
-    for name, document in (("batching", batching), ("models", models), ("pipeline", pipeline)):
-        (tmp_path / f"{name}.json").write_text(json.dumps(document))
-    storage = {m: (0.0, 0.0) for m in ("image", "audio", "text")}
+    write_bench_files(
+        tmp_path,
+        batching_rows=[{"modality": m, "concurrency": 32, "on_items_per_s": 4.0,
+                        "off_items_per_s": 4.0, "default": True}
+                       for m in ("image", "audio", "text")],
+        models_rows=[{"model": "audio", "threads": 1, "batch": 1, "fp32_ms": 3.0,
+                      "int8_ms": 2.0}],
+        pipeline={"stage_mean_ms": {}, "document_kb": {}},
+    )  # fmt: skip
+    storage = dict.fromkeys(MODALITIES, (0.0, 0.0))
     assert measured_from_bench(tmp_path, storage)["audio"].fp32_extra_cpu_s == pytest.approx(0.001)
     window = {"speech_s": 4.0, "cpu_ms": 500.0}
     speech = {precision: {"utterance": window, "full": window,
