@@ -107,6 +107,7 @@ def test_a_scanned_pdf_shows_its_pages_and_the_words_ocr_read(console: Console) 
     page = console.page.locator("#detail .document-pages li").first
     expect(page).to_contain_text("read by OCR")
     expect(page).to_contain_text("printer paper")
+    expect(page.locator(".ocr-lines li").first).to_contain_text("box ")
     assert console.errors == []
 
 
@@ -134,7 +135,8 @@ def test_an_image_with_words_shows_them_with_their_boxes(console: Console) -> No
     finished(image)
     expect(image.locator(".excerpt")).to_contain_text("FRESH BAGELS")
     image.get_by_role("button", name="Details").click()
-    expect(console.page.locator("#detail .image-words li").first).to_contain_text("box ")
+    expect(console.page.locator("#detail .ocr-lines li").first).to_contain_text("FRESH BAGELS")
+    expect(console.page.locator("#detail .ocr-lines li").first).to_contain_text("box ")
     assert console.errors == []
 
 

@@ -432,6 +432,7 @@
       el("ol", { className: "document-pages" }, pages.map((p) => el("li", {}, [
         el("span", { className: "meta", text: `page ${p.page} · ${p.source === "ocr" ? "read by OCR" : "text layer"}${p.lines ? ` · ${p.lines.length} lines` : ""} ` }),
         el("span", { text: p.text || "(no text)" }),
+        p.lines ? ocrLines(p.lines) : null,
       ]))),
     ];
   }
@@ -449,17 +450,19 @@
     ];
   }
 
-  // The words OCR found in an image, line by line with their boxes.
+  // Lines OCR read, each with its box (x0, y0, x1, y1 in pixels) and confidence.
+  function ocrLines(lines) {
+    return el("ol", { className: "ocr-lines" }, lines.map((l) => el("li", {}, [
+      el("span", { text: l.text }),
+      el("span", { className: "meta", text: ` · box ${l.box.join(", ")} · ${percent(l.confidence)}` }),
+    ])));
+  }
+
+  // The words OCR found in an image.
   function imageWords(doc) {
     const lines = doc.modality === "image" ? doc.result?.lines || [] : [];
     if (!lines.length) return [];
-    return [
-      el("h3", { text: "Words in the image" }),
-      el("ol", { className: "image-words" }, lines.map((l) => el("li", {}, [
-        el("span", { text: l.text }),
-        el("span", { className: "meta", text: ` · box ${l.box.join(", ")} · ${percent(l.confidence)}` }),
-      ]))),
-    ];
+    return [el("h3", { text: "Words in the image" }), ocrLines(lines)];
   }
 
   function transcriptSegments(doc) {
