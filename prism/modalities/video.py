@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from prism.errors import ErrorCode, PermanentError
 from prism.modalities.audio import DecodedAudio, dbfs
 from prism.modalities.base import JsonDict, ModalityHandler, run_decoded
-from prism.modalities.image import DecodedImage
+from prism.modalities.image import IMAGE_OCR, DecodedImage
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef
 from prism.routing import sniff_magic
@@ -41,6 +41,10 @@ DEMUXERS = {"mp4": "mp4", "mkv": "matroska", "webm": "matroska"}
 # Data that ends more than this short of the declared duration is a truncated file.
 TRUNCATION_TOLERANCE_S = 1.0
 FRAME_LABELS = 3  # per frame on the timeline
+# Kept frames are scaled (by FFmpeg, as they are converted) to at most this many pixels
+# on their longer side: no more than the image modality's OCR reads, and 60 frames of a
+# 4K video then hold ~90 MB, not 1.5 GB.
+FRAME_MAX_SIDE = int(IMAGE_OCR["det_max_side"])
 VIDEO_LABELS = 5  # for the whole video
 # Bumped when what a video result holds or how it is sampled changes (cache keys).
 PROCESSING_VERSION = "1"
@@ -212,7 +216,7 @@ def _read(container: Any, demuxer: str, limits: VideoLimits, sample_rate: int) -
                 shown = frame.time
                 wanted = shown is not None and shown >= next_frame_at
                 if wanted and len(decoded.frames) < limits.max_frames:
-                    decoded.frames.append((round(shown, 3), frame.to_image().convert("RGB")))
+                    decoded.frames.append((round(shown, 3), _picture(frame, width, height)))
                     next_frame_at = shown + interval
         elif track is not None:
             track.add(packet.decode())
@@ -227,6 +231,13 @@ def _read(container: Any, demuxer: str, limits: VideoLimits, sample_rate: int) -
     if not decoded.frames and (decoded.audio is None or decoded.audio.samples.size == 0):
         raise PermanentError(ErrorCode.CORRUPT, "the video has no decodable frame or sound")
     return decoded
+
+
+def _picture(frame: Any, width: int, height: int) -> PILImage.Image:
+    """A decoded frame as an RGB picture at most FRAME_MAX_SIDE on its longer side."""
+    scale = min(1.0, FRAME_MAX_SIDE / max(width, height))
+    size = {"width": max(1, round(width * scale)), "height": max(1, round(height * scale))}
+    return frame.to_image(**size).convert("RGB")
 
 
 def timeline(

@@ -3,12 +3,14 @@ track, hostile containers, and the timeline built from the two modalities' resul
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 
 import pytest
 
 from prism.errors import ErrorCode, PermanentError
 from prism.modalities.video import (
+    FRAME_MAX_SIDE,
     VideoLimits,
     decode_video,
     sampling_interval,
@@ -144,3 +146,21 @@ def test_a_video_is_searched_by_what_is_said_then_shown_then_its_labels() -> Non
     }
     assert searchable_text("video", result) == "Welcome aboard. LAUNCH. tabby, missile"
     assert searchable_text("video", {"frames": [], "labels": []}) is None
+
+
+def test_a_large_frame_is_kept_scaled_to_what_the_image_modality_reads() -> None:
+    import av
+    import numpy as np
+
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as output:
+        stream = output.add_stream("libx264", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        for shade in range(5):
+            picture = np.full((720, 1280, 3), shade * 40, np.uint8)
+            output.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        output.mux(stream.encode())
+    decoded = decode_video(out.getvalue(), LIMITS, RATE)
+    assert (decoded.width, decoded.height) == (1280, 720)  # the video's own size
+    assert [picture.size for _, picture in decoded.frames] == [(FRAME_MAX_SIDE, 540)]
+    assert decoded.audio is None  # no sound track: frames only
