@@ -237,7 +237,8 @@ def _picture(frame: Any, width: int, height: int) -> PILImage.Image:
     """A decoded frame as an RGB picture at most FRAME_MAX_SIDE on its longer side."""
     scale = min(1.0, FRAME_MAX_SIDE / max(width, height))
     size = {"width": max(1, round(width * scale)), "height": max(1, round(height * scale))}
-    return frame.to_image(**size).convert("RGB")
+    picture: PILImage.Image = frame.to_image(**size).convert("RGB")
+    return picture
 
 
 def timeline(
