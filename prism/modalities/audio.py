@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prism.errors import ErrorCode, PermanentError
-from prism.modalities.base import JsonDict
+from prism.modalities.base import JsonDict, check_size
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef, ModelSpec
 from prism.onnx.sessions import get_session
@@ -117,12 +117,7 @@ def probe_audio(data: bytes, *, max_bytes: int, max_seconds: float) -> AudioHead
     """Check ``data`` from its header alone, before any sample is decoded."""
     import soundfile
 
-    if not data:
-        raise PermanentError(ErrorCode.EMPTY, "the audio file is empty")
-    if len(data) > max_bytes:
-        raise PermanentError(
-            ErrorCode.TOO_LARGE, f"the audio is {len(data)} bytes; the limit is {max_bytes} bytes"
-        )
+    check_size(data, max_bytes, "audio file")
     label = sniff_magic(data[:4096])
     if label is None or kind_of(label).modality is not Modality.AUDIO:
         what = kind_of(label).description if label else "unidentified data"

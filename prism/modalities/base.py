@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from prism.errors import PermanentError
+from prism.errors import ErrorCode, PermanentError
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef
 
@@ -21,6 +21,17 @@ Prepared = TypeVar("Prepared")
 Raw = TypeVar("Raw")
 
 JsonDict = dict[str, Any]
+
+
+def check_size(data: bytes, max_bytes: int, what: str) -> None:
+    """The first check of every decoder: ``data`` (an ``what``: "image", "video", …) is
+    neither empty nor over its modality's byte limit."""
+    if not data:
+        raise PermanentError(ErrorCode.EMPTY, f"the {what} is empty")
+    if len(data) > max_bytes:
+        raise PermanentError(
+            ErrorCode.TOO_LARGE, f"the {what} is {len(data)} bytes; the limit is {max_bytes} bytes"
+        )
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from prism.errors import ErrorCode, PermanentError
-from prism.modalities.base import JsonDict, ModalityHandler, run_batch
+from prism.modalities.base import JsonDict, ModalityHandler, check_size, run_batch
 from prism.modalities.ocr import TextReader, page_text
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef, ModelSpec
@@ -72,13 +72,7 @@ def decode_document(data: bytes, limits: DocumentLimits) -> DecodedDocument:
     without one drawn for OCR; or raise a coded PermanentError."""
     import pypdfium2
 
-    if not data:
-        raise PermanentError(ErrorCode.EMPTY, "the document is empty")
-    if len(data) > limits.max_bytes:
-        raise PermanentError(
-            ErrorCode.TOO_LARGE,
-            f"the document is {len(data)} bytes; the limit is {limits.max_bytes} bytes",
-        )
+    check_size(data, limits.max_bytes, "document")
     with _pdfium:
         try:
             pdf = pypdfium2.PdfDocument(data)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prism.errors import ErrorCode, PermanentError
-from prism.modalities.base import JsonDict
+from prism.modalities.base import JsonDict, check_size
 from prism.modalities.ocr import TextLine, TextReader, page_text
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef, ModelSpec
@@ -65,13 +65,7 @@ def decode_image(data: bytes, max_bytes: int, max_pixels: int) -> DecodedImage:
     """Open and fully decode ``data`` as an RGB image, or raise a coded PermanentError."""
     from PIL import Image, UnidentifiedImageError
 
-    if not data:
-        raise PermanentError(ErrorCode.EMPTY, "the image file is empty")
-    if len(data) > max_bytes:
-        raise PermanentError(
-            ErrorCode.TOO_LARGE,
-            f"the image is {len(data)} bytes; the limit is {max_bytes} bytes",
-        )
+    check_size(data, max_bytes, "image file")
     with warnings.catch_warnings():
         # Pillow only *warns* between MAX_IMAGE_PIXELS and twice that; we decide ourselves.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)

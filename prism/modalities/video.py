@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from prism.errors import ErrorCode, PermanentError
 from prism.modalities.audio import DecodedAudio, dbfs
-from prism.modalities.base import JsonDict, ModalityHandler, run_decoded
+from prism.modalities.base import JsonDict, ModalityHandler, check_size, run_decoded
 from prism.modalities.image import IMAGE_OCR, DecodedImage
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef
@@ -138,13 +138,7 @@ def decode_video(data: bytes, limits: VideoLimits, sample_rate: int) -> DecodedV
     track at ``sample_rate``; or raise a coded PermanentError."""
     import av
 
-    if not data:
-        raise PermanentError(ErrorCode.EMPTY, "the video is empty")
-    if len(data) > limits.max_bytes:
-        raise PermanentError(
-            ErrorCode.TOO_LARGE,
-            f"the video is {len(data)} bytes; the limit is {limits.max_bytes} bytes",
-        )
+    check_size(data, limits.max_bytes, "video")
     demuxer = DEMUXERS.get(sniff_magic(data) or "")
     if demuxer is None:
         raise PermanentError(

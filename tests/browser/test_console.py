@@ -34,6 +34,15 @@ def finished(result: Locator) -> None:
     )
 
 
+def upload_sample(console: Console, sample: str) -> Locator:
+    """Open the console, upload ``samples/<sample>``, and wait for its result."""
+    console.open()
+    console.page.locator("#file-input").set_input_files(SAMPLES / sample)
+    result = result_for(console, Path(sample).name)
+    finished(result)
+    return result
+
+
 def test_the_console_loads_its_data_without_a_browser_error(console: Console) -> None:
     console.open()
     page = console.page
@@ -83,10 +92,7 @@ def test_an_image_a_recording_and_a_text_show_their_results(console: Console) ->
     [("bad/invoice.pdf", "encrypted"), ("bad/truncated.jpg", "corrupt")],
 )
 def test_a_hostile_file_shows_its_rejection_code(console: Console, sample: str, code: str) -> None:
-    console.open()
-    console.page.locator("#file-input").set_input_files(SAMPLES / sample)
-    result = result_for(console, Path(sample).name)
-    finished(result)
+    result = upload_sample(console, sample)
     expect(result).to_have_attribute("data-status", "rejected")
     expect(result.locator(".error-code")).to_have_text(code)
     upload = console.page.locator("#uploads li", has_text=Path(sample).name)
@@ -95,10 +101,7 @@ def test_a_hostile_file_shows_its_rejection_code(console: Console, sample: str, 
 
 
 def test_a_scanned_pdf_shows_its_pages_and_the_words_ocr_read(console: Console) -> None:
-    console.open()
-    console.page.locator("#file-input").set_input_files([SAMPLES / "scanned.pdf"])
-    document = result_for(console, "scanned.pdf")
-    finished(document)
+    document = upload_sample(console, "scanned.pdf")
     expect(document).to_have_attribute("data-status", "ok")
     expect(document.locator(".badge")).to_have_text("document")
     expect(document.locator(".excerpt")).to_contain_text("printer paper")
@@ -112,10 +115,7 @@ def test_a_scanned_pdf_shows_its_pages_and_the_words_ocr_read(console: Console) 
 
 
 def test_a_video_shows_its_labels_transcript_and_timeline(console: Console) -> None:
-    console.open()
-    console.page.locator("#file-input").set_input_files([SAMPLES / "launch.mp4"])
-    video = result_for(console, "launch.mp4")
-    finished(video)
+    video = upload_sample(console, "launch.mp4")
     expect(video).to_have_attribute("data-status", "ok")
     expect(video.locator(".badge")).to_have_text("video")
     expect(video.locator(".transcript")).to_contain_text("Welcome aboard")
@@ -129,10 +129,7 @@ def test_a_video_shows_its_labels_transcript_and_timeline(console: Console) -> N
 
 
 def test_an_image_with_words_shows_them_with_their_boxes(console: Console) -> None:
-    console.open()
-    console.page.locator("#file-input").set_input_files([SAMPLES / "sign.jpg"])
-    image = result_for(console, "sign.jpg")
-    finished(image)
+    image = upload_sample(console, "sign.jpg")
     expect(image.locator(".excerpt")).to_contain_text("FRESH BAGELS")
     image.get_by_role("button", name="Details").click()
     expect(console.page.locator("#detail .ocr-lines li").first).to_contain_text("FRESH BAGELS")
