@@ -6,7 +6,10 @@ FunctionRpc messages, as the Functions host does on Azure.
   blob version without a receipt is run, standing in for ``BlobCreated`` events; each
   start is counted in storage before it runs, a failure is retried on the next scan,
   and the ``maxDequeueCount``-th start (a crash counts) sends the blob to
-  ``webjobs-blobtrigger-poison`` as with the host's blob trigger;
+  ``webjobs-blobtrigger-poison`` as with the host's blob trigger; at most
+  ``batchSize`` + ``newBatchThreshold`` runs of one blob function at once, as on Azure,
+  where the blob trigger works through an internal queue under host.json's queue
+  settings (a backlog of thousands of blobs starts as many as that, not all of them);
 * queue triggers: ``batchSize`` messages per receive, a new batch whenever no more
   than ``newBatchThreshold`` run; a message is decoded as host.json
   ``messageEncoding`` says (one that cannot be goes to ``<queue>-poison`` at once); a
@@ -317,16 +320,26 @@ class DevHost:
         self._spawn(self._run_blob(spec, blob, prefix))
         return True
 
+    def _blob_room(self, spec: FunctionSpec) -> int:
+        """How many more runs of the blob function ``spec`` may start now."""
+        running = sum(1 for key in self._blobs_in_flight if key[0] == spec.name)
+        return self.config.queues.max_concurrency - running
+
     async def _blob_event_round(self, spec: FunctionSpec) -> int:
         """Start the function on the blobs the BlobCreated events waiting on the stack's
-        events queue name: the cost grows with new blobs, not with the container."""
+        events queue name: the cost grows with new blobs, not with the container. Only
+        as many events are taken as the function has room for; the rest wait queued."""
         assert self.blob_events_queue is not None
+        room = self._blob_room(spec)
+        if room <= 0:
+            return 0
         container, prefix = blob_path(spec.trigger, self.environ)
         queues = self.connections.queues(spec.trigger.get("connection"))
         store = self.connections.blobs(spec.trigger.get("connection"))
         messages = await asyncio.to_thread(
-            queues.receive, self.blob_events_queue, max_messages=32, visibility_timeout=60
-        )
+            queues.receive, self.blob_events_queue, max_messages=min(32, room),
+            visibility_timeout=60,
+        )  # fmt: skip
         started = 0
         for message in messages:
             try:
@@ -334,9 +347,13 @@ class DevHost:
             except (DeadLetterFormatError, PermanentError) as error:
                 log.warning("a blob event that is not one was dropped: %s", error)
                 events = None
+            handled = True
             for event in events.blobs if events else []:
                 if not event.name.startswith(prefix):
                     continue
+                if self._blob_room(spec) <= 0:
+                    handled = False  # kept: it comes back once its visibility lapses
+                    break
                 try:
                     blob = await asyncio.to_thread(store.properties, container, event.name)
                 except NotFoundError:
@@ -345,7 +362,8 @@ class DevHost:
                     started += self._start_blob(spec, blob, prefix)
             # Dropped once its runs have started: a host that dies before they finish
             # finds their blobs again in the scan it makes when it starts.
-            await asyncio.to_thread(queues.delete, message)
+            if handled:
+                await asyncio.to_thread(queues.delete, message)
         return started
 
     async def _blob_round(self, spec: FunctionSpec) -> int:
@@ -357,6 +375,8 @@ class DevHost:
         receipts = await asyncio.to_thread(self._receipts.names, spec.name)
         started = 0
         for blob in unreceipted(blobs, receipts, spec.name):
+            if self._blob_room(spec) <= 0:
+                break  # the next scan (or the blob's event) starts the rest
             started += self._start_blob(spec, blob, prefix)
         return started
 

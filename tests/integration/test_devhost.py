@@ -202,6 +202,24 @@ def test_async_handlers_run_concurrently_within_host_json_limits(environ: dict[s
     assert sorted(d["n"] for d in done) == list(range(12))
 
 
+def test_a_backlog_of_blobs_runs_within_host_json_limits_as_the_blob_trigger_does(
+    environ: dict[str, str],
+) -> None:
+    store = blob_store(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
+    container = environ["SAMPLE_CONTAINER"]
+    store.ensure_container(container)
+    for n in range(12):
+        store.upload(container, f"slow-{n}.txt", b"slow")
+    host = new_host(environ)
+
+    run(host)
+
+    seen = drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_SEEN_QUEUE"])
+    assert sorted(s["name"] for s in seen) == sorted(f"{container}/slow-{n}.txt" for n in range(12))
+    # On Azure the blob trigger works through a queue under host.json's queue settings.
+    assert 1 < max(s["peak"] for s in seen) <= host.config.queues.max_concurrency
+
+
 def test_timer_that_runs_on_startup_runs_once(environ: dict[str, str]) -> None:
     run(new_host(environ))
     assert drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_TICK_QUEUE"]) == [{"past_due": False}]
