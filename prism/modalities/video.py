@@ -176,12 +176,7 @@ def _read(container: Any, demuxer: str, limits: VideoLimits, sample_rate: int) -
         width, height = int(video.codec_context.width), int(video.codec_context.height)
         if width <= 0 or height <= 0:
             raise PermanentError(ErrorCode.CORRUPT, "the video track has no picture size")
-        if width * height > limits.max_frame_pixels:
-            raise PermanentError(
-                ErrorCode.DECOMPRESSION_BOMB,
-                f"the video's frames are {width}×{height} pixels; "
-                f"the limit is {limits.max_frame_pixels} pixels",
-            )
+        _check_frame_size(width, height, limits)
         video.codec_context.skip_frame = "NONKEY"
         video.codec_context.thread_count = 1
     decoded = DecodedVideo(
@@ -207,10 +202,11 @@ def _read(container: Any, demuxer: str, limits: VideoLimits, sample_rate: int) -
                 raise _too_long(limits.max_seconds, limits.max_seconds, "runs past")
         if packet.stream is video:
             for frame in packet.decode():
+                _check_frame_size(frame.width, frame.height, limits)  # it may change midway
                 shown = frame.time
                 wanted = shown is not None and shown >= next_frame_at
                 if wanted and len(decoded.frames) < limits.max_frames:
-                    decoded.frames.append((round(shown, 3), _picture(frame, width, height)))
+                    decoded.frames.append((round(shown, 3), _picture(frame)))
                     next_frame_at = shown + interval
         elif track is not None:
             track.add(packet.decode())
@@ -227,8 +223,18 @@ def _read(container: Any, demuxer: str, limits: VideoLimits, sample_rate: int) -
     return decoded
 
 
-def _picture(frame: Any, width: int, height: int) -> PILImage.Image:
+def _check_frame_size(width: int, height: int, limits: VideoLimits) -> None:
+    if width * height > limits.max_frame_pixels:
+        raise PermanentError(
+            ErrorCode.DECOMPRESSION_BOMB,
+            f"the video's frames are {width}×{height} pixels; "
+            f"the limit is {limits.max_frame_pixels} pixels",
+        )
+
+
+def _picture(frame: Any) -> PILImage.Image:
     """A decoded frame as an RGB picture at most FRAME_MAX_SIDE on its longer side."""
+    width, height = int(frame.width), int(frame.height)
     scale = min(1.0, FRAME_MAX_SIDE / max(width, height))
     size = {"width": max(1, round(width * scale)), "height": max(1, round(height * scale))}
     picture: PILImage.Image = frame.to_image(**size).convert("RGB")
