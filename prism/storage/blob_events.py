@@ -24,6 +24,7 @@ from typing import Any
 from prism.errors import PrismError
 from prism.storage.blobs import AzureBlobStore, BlobInfo
 from prism.storage.queues import MessageQueues
+from prism.storage.receipts import RECEIPTS_CONTAINER
 
 logger = logging.getLogger("prism.storage.blob_events")
 
@@ -67,6 +68,11 @@ class EventPublishingBlobStore(AzureBlobStore):
         self._queue_ready = False
 
     def _publish(self, info: BlobInfo, api: str) -> None:
+        # The Functions host's own bookkeeping (receipts, start counts) is no trigger's:
+        # on Azure the subscription's subject filter drops it; here it is not sent at
+        # all, or each file would queue two more events for the host to read and drop.
+        if info.container == RECEIPTS_CONTAINER:
+            return
         event = blob_created_event(info, self.client(info.container, info.name).url, api)
         try:
             if not self._queue_ready:

@@ -13,6 +13,7 @@ from prism.storage import (
     message_queues,
 )
 from prism.storage.clients import blob_store
+from prism.storage.receipts import RECEIPTS_CONTAINER
 
 pytestmark = pytest.mark.integration
 
@@ -148,10 +149,14 @@ def test_a_blob_written_through_the_local_stack_is_announced_as_event_grid_would
 
     uploaded = store.upload(unique_name, "dir/new.txt", b"hello")
     store.copy(unique_name, "dir/new.txt", unique_name, "copy.txt")
+    # The Functions host's bookkeeping is no trigger's: never announced.
+    store.ensure_container(RECEIPTS_CONTAINER)
+    store.upload(RECEIPTS_CONTAINER, f"blobreceipts/{unique_name}", b"")
 
     queues = message_queues(storage_connection)
     bodies = [m.body() for m in queues.receive(f"{unique_name}events", max_messages=32,
                                                visibility_timeout=30)]  # fmt: skip
+    assert len(bodies) == 2  # one event per blob the stack's subscription would deliver
     blobs = [blob for body in bodies for blob in parse_dead_letters(body, {unique_name}).blobs]
     assert [(b.container, b.name) for b in blobs] == [
         (unique_name, "dir/new.txt"), (unique_name, "copy.txt")
