@@ -70,7 +70,7 @@ def searchable_text(modality: str, result: dict[str, Any]) -> str | None:
         return text or None
     if modality == "video":
         # What is said, then the words on screen, then what the frames show.
-        spoken = str(((result.get("audio") or {}).get("transcript") or {}).get("text", ""))
+        spoken = searchable_text("audio", result.get("audio") or {}) or ""
         shown = [str(frame.get("text", "")) for frame in result.get("frames") or []]
         named = [str(item["label"]) for item in (result.get("labels") or [])[:IMAGE_LABELS]]
         return _sentences(spoken, " ".join(shown), ", ".join(named))
