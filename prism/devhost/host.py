@@ -161,9 +161,13 @@ class DevHost:
         self._started = True
 
     async def _start_worker(self) -> None:
-        """Start a worker process and route to the functions its indexing reports."""
-        self.functions = await self.worker.start()
+        """Start a worker process and route to the functions its indexing reports, but
+        those an ``AzureWebJobs.<name>.Disabled`` app setting turns off (as on Azure)."""
+        self.functions = [f for f in await self.worker.start() if not self._disabled(f.name)]
         self.router = Router(self.functions, self.config.route_prefix)
+
+    def _disabled(self, name: str) -> bool:
+        return self.environ.get(f"AzureWebJobs.{name}.Disabled", "").lower() in ("true", "1")
 
     async def stop(self) -> None:
         if self._started:

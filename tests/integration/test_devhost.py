@@ -86,6 +86,18 @@ def test_dropped_blob_runs_its_function_once_and_receipts_stop_reruns(
     assert seen == [{"name": f"{container}/a/cat.jpg", "length": 4, "bytes": 4}]
 
 
+def test_a_function_disabled_by_its_app_setting_does_not_run(environ: dict[str, str]) -> None:
+    store = blob_store(StorageConnection(connection_string=environ["SAMPLE_STORAGE"]))
+    container = environ["SAMPLE_CONTAINER"]
+    store.ensure_container(container)
+    store.upload(container, "off.txt", b"x")
+
+    run(new_host({**environ, "AzureWebJobs.on_upload.Disabled": "true"}))
+    assert drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_SEEN_QUEUE"]) == []
+    run(new_host(environ))  # enabled again: the blob it left runs now
+    assert len(drain(environ["SAMPLE_STORAGE"], environ["SAMPLE_SEEN_QUEUE"])) == 1
+
+
 def test_host_never_reruns_a_blob_it_completed_before_the_receipt_is_listed(
     environ: dict[str, str],
 ) -> None:

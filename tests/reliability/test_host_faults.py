@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from prism.modality import Modality
 from tests.e2e.conftest import PipelineUnderTest
 from tests.reliability.harness import (
     SHORT_LEASE,
@@ -23,6 +24,8 @@ from tests.reliability.harness import (
 pytestmark = pytest.mark.e2e
 FILES = 48
 COSMOS_OUTAGE_SECONDS = 5.0
+# Functions' own switch (an app setting per function) for every inference function.
+INFERENCE_OFF = {f"AzureWebJobs.infer_{modality.value}.Disabled": "true" for modality in Modality}
 
 
 def routed(pipeline: PipelineUnderTest) -> int:
@@ -55,18 +58,22 @@ def test_cosmos_unreachable_for_a_while_loses_no_result_and_duplicates_none(
     link = Link(endpoint.port)
     link_endpoint = f"https://127.0.0.1:{link.port}/"
     through_link = {"PRISM_COSMOS__accountEndpoint": link_endpoint}
+    environ = {**pipeline.environ, **through_link, **SHORT_LEASE}
     try:
         submissions = pipeline.client.submit(mixed_files(tmp_path, FILES))
-        host = Host({**pipeline.environ, **through_link, **SHORT_LEASE}, tmp_path / "host.log")
-        # Cut once every blob is routed (a result, or a job on a queue) and inference is
-        # under way: the outage hits the inference stage's writes. (Ingest's own
+        # Every blob routed first (a result, or a job on a queue), straight to Cosmos DB,
+        # by a host whose inference functions are off; then the link is cut and a host
+        # that infers through it starts: the outage hits the inference stage's writes
+        # by construction, not by which stage happens to be faster. (Ingest's own
         # retries are the blob trigger's: see docs/reliability.md.)
-        wait_until(
-            lambda: routed(pipeline) >= FILES and len(pipeline.documents()) >= 3,
-            120,
-            "every blob routed and the first results",
-        )
+        router = Host({**pipeline.environ, **INFERENCE_OFF}, tmp_path / "router.log")
+        wait_until(lambda: routed(pipeline) >= FILES, 120, "every blob routed")
+        router.stop()
         link.cut()
+        log = tmp_path / "host.log"
+        host = Host(environ, log)
+        wait_until(lambda: " failed on message " in log.read_text(), 120,
+                   "an inference to fail against the cut link")  # fmt: skip
         time.sleep(COSMOS_OUTAGE_SECONDS)  # the outage itself, not a wait for a result
         done_during_outage = len(pipeline.documents())
         link.restore()
