@@ -72,7 +72,7 @@ from prism.storage import (
     json_body,
     poison_queue_name,
 )
-from prism.storage.receipts import BlobAttempts, BlobReceipts, unreceipted
+from prism.storage.receipts import BlobReceipts, unreceipted
 
 log = logging.getLogger("prism.devhost")
 
@@ -145,10 +145,6 @@ class DevHost:
     @functools.cached_property
     def _receipts(self) -> BlobReceipts:
         return BlobReceipts(self.connections.blobs(Env.WEBJOBS_STORAGE))
-
-    @functools.cached_property
-    def _attempts(self) -> BlobAttempts:
-        return BlobAttempts(self.connections.blobs(Env.WEBJOBS_STORAGE))
 
     # -- invocation ----------------------------------------------------------------------
 
@@ -401,7 +397,7 @@ class DevHost:
         limit = self.config.queues.max_dequeue_count  # the host uses it for blobs too
         try:
             # Counted before the run, in storage: a run that kills the host counts.
-            attempt = await asyncio.to_thread(self._attempts.start, spec.name, blob)
+            attempt = await asyncio.to_thread(self._receipts.start, spec.name, blob)
             if attempt > limit:
                 log.error("%s: blob %s/%s started %d times without finishing; poisoned",
                           spec.name, blob.container, blob.name, attempt - 1)  # fmt: skip
@@ -419,9 +415,8 @@ class DevHost:
                     await asyncio.to_thread(self._poison_blob, spec, blob)
                 else:
                     self.stats.succeeded[spec.name] += 1
-            await asyncio.to_thread(self._receipts.write, spec.name, blob)
+            await asyncio.to_thread(self._receipts.complete, spec.name, blob)
             self._blobs_done.add(key)
-            await asyncio.to_thread(self._attempts.forget, spec.name, blob)
         finally:
             self._blobs_in_flight.discard(key)
 

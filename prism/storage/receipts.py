@@ -1,11 +1,16 @@
-"""Blob receipts: the record that a function has run for one version of one blob; and
-blob attempts: how often it has been started on one, kept beside the receipts.
+"""Blob receipts: the record that a function has run for one version of one blob, and
+until then how often it has been started on it.
 
-The Functions host keeps them as empty blobs in ``azure-webjobs-hosts`` named
-``blobreceipts/<host id>/<function>/<etag>/<container>/<blob>``; the local host does the
-same (in the ``AzureWebJobsStorage`` account, so they survive restarts). A blob whose
-name and etag have a receipt is never run again; an overwritten blob has a new etag and
-runs again — as an Event Grid ``BlobCreated`` event would make it.
+The Functions host keeps receipts as blobs in ``azure-webjobs-hosts`` named
+``blobreceipts/<host id>/<function>/<etag>/<container>/<blob>``, created *incomplete*
+before the function runs and marked complete after; the local host does the same (in the
+``AzureWebJobsStorage`` account, so they survive restarts). An incomplete receipt holds
+the number of starts (so a run that kills the host still counts); a complete one is
+empty. Completing overwrites the same blob and nothing is ever deleted per run: on
+Azurite a delete costs O(blobs in the account) (its next lookup re-sorts the metadata
+indexes), which at 20,000 files made the local host slow down as the container filled.
+A blob whose name and etag have a complete receipt is never run again; an overwritten
+blob has a new etag and runs again — as an Event Grid ``BlobCreated`` event would make it.
 """
 
 from __future__ import annotations
@@ -20,17 +25,15 @@ HOST_ID = "prism-devhost"
 
 
 RECEIPTS = "blobreceipts"
-ATTEMPTS = "blobattempts"
 
 
-def _prefix(function: str, kind: str = RECEIPTS) -> str:
-    return f"{kind}/{HOST_ID}/{function}/"
+def _prefix(function: str) -> str:
+    return f"{RECEIPTS}/{HOST_ID}/{function}/"
 
 
-def receipt_name(function: str, container: str, blob: str, etag: str, kind: str = RECEIPTS) -> str:
-    """Where a receipt (or, of ``kind`` ATTEMPTS, an attempt count) of one blob version
-    is kept."""
-    return f"{_prefix(function, kind)}{etag.strip(chr(34))}/{container}/{blob}"
+def receipt_name(function: str, container: str, blob: str, etag: str) -> str:
+    """Where the receipt of one blob version is kept."""
+    return f"{_prefix(function)}{etag.strip(chr(34))}/{container}/{blob}"
 
 
 def parse_receipt(function: str, name: str) -> tuple[str, str, str] | None:
@@ -57,21 +60,20 @@ def unreceipted(
 
 
 def forget_every_receipt(store: BlobStore) -> int:
-    """Delete every receipt and attempt count of the local host: each blob still in its
+    """Delete every receipt of the local host, complete or not: each blob still in its
     containers then runs again (how a stack whose results were lost gets them back).
-    Returns how many receipts there were."""
+    Returns how many were complete."""
     if not store.container_exists(RECEIPTS_CONTAINER):
         return 0
-    receipts = 0
-    for kind in (RECEIPTS, ATTEMPTS):
-        for blob in list(store.list(RECEIPTS_CONTAINER, f"{kind}/{HOST_ID}/")):
-            store.delete(RECEIPTS_CONTAINER, blob.name)
-            receipts += kind == RECEIPTS
-    return receipts
+    complete = 0
+    for receipt in list(store.list(RECEIPTS_CONTAINER, f"{RECEIPTS}/{HOST_ID}/")):
+        store.delete(RECEIPTS_CONTAINER, receipt.name)
+        complete += receipt.size == 0
+    return complete
 
 
-class _HostBlobs:
-    """Small blobs the host keeps in the receipts container, created on first use."""
+class BlobReceipts:
+    """The local host's receipts, in the receipts container (created on first use)."""
 
     def __init__(self, store: BlobStore) -> None:
         self.store = store
@@ -82,42 +84,28 @@ class _HostBlobs:
             self.store.ensure_container(RECEIPTS_CONTAINER)
             self._ready = True
 
-
-class BlobReceipts(_HostBlobs):
     def names(self, function: str) -> list[str]:
+        """The complete receipts of ``function``."""
         self._ensure()
-        return [b.name for b in self.store.list(RECEIPTS_CONTAINER, prefix=_prefix(function))]
+        listed = self.store.list(RECEIPTS_CONTAINER, prefix=_prefix(function))
+        return [receipt.name for receipt in listed if receipt.size == 0]
 
     def has(self, function: str, blob: BlobInfo) -> bool:
-        """Whether ``function`` has a receipt for this blob version (one HEAD request)."""
+        """Whether ``function`` has a complete receipt for this blob version (one HEAD)."""
         self._ensure()
         name = receipt_name(function, blob.container, blob.name, blob.etag)
         try:
-            self.store.properties(RECEIPTS_CONTAINER, name)
+            return self.store.properties(RECEIPTS_CONTAINER, name).size == 0
         except NotFoundError:
             return False
-        return True
-
-    def write(self, function: str, blob: BlobInfo) -> None:
-        self._ensure()
-        self.store.upload(
-            RECEIPTS_CONTAINER, receipt_name(function, blob.container, blob.name, blob.etag), b""
-        )
-
-
-class BlobAttempts(_HostBlobs):
-    """How many times a function has been started on one blob version, in storage: a
-    run that crashes the host still counts, so a blob that always crashes it reaches
-    ``maxDequeueCount`` and is poisoned instead of crashing every restart."""
-
-    @staticmethod
-    def _name(function: str, blob: BlobInfo) -> str:
-        return receipt_name(function, blob.container, blob.name, blob.etag, ATTEMPTS)
 
     def start(self, function: str, blob: BlobInfo) -> int:
-        """Count one more start on ``blob`` before it runs; the count, from 1."""
+        """Count one more start on ``blob`` before it runs, in its incomplete receipt: a
+        run that crashes the host still counts, so a blob that always crashes it reaches
+        ``maxDequeueCount`` and is poisoned instead of crashing every restart. The
+        count, from 1."""
         self._ensure()
-        name = self._name(function, blob)
+        name = receipt_name(function, blob.container, blob.name, blob.etag)
         try:
             count = int(self.store.download(RECEIPTS_CONTAINER, name) or b"0") + 1
         except NotFoundError:
@@ -125,6 +113,9 @@ class BlobAttempts(_HostBlobs):
         self.store.upload(RECEIPTS_CONTAINER, name, str(count).encode())
         return count
 
-    def forget(self, function: str, blob: BlobInfo) -> None:
-        """Drop the count once the blob has its receipt."""
-        self.store.delete(RECEIPTS_CONTAINER, self._name(function, blob))
+    def complete(self, function: str, blob: BlobInfo) -> None:
+        """Mark ``blob`` done for ``function``: it is never run again."""
+        self._ensure()
+        self.store.upload(
+            RECEIPTS_CONTAINER, receipt_name(function, blob.container, blob.name, blob.etag), b""
+        )

@@ -28,7 +28,7 @@ from prism.storage import (
     message_queues,
     poison_queue_name,
 )
-from prism.storage.receipts import RECEIPTS_CONTAINER, BlobAttempts, receipt_name
+from prism.storage.receipts import RECEIPTS_CONTAINER, BlobReceipts, receipt_name
 
 pytestmark = pytest.mark.integration
 
@@ -154,11 +154,11 @@ def test_a_blob_whose_runs_kill_the_host_is_poisoned_without_running_again(
     uploaded = store.upload(container, "crasher.txt", b"ok")
     host = new_host(environ)
     # Every start so far died with its host: each was counted, none finished.
-    attempts = BlobAttempts(
+    receipts = BlobReceipts(
         blob_store(StorageConnection(connection_string=environ["AzureWebJobsStorage"]))
     )
     for _ in range(host.config.queues.max_dequeue_count):
-        attempts.start("on_upload", uploaded)
+        receipts.start("on_upload", uploaded)
 
     run(host)
 

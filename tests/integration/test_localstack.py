@@ -12,7 +12,7 @@ from prism.localstack import LocalStack, StackState
 from prism.localstack.processes import is_running
 from prism.localstack.stack import AZURITE_MARKER, COSMOS_MARKER, DEVHOST_MARKER
 from prism.storage import StorageConnection, blob_store
-from prism.storage.receipts import BlobReceipts
+from prism.storage.receipts import RECEIPTS_CONTAINER, BlobReceipts
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,9 @@ def test_a_restart_with_an_empty_cosmos_emulator_runs_processed_blobs_again(
         store = blob_store(StorageConnection(connection_string=state.azurite.connection_string))
         store.ensure_container("incoming")
         done = store.upload("incoming", "processed.txt", b"a result the emulator held")
-        BlobReceipts(store).write("ingest", done)
+        started = store.upload("incoming", "started.txt", b"a run the stop cut short")
+        BlobReceipts(store).complete("ingest", done)
+        BlobReceipts(store).start("ingest", started)
         stack.stop()  # the Cosmos DB emulator's results die with it; Azurite's data stays
 
         state = stack.start()
@@ -67,7 +69,8 @@ def test_a_restart_with_an_empty_cosmos_emulator_runs_processed_blobs_again(
         store = blob_store(StorageConnection(connection_string=state.azurite.connection_string))
         assert stack.redelivered == 1
         assert BlobReceipts(store).names("ingest") == []  # so the blob runs again
-        assert [b.name for b in store.list("incoming")] == ["processed.txt"]
+        assert list(store.list(RECEIPTS_CONTAINER)) == []  # the started one's count too
+        assert [b.name for b in store.list("incoming")] == ["processed.txt", "started.txt"]
     finally:
         stack.stop()
 
