@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.machine import recorded_machine
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SUITES = ("models", "speech", "labels", "batching", "documents", "media", "cache", "pipeline")
 
@@ -22,44 +24,13 @@ def main() -> int:
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     RESULTS_DIR.mkdir(exist_ok=True)
     for suite in chosen:
-        started = machine()
-        report = run_suite(suite, args.files)
-        # Where and when the figures were measured, and how busy the machine was.
-        report["machine"] = {**started, "load_average_after": _load_average()}
+        with recorded_machine() as where:
+            report = run_suite(suite, args.files)
+        report["machine"] = where
         target = RESULTS_DIR / f"{suite}.json"
         target.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"(written to bench/results/{target.name})\n")
     return 0
-
-
-def _load_average() -> list[float]:
-    import os
-
-    return [round(value, 2) for value in os.getloadavg()]
-
-
-def machine() -> dict[str, Any]:
-    """The machine a suite ran on: CPU, cores, memory, Python, and its load when the
-    suite started (the project's machines are shared)."""
-    import os
-    import platform
-    from datetime import UTC, datetime
-
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor() or platform.machine(),
-    ) if Path("/proc/cpuinfo").is_file() else platform.processor()  # fmt: skip
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": round(memory, 1),
-        "python": platform.python_version(),
-        "system": platform.platform(),
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "load_average_before": _load_average(),
-    }
 
 
 def run_suite(suite: str, files: int) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.machine import recorded_machine
 from bench.pipeline import mixed_files, private_stack, stack_environment
 from prism.errors import ErrorCode
 from prism.localstack import devhost_command
@@ -239,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         help="queued messages the dropping stays within (0: drop all first)",
     )
     args = parser.parse_args(argv)
-    report = run(args.files, args.hostile_share, args.timeout, args.ahead)
+    with recorded_machine() as where:
+        report = run(args.files, args.hostile_share, args.timeout, args.ahead)
+    report["machine"] = where
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"load-{args.files}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
