@@ -130,7 +130,7 @@ def run(count: int, hostile_share: float, timeout: float, ahead: int) -> dict[st
         expected: dict[str, str] = {}  # document id → blob name
 
         def drop(until: int) -> None:
-            for index in range(len(expected), until):
+            for index in range(len(expected), min(until, len(files))):
                 name, data = files[index]
                 blob = f"{index:05d}-{name}"
                 info = client.blobs.upload(container, blob, data)
@@ -150,7 +150,7 @@ def run(count: int, hostile_share: float, timeout: float, ahead: int) -> dict[st
                 host_peak = max(host_peak, peak_kib(host.pid))  # VmHWM only grows
                 waiting = sum(client.queues.approximate_count(q) for q in pipeline_queues)
                 if len(expected) < len(files) and waiting < ahead:
-                    drop(min(len(files), len(expected) + DROP_STEP))
+                    drop(len(expected) + DROP_STEP)
                 else:
                     time.sleep(SAMPLE_SECONDS)
         pipeline_s = time.perf_counter() - start
