@@ -13,7 +13,7 @@ from prism.storage import (
     message_queues,
 )
 from prism.storage.clients import blob_store
-from prism.storage.receipts import RECEIPTS_CONTAINER
+from prism.storage.receipts import RECEIPTS_CONTAINER, BlobReceipts, receipt_name
 
 pytestmark = pytest.mark.integration
 
@@ -162,3 +162,37 @@ def test_a_blob_written_through_the_local_stack_is_announced_as_event_grid_would
         (unique_name, "dir/new.txt"), (unique_name, "copy.txt")
     ]  # fmt: skip
     assert uploaded.etag  # the write itself is unchanged
+
+
+# The local host's blob receipts; a test's container name is also the name of a function
+# no other test has receipts for.
+
+
+def test_a_started_blob_counts_its_starts_and_is_done_only_once_completed(
+    store: AzureBlobStore, container: str
+) -> None:
+    blob, receipts = store.upload(container, "x.txt", b"data"), BlobReceipts(store)
+
+    assert [receipts.start(container, blob) for _ in range(3)] == [1, 2, 3]
+    assert not receipts.has(container, blob)
+    assert receipts.names(container) == []  # an incomplete receipt leaves the blob pending
+
+    receipts.complete(container, blob)
+
+    assert receipts.has(container, blob)
+    assert receipts.names(container) == [receipt_name(container, container, "x.txt", blob.etag)]
+
+
+def test_a_run_leaves_one_receipt_blob_and_deletes_nothing(
+    store: AzureBlobStore, container: str
+) -> None:
+    blob, receipts = store.upload(container, "x.txt", b"data"), BlobReceipts(store)
+
+    receipts.start(container, blob)
+    receipts.complete(container, blob)
+
+    # Of every blob the host keeps (under any prefix), one for this run, complete.
+    kept = [r for r in store.list(RECEIPTS_CONTAINER) if f"/{container}/" in r.name]
+    assert [(r.name, r.size) for r in kept] == [
+        (receipt_name(container, container, "x.txt", blob.etag), 0)
+    ]
