@@ -36,6 +36,15 @@ def receipt_name(function: str, container: str, blob: str, etag: str) -> str:
     return f"{_prefix(function)}{etag.strip(chr(34))}/{container}/{blob}"
 
 
+def _of(function: str, blob: BlobInfo) -> str:
+    return receipt_name(function, blob.container, blob.name, blob.etag)
+
+
+def _complete(receipt: BlobInfo) -> bool:
+    """An incomplete receipt holds its start count; a complete one is empty."""
+    return receipt.size == 0
+
+
 def parse_receipt(function: str, name: str) -> tuple[str, str, str] | None:
     """(etag, container, blob) of a receipt name, or None if it is not this function's."""
     prefix = _prefix(function)
@@ -68,7 +77,7 @@ def forget_every_receipt(store: BlobStore) -> int:
     complete = 0
     for receipt in list(store.list(RECEIPTS_CONTAINER, f"{RECEIPTS}/{HOST_ID}/")):
         store.delete(RECEIPTS_CONTAINER, receipt.name)
-        complete += receipt.size == 0
+        complete += _complete(receipt)
     return complete
 
 
@@ -88,14 +97,13 @@ class BlobReceipts:
         """The complete receipts of ``function``."""
         self._ensure()
         listed = self.store.list(RECEIPTS_CONTAINER, prefix=_prefix(function))
-        return [receipt.name for receipt in listed if receipt.size == 0]
+        return [receipt.name for receipt in listed if _complete(receipt)]
 
     def has(self, function: str, blob: BlobInfo) -> bool:
         """Whether ``function`` has a complete receipt for this blob version (one HEAD)."""
         self._ensure()
-        name = receipt_name(function, blob.container, blob.name, blob.etag)
         try:
-            return self.store.properties(RECEIPTS_CONTAINER, name).size == 0
+            return _complete(self.store.properties(RECEIPTS_CONTAINER, _of(function, blob)))
         except NotFoundError:
             return False
 
@@ -105,7 +113,7 @@ class BlobReceipts:
         ``maxDequeueCount`` and is poisoned instead of crashing every restart. The
         count, from 1."""
         self._ensure()
-        name = receipt_name(function, blob.container, blob.name, blob.etag)
+        name = _of(function, blob)
         try:
             count = int(self.store.download(RECEIPTS_CONTAINER, name) or b"0") + 1
         except NotFoundError:
@@ -116,6 +124,4 @@ class BlobReceipts:
     def complete(self, function: str, blob: BlobInfo) -> None:
         """Mark ``blob`` done for ``function``: it is never run again."""
         self._ensure()
-        self.store.upload(
-            RECEIPTS_CONTAINER, receipt_name(function, blob.container, blob.name, blob.etag), b""
-        )
+        self.store.upload(RECEIPTS_CONTAINER, _of(function, blob), b"")
