@@ -115,9 +115,12 @@ class BlobReceipts:
         self._ensure()
         name = _of(function, blob)
         try:
-            count = int(self.store.download(RECEIPTS_CONTAINER, name) or b"0") + 1
+            held = self.store.download(RECEIPTS_CONTAINER, name)
         except NotFoundError:
-            count = 1
+            held = b""
+        # Anything but a count (a complete receipt, or bytes someone else wrote) starts
+        # again from 1 rather than failing every run of the blob for good.
+        count = int(held) + 1 if held.isdigit() else 1
         self.store.upload(RECEIPTS_CONTAINER, name, str(count).encode())
         return count
 

@@ -196,3 +196,13 @@ def test_a_run_leaves_one_receipt_blob_and_deletes_nothing(
     assert [(r.name, r.size) for r in kept] == [
         (receipt_name(container, container, "x.txt", blob.etag), 0)
     ]
+
+
+def test_a_receipt_holding_something_other_than_a_count_starts_again_from_one(
+    store: AzureBlobStore, container: str
+) -> None:
+    blob, receipts = store.upload(container, "x.txt", b"data"), BlobReceipts(store)
+    name = receipt_name(container, container, "x.txt", blob.etag)
+    store.upload(RECEIPTS_CONTAINER, name, b"\xff-2")
+
+    assert [receipts.start(container, blob) for _ in range(2)] == [1, 2]
