@@ -55,8 +55,8 @@ param environmentName string
 @description('Azure region for every resource: one that offers Flex Consumption. Archive tier needs an LRS/GRS account, which every region offers.')
 param location string
 
+// Not 512: Prism's models and runtime alone take ~600 MB (PRISM_RESIDENT_MEMORY_MB).
 @allowed([
-  512
   2048
   4096
 ])

@@ -38,6 +38,7 @@ def translate_errors(call: Any) -> Any:
 
     @functools.wraps(call)
     async def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        from prism.budget import BudgetExhaustedError
         from prism.errors import PermanentError, PrismError
 
         try:
@@ -45,6 +46,10 @@ def translate_errors(call: Any) -> Any:
             return result
         except PermanentError as error:
             return error_response(error.code.value, error.message, error.http_status)
+        except BudgetExhaustedError as error:  # every byte of memory for files is taken
+            response = error_response(error.code.value, error.message, 503)
+            response.headers["Retry-After"] = str(error.retry_after)
+            return response
         except PrismError as error:  # transient faults and storage conditions
             logger.warning("dependency failure on %s: %s", _path(req.url), error)
             return error_response(

@@ -30,6 +30,9 @@ class ErrorCode(StrEnum):
     TOO_LONG = "too_long"
     # A document protected by a password Prism does not have.
     ENCRYPTED = "encrypted"
+    # Processing the file would take more memory than an instance has for files
+    # (prism.budget): send a smaller file.
+    OVER_BUDGET = "over_budget"
     BAD_REQUEST = "bad_request"
     # A continuation token that this API did not issue for these filters (garbled,
     # forged, truncated, or another query's): start the listing again.
@@ -38,12 +41,15 @@ class ErrorCode(StrEnum):
     UNAUTHORIZED = "unauthorized"
     MODEL_UNAVAILABLE = "model_unavailable"
     DEPENDENCY_UNAVAILABLE = "dependency_unavailable"
+    # The instance's memory for files is all reserved right now: try again shortly.
+    BUSY = "busy"
     INTERNAL = "internal"
 
 
 # HTTP status a client should see for a rejected input (anything else is 422).
 _HTTP_STATUS = {
     ErrorCode.TOO_LARGE: 413,
+    ErrorCode.OVER_BUDGET: 413,
     ErrorCode.UNSUPPORTED_TYPE: 415,
     ErrorCode.BAD_REQUEST: 400,
     ErrorCode.INVALID_CONTINUATION: 400,

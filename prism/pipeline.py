@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any
 
 from prism import telemetry
+from prism.budget import Cost, MemoryBudget
 from prism.cache import PredictionCache, cache_key
 from prism.errors import ErrorCode, PermanentError
 from prism.inference.batcher import BatchPolicy, MicroBatcher
@@ -104,6 +105,7 @@ class Pipeline:
         results: DocumentContainer,
         engine: Engine,
         cache: PredictionCache,
+        budget: MemoryBudget | None = None,
     ) -> None:
         self.settings = settings
         self.blobs = blobs
@@ -111,6 +113,8 @@ class Pipeline:
         self.results = results
         self.engine = engine
         self.cache = cache
+        # One per process: every file in flight reserves its peak memory from it.
+        self.budget = budget or MemoryBudget(settings.file_memory_bytes)
         # Per event loop and modality: a batcher's futures belong to one loop. A batcher
         # leaves when its worker stops, so a finished loop keeps none alive.
         self._batchers: dict[
@@ -319,6 +323,43 @@ class Pipeline:
         timings = Timings()
         timings.add("route", job.route_ms)
         timings.add("queue_wait", _ms_since(job.enqueued_at))
+        modality = Modality(job.modality)
+        start = time.perf_counter()
+        try:
+            # What the file will cost, from its size and header, before it is downloaded.
+            cost = await asyncio.to_thread(self._blob_cost, job, modality)
+            reservation = await self.budget.reserve(cost)
+        except (NotFoundError, ConditionFailedError):
+            logger.info("job %s: blob %s/%s version gone", job.id, job.container, job.blob)
+            return None
+        except PermanentError as error:  # more than an instance has for files
+            timings.add("admission", _elapsed_ms(start))
+            document = await self._reject_job(job, modality, error, timings)
+        else:
+            timings.add("admission", _elapsed_ms(start))
+            with reservation:
+                inferred = await self._download_and_infer(job, modality, timings)
+            if inferred is None:
+                return None
+            document = inferred
+        if document["error"]:
+            await asyncio.to_thread(self.quarantine, job.source, _as_error(document["error"]))
+        return document
+
+    def _blob_cost(self, job: Job, modality: Modality) -> Cost:
+        """The cost of the job's blob version, from its size as storage states it (not
+        as the message does) and its first bytes, in one ranged read; a version that is
+        not there any more raises :class:`ConditionFailedError`."""
+        info, head = self.blobs.read_head(
+            job.container, job.blob, max(1, self.engine.header_bytes(modality))
+        )
+        if info.etag != job.etag:
+            raise ConditionFailedError(f"blob {job.container}/{job.blob} was replaced")
+        return self.engine.cost(modality, info.size, head[: self.engine.header_bytes(modality)])
+
+    async def _download_and_infer(
+        self, job: Job, modality: Modality, timings: Timings
+    ) -> dict[str, Any] | None:
         start = time.perf_counter()
         try:
             data = await asyncio.to_thread(
@@ -328,14 +369,29 @@ class Pipeline:
             logger.info("job %s: blob %s/%s version gone", job.id, job.container, job.blob)
             return None
         timings.add("download", _elapsed_ms(start))
-        modality = Modality(job.modality)
         # Hashing a large file and loading a model on first use block: not on the loop.
         fingerprint = await asyncio.to_thread(self._fingerprint, modality, data)
-        document = await self._infer(
+        return await self._infer(
             modality, data, fingerprint, document_id=job.id, source=job.source, timings=timings
         )
-        if document["error"]:
-            await asyncio.to_thread(self.quarantine, job.source, _as_error(document["error"]))
+
+    async def _reject_job(
+        self, job: Job, modality: Modality, error: PermanentError, timings: Timings
+    ) -> dict[str, Any]:
+        """Record a rejection decided before the blob was downloaded (its cost)."""
+        document = result_document(
+            document_id=job.id,
+            modality=modality.value,
+            source=job.source,
+            error=error,
+            model=self.engine.model(modality),
+            timings=timings,
+        )
+        stored = await asyncio.to_thread(self.results.create, document)
+        if stored is None:  # another delivery recorded it first
+            theirs = await asyncio.to_thread(read_result, self.results, job.id)
+            document = theirs or document
+        telemetry.record_rejected(modality.value, error.code.value)
         return document
 
     async def _infer(
@@ -467,14 +523,19 @@ class Pipeline:
         if existing is not None:
             document = existing
         else:
-            document = await self._infer(
-                modality,
-                data,
-                fingerprint,
-                document_id=document_id,
-                source=Source(kind="http", name=name, size=len(data)),
-                timings=timings,
-            )
+            head = data[: self.engine.header_bytes(modality)]
+            cost = await asyncio.to_thread(self.engine.cost, modality, len(data), head)
+            # A caller can come back: refused at once (503, Retry-After) when the budget
+            # is spent, rather than holding its connection and its body while it waits.
+            with self.budget.try_reserve(cost):
+                document = await self._infer(
+                    modality,
+                    data,
+                    fingerprint,
+                    document_id=document_id,
+                    source=Source(kind="http", name=name, size=len(data)),
+                    timings=timings,
+                )
         if document["error"]:
             raise _as_error(document["error"])
         return document

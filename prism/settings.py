@@ -66,6 +66,9 @@ class Env:
     MAX_VIDEO_SECONDS = "PRISM_MAX_VIDEO_SECONDS"
     VIDEO_FRAME_SECONDS = "PRISM_VIDEO_FRAME_SECONDS"
     MAX_VIDEO_FRAMES = "PRISM_MAX_VIDEO_FRAMES"
+    MAX_VIDEO_PIXELS = "PRISM_MAX_VIDEO_PIXELS"
+    INSTANCE_MEMORY_MB = "PRISM_INSTANCE_MEMORY_MB"
+    RESIDENT_MEMORY_MB = "PRISM_RESIDENT_MEMORY_MB"
     MAX_OCR_PAGES = "PRISM_MAX_OCR_PAGES"
     MAX_PAGE_PIXELS = "PRISM_MAX_PAGE_PIXELS"
     TEXT_LABELS = "PRISM_TEXT_LABELS"
@@ -159,12 +162,14 @@ class Settings:
     image_text: str = field(default="on", metadata={"env": Env.IMAGE_TEXT})
     max_audio_seconds: float = field(default=600.0, metadata={"env": Env.MAX_AUDIO_SECONDS})
     max_text_tokens: int = field(default=256, metadata={"env": Env.MAX_TEXT_TOKENS})
-    # Documents (PDF): checked before any page is read or drawn. A page is drawn at
-    # 150 dpi for OCR only when it has no text layer; OCR costs seconds a page.
+    # Documents (PDF): checked before any page is read or drawn. A page is drawn for OCR
+    # only when it has no text layer (OCR costs seconds a page), one page at a time, at
+    # 150 dpi or at the lower resolution that keeps it within max_page_pixels (an A2
+    # page at 150 dpi is 8.7 megapixels); a drawn page holds 12 bytes a pixel at its peak.
     max_document_bytes: int = field(default=50 * MIB, metadata={"env": Env.MAX_DOCUMENT_BYTES})
     max_document_pages: int = field(default=500, metadata={"env": Env.MAX_DOCUMENT_PAGES})
     max_ocr_pages: int = field(default=20, metadata={"env": Env.MAX_OCR_PAGES})
-    max_page_pixels: int = field(default=25_000_000, metadata={"env": Env.MAX_PAGE_PIXELS})
+    max_page_pixels: int = field(default=12_000_000, metadata={"env": Env.MAX_PAGE_PIXELS})
     # Videos: the byte and duration limits are checked before any frame is decoded (the
     # duration as declared, and again as the packets go by); a frame is an image, under
     # PRISM_MAX_IMAGE_PIXELS. Key frames are labelled, at most one per
@@ -173,6 +178,16 @@ class Settings:
     max_video_seconds: float = field(default=600.0, metadata={"env": Env.MAX_VIDEO_SECONDS})
     video_frame_seconds: float = field(default=2.0, metadata={"env": Env.VIDEO_FRAME_SECONDS})
     max_video_frames: int = field(default=60, metadata={"env": Env.MAX_VIDEO_FRAMES})
+    # A video's pictures: 4K UHD. The decoder holds up to 18 of them (prism.budget).
+    max_video_pixels: int = field(default=3840 * 2160, metadata={"env": Env.MAX_VIDEO_PIXELS})
+    # The memory budget (prism.budget): what an instance has (Flex Consumption: 512,
+    # 2,048 — the default — or 4,096 MB), less what is resident whatever the files: the
+    # Functions host, the language worker, the libraries and every model loaded (the
+    # worker measured 607 MB with every model loaded and run, the arena off; the host
+    # and headroom make up the rest: bench/budget.py measures both). Files share the
+    # difference: each reserves its estimated peak before it is downloaded.
+    instance_memory_mb: int = field(default=2048, metadata={"env": Env.INSTANCE_MEMORY_MB})
+    resident_memory_mb: int = field(default=896, metadata={"env": Env.RESIDENT_MEMORY_MB})
     text_labels: tuple[str, ...] = field(
         default=DEFAULT_TEXT_LABELS, metadata={"env": Env.TEXT_LABELS}
     )
@@ -246,6 +261,11 @@ class Settings:
         }
 
     @property
+    def file_memory_bytes(self) -> int:
+        """What the files in flight on one instance may hold at once (prism.budget)."""
+        return (self.instance_memory_mb - self.resident_memory_mb) * MIB
+
+    @property
     def max_bytes_overall(self) -> int:
         return max(
             self.max_image_bytes,
@@ -301,6 +321,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     if settings.max_video_frames < 1 or settings.video_frame_seconds <= 0:
         raise ConfigurationError(
             f"{Env.MAX_VIDEO_FRAMES} is at least 1 and {Env.VIDEO_FRAME_SECONDS} above 0"
+        )
+    if settings.resident_memory_mb < 0 or settings.file_memory_bytes <= 0:
+        raise ConfigurationError(
+            f"{Env.INSTANCE_MEMORY_MB} ({settings.instance_memory_mb}) must exceed "
+            f"{Env.RESIDENT_MEMORY_MB} ({settings.resident_memory_mb}), which is at least 0"
         )
     if settings.image_text not in ("on", "off"):
         raise ConfigurationError(f"{Env.IMAGE_TEXT} is on or off: {settings.image_text}")

@@ -60,8 +60,8 @@ param cacheContainerName string
 @description('Application Insights connection string (not a secret: ingestion needs an Entra token).')
 param appInsightsConnectionString string
 
+// Not 512: Prism's models and runtime alone take ~600 MB (PRISM_RESIDENT_MEMORY_MB).
 @allowed([
-  512
   2048
   4096
 ])
@@ -224,6 +224,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'PRISM_INTRA_OP_THREADS'
           value: string(intraOpThreads)
+        }
+        // The memory budget files share (prism.budget) follows the instance size.
+        {
+          name: 'PRISM_INSTANCE_MEMORY_MB'
+          value: string(instanceMemoryMB)
         }
         // Micro-batching per modality (defaults from the benchmark, see README
         // "Performance"); one model call in flight per core the instance owns.

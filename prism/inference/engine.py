@@ -15,8 +15,9 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any, assert_never
 
+from prism.budget import Cost
 from prism.errors import ConfigurationError
-from prism.modalities.base import ModalityHandler, Outcome, run_batch
+from prism.modalities.base import BudgetedHandler, Outcome, run_batch
 from prism.modalities.text_shape import SHAPE_VERSION
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef, ModelSpec, Precision, model_for, model_named
@@ -31,12 +32,12 @@ class Engine:
         result ids, do not tell precisions apart)."""
         self.settings = settings
         self.precision = precision
-        self._handlers: dict[Modality, ModalityHandler[Any, Any, Any]] = {}
+        self._handlers: dict[Modality, BudgetedHandler[Any, Any, Any]] = {}
         self._magika: MagikaClassifier | None = None
         self._models: dict[Modality, ModelRef] = {}  # settings are frozen: work out once
         self._lock = threading.Lock()
 
-    def handler(self, modality: Modality) -> ModalityHandler[Any, Any, Any]:
+    def handler(self, modality: Modality) -> BudgetedHandler[Any, Any, Any]:
         with self._lock:
             handler = self._handlers.get(modality)
             if handler is None:
@@ -74,7 +75,8 @@ class Engine:
             case Modality.VIDEO:
                 # Its frames' labels and its transcript are the image and audio models'.
                 shaping = (s.max_video_bytes, s.max_video_seconds, s.video_frame_seconds,
-                           s.max_video_frames, *self.model(Modality.IMAGE).key_parts(),
+                           s.max_video_frames, s.max_video_pixels,
+                           *self.model(Modality.IMAGE).key_parts(),
                            *self.model(Modality.AUDIO).key_parts())  # fmt: skip
             case _:
                 assert_never(modality)
@@ -117,7 +119,7 @@ class Engine:
         spec = model_for(role, self.settings.model_dir)
         return spec if self.precision is None else spec.at(self.precision)
 
-    def _create(self, modality: Modality) -> ModalityHandler[Any, Any, Any]:
+    def _create(self, modality: Modality) -> BudgetedHandler[Any, Any, Any]:
         s = self.settings
         if modality is Modality.DOCUMENT:
             from prism.modalities.document import DocumentLimits, DocumentReader
@@ -142,7 +144,7 @@ class Engine:
                 limits=VideoLimits(
                     s.max_video_bytes,
                     s.max_video_seconds,
-                    s.max_image_pixels,
+                    s.max_video_pixels,
                     s.video_frame_seconds,
                     s.max_video_frames,
                 ),
@@ -225,6 +227,15 @@ class Engine:
             magika=self.content_classifier,
             settings=self.settings,
         )
+
+    def cost(self, modality: Modality, size: int, head: bytes) -> Cost:
+        """What one ``size``-byte file of ``modality`` will cost to process, from its
+        first :meth:`header_bytes` bytes (``head``): see :mod:`prism.budget`."""
+        return self.handler(modality).cost(size, head)
+
+    def header_bytes(self, modality: Modality) -> int:
+        """How many of a file's first bytes :meth:`cost` reads (0: none)."""
+        return self.handler(modality).header_bytes
 
     def run(self, modality: Modality, payloads: Sequence[bytes]) -> list[Outcome]:
         """One outcome per payload, in order (see :func:`run_batch`)."""

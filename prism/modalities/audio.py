@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from prism.budget import MB, Cost
 from prism.errors import ErrorCode, PermanentError
 from prism.modalities.base import JsonDict, check_size
 from prism.modality import Modality
@@ -46,10 +47,18 @@ DECODE_BLOCK_FRAMES = 65_536
 # Frames per session.run: ~16 s of audio, silero's own default block.
 MAX_MODEL_FRAMES = 512
 LSTM_STATE_SHAPE = (1, 1, 128)
+# Memory per second of sound at its peak (16 kHz mono float32 is 64 KB a second): the
+# decoded chunks and their join, the VAD's framed copy with its contexts, the padded
+# copies the spectral descriptors read, and the transcriber's windows. Measured in
+# tests/integration/test_costs.py; beside it, the decoder's blocks (65,536 frames of
+# up to 32 channels), a spectral chunk's spectrogram and the models' activations.
+AUDIO_BYTES_PER_SECOND = 320_000
+AUDIO_WORKING_BYTES = 96 * MB
 # Loudness floor: digital silence has no finite dBFS, and JSON has no -inf.
 SILENCE_DBFS = -120.0
 SPECTRAL_FFT = 1024
 SPECTRAL_HOP = 512
+SPECTRAL_CHUNK_FRAMES = 1024  # ~33 s at 16 kHz
 # WAV data sizes that mean "unknown" (streamed, or RF64's pointer to its ds64 chunk).
 _UNKNOWN_RIFF_SIZES = (0, 0xFFFFFFFF)
 
@@ -199,6 +208,16 @@ def decode_audio(
     )
 
 
+def audio_cost(size: int, seconds: float) -> Cost:
+    """The peak memory of analysing ``seconds`` of sound (the limit: the length is known
+    only as samples are decoded, and decoding stops past it) from a ``size``-byte file."""
+    return Cost(
+        size + round(seconds * AUDIO_BYTES_PER_SECOND) + AUDIO_WORKING_BYTES,
+        f"{seconds:.0f} s of sound at most",
+        "send a shorter recording",
+    )
+
+
 def _too_long(seconds: float, max_seconds: float) -> PermanentError:
     return PermanentError(
         ErrorCode.TOO_LONG, f"the audio lasts {seconds:.1f} s; the limit is {max_seconds:g} s"
@@ -285,26 +304,51 @@ def run_sequence_model(session: Any, frames: np.ndarray) -> np.ndarray:
 
 def spectral_descriptors(samples: np.ndarray, sample_rate: int) -> dict[str, float]:
     """Means over the signal of librosa's spectral centroid, bandwidth and roll-off (Hz)
-    and zero-crossing rate, from one magnitude spectrogram."""
+    and zero-crossing rate.
+
+    Computed over ``SPECTRAL_CHUNK_FRAMES`` frames at a time: each descriptor is a value
+    per frame, so the means are sums over chunks. Whole, the spectrogram and librosa's
+    float64 intermediates of ten minutes of audio took 618 MB; a chunk's take a few MB.
+    Frames are cut exactly where librosa's centred frames fall (zero padding for the
+    spectrogram, edge padding for the zero-crossing rate, as librosa pads).
+    """
     import librosa  # ~1 s and ~240 MB on first use: only the audio worker pays it
     import numpy as np
 
-    magnitude = np.abs(librosa.stft(samples, n_fft=SPECTRAL_FFT, hop_length=SPECTRAL_HOP))
-    features = {
-        "centroid_hz": librosa.feature.spectral_centroid(S=magnitude, sr=sample_rate),
-        "bandwidth_hz": librosa.feature.spectral_bandwidth(S=magnitude, sr=sample_rate),
-        "rolloff_hz": librosa.feature.spectral_rolloff(S=magnitude, sr=sample_rate),
-        "zero_crossing_rate": librosa.feature.zero_crossing_rate(
-            samples, frame_length=SPECTRAL_FFT, hop_length=SPECTRAL_HOP
-        ),
-    }
-    return {name: round(float(np.nan_to_num(value.mean())), 4) for name, value in features.items()}
+    half = SPECTRAL_FFT // 2
+    spectrum_source = np.pad(samples, half)
+    crossing_source = np.pad(samples, half, mode="edge")
+    frames = 1 + (spectrum_source.size - SPECTRAL_FFT) // SPECTRAL_HOP
+    totals: dict[str, float] = {}
+    for first in range(0, frames, SPECTRAL_CHUNK_FRAMES):
+        last = min(frames, first + SPECTRAL_CHUNK_FRAMES)
+        span = slice(first * SPECTRAL_HOP, (last - 1) * SPECTRAL_HOP + SPECTRAL_FFT)
+        magnitude = np.abs(
+            librosa.stft(
+                spectrum_source[span], n_fft=SPECTRAL_FFT, hop_length=SPECTRAL_HOP, center=False
+            )
+        )
+        features = {
+            "centroid_hz": librosa.feature.spectral_centroid(S=magnitude, sr=sample_rate),
+            "bandwidth_hz": librosa.feature.spectral_bandwidth(S=magnitude, sr=sample_rate),
+            "rolloff_hz": librosa.feature.spectral_rolloff(S=magnitude, sr=sample_rate),
+            "zero_crossing_rate": librosa.feature.zero_crossing_rate(
+                crossing_source[span],
+                frame_length=SPECTRAL_FFT,
+                hop_length=SPECTRAL_HOP,
+                center=False,
+            ),
+        }
+        for name, value in features.items():
+            totals[name] = totals.get(name, 0.0) + float(value.sum(dtype=np.float64))
+    return {name: round(float(np.nan_to_num(total / frames)), 4) for name, total in totals.items()}
 
 
 class AudioAnalyzer:
     """The audio modality (see the module docstring for its steps)."""
 
     modality = Modality.AUDIO
+    header_bytes = 0  # the cost follows from the size and the limits
 
     def __init__(
         self,
@@ -322,6 +366,9 @@ class AudioAnalyzer:
         self.max_bytes = max_bytes
         self.max_seconds = max_seconds
         self.params = spec.preprocessing
+
+    def cost(self, size: int, head: bytes) -> Cost:
+        return audio_cost(size, self.max_seconds)
 
     def decode(self, data: bytes) -> DecodedAudio:
         return decode_audio(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from prism.budget import Cost
 from prism.errors import ErrorCode, PermanentError
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef
@@ -61,6 +62,17 @@ class ModalityHandler(Protocol, Generic[Decoded, Prepared, Raw]):
 
     def postprocess(self, decoded: Decoded, prepared: Prepared, raw: Raw) -> JsonDict:
         """Build the JSON result of one input from its raw model output."""
+
+
+class BudgetedHandler(ModalityHandler[Decoded, Prepared, Raw], Protocol):
+    """A modality that knows, before it decodes anything, what a file will cost."""
+
+    # How many of a file's first bytes :meth:`cost` reads (0: its size is enough).
+    header_bytes: int
+
+    def cost(self, size: int, head: bytes) -> Cost:
+        """The peak memory processing a ``size``-byte file will take, from its first
+        ``header_bytes`` bytes alone, with this modality's algorithm (prism.budget)."""
 
 
 def run_batch(

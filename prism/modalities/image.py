@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from prism.budget import MB, Cost
 from prism.errors import ErrorCode, PermanentError
 from prism.modalities.base import JsonDict, check_size
 from prism.modalities.ocr import TextLine, TextReader, page_text
@@ -39,6 +40,12 @@ TOP_K = 5
 # print), and a line must be read with higher confidence (a photo of no text at all
 # must not come back with a stray character).
 IMAGE_OCR = {"det_max_side": 960, "box_threshold": 0.4, "min_confidence": 0.8}
+# Beside the pixels and OCR's own (TextReader.working_bytes): the classifier's input and
+# activations and the decoder's buffers (measured: tests/integration/test_costs.py).
+IMAGE_WORKING_BYTES = 32 * MB
+# An image's header is in its first bytes (a JPEG's EXIF block is at most 64 KiB): the
+# cost is estimated from them before the image is downloaded.
+IMAGE_HEADER_BYTES = 96 * 1024
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,9 @@ def decode_image(data: bytes, max_bytes: int, max_pixels: int) -> DecodedImage:
         image_format = str(image.format)
         try:
             image.seek(0)  # the first frame of an animation is what we classify
-            rgb = image.convert("RGB")
+            image.load()
+            # An RGB image is used as decoded: a converted copy would double its pixels.
+            rgb = image if image.mode == "RGB" else image.convert("RGB")
         except Image.DecompressionBombError as exc:
             raise _bomb(max_pixels) from exc
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
@@ -96,6 +105,51 @@ def decode_image(data: bytes, max_bytes: int, max_pixels: int) -> DecodedImage:
                 ErrorCode.CORRUPT, f"the image data is truncated or corrupt: {exc}"
             ) from exc
     return DecodedImage(rgb, width, height, image_format)
+
+
+def header_of(head: bytes) -> tuple[int, int, str] | None:
+    """Width, height and Pillow mode from the first bytes of an image, or None when they
+    do not hold its header (a TIFF whose directory is at the end, a JPEG with a long
+    EXIF block): nothing is decoded."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with Image.open(io.BytesIO(head), formats=ALLOWED_FORMATS) as image:
+                width, height = image.size
+                return width, height, image.mode
+        except Exception:  # any failure to read a partial header: assume the worst
+            return None
+
+
+def stored_bytes_per_pixel(mode: str) -> int:
+    """What Pillow holds per pixel of ``mode`` (it stores RGB as 4 bytes, RGBX)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
+
+
+def image_cost(size: int, head: bytes, *, max_pixels: int, ocr_bytes: int) -> Cost:
+    """The peak memory of decoding and classifying (and reading) one image, from its size
+    and header: the file, its pixels as decoded, an RGB copy unless it decodes as RGB,
+    the largest region OCR may crop from it (a line box can span the whole image) and
+    ``ocr_bytes`` for reading it (0: OCR is off), and the classifier. An unreadable
+    header costs what the pixel limit allows."""
+    header = header_of(head)
+    width, height, mode = header if header else (max_pixels, 1, "RGBA")
+    pixels = min(width * height, max_pixels)  # more is rejected before any pixel is decoded
+    decoded = pixels * stored_bytes_per_pixel(mode)
+    rgb = 0 if mode == "RGB" else pixels * 4
+    crop = pixels * 4 if ocr_bytes else 0
+    shown = f"{width}×{height} {mode}" if header else "an image whose header is not at its start"
+    return Cost(
+        size + decoded + rgb + crop + ocr_bytes + IMAGE_WORKING_BYTES,
+        f"{shown} decoded",
+        "send an image with fewer pixels (e.g. scaled to 4,000 pixels on its longer side)",
+    )
 
 
 def _bomb(max_pixels: int, width: int = 0, height: int = 0) -> PermanentError:
@@ -107,7 +161,14 @@ def _bomb(max_pixels: int, width: int = 0, height: int = 0) -> PermanentError:
 
 
 def preprocess_image(image: PILImage.Image, params: dict[str, Any]) -> np.ndarray:
-    """Resize the short side, centre-crop, normalise: one CHW float32 tensor."""
+    """Resize the short side, centre-crop, normalise: one CHW float32 tensor.
+
+    Only the region the crop keeps is resampled (``resize(box=...)``), straight to the
+    crop's size, so the intermediate is the crop however far the aspect ratio goes: a
+    20,000 × 2 image resized whole would be 2,560,000 × 256 pixels (2.8 GB). The box is
+    where the crop of the whole resized image falls in the original, so the pixels are
+    those of resizing the whole image and cropping it.
+    """
     import numpy as np
     from PIL import Image
 
@@ -115,11 +176,12 @@ def preprocess_image(image: PILImage.Image, params: dict[str, Any]) -> np.ndarra
     crop = int(params["crop_size"])
     width, height = image.size
     scale = short_side / min(width, height)
-    new_size = (max(crop, round(width * scale)), max(crop, round(height * scale)))
-    resized = image.resize(new_size, Image.Resampling.BICUBIC, reducing_gap=3.0)
-    left = (new_size[0] - crop) // 2
-    top = (new_size[1] - crop) // 2
-    cropped = resized.crop((left, top, left + crop, top + crop))
+    new_width, new_height = max(crop, round(width * scale)), max(crop, round(height * scale))
+    left = (new_width - crop) // 2
+    top = (new_height - crop) // 2
+    x_scale, y_scale = width / new_width, height / new_height
+    box = (left * x_scale, top * y_scale, (left + crop) * x_scale, (top + crop) * y_scale)
+    cropped = image.resize((crop, crop), Image.Resampling.BICUBIC, box=box, reducing_gap=3.0)
     pixels = np.asarray(cropped, dtype=np.float32)
     normalised = (pixels - float(params["mean"])) / float(params["scale"])
     return np.ascontiguousarray(normalised.transpose(2, 0, 1))
@@ -138,6 +200,7 @@ class ImageClassifier:
     """The image modality (see the module docstring for its steps)."""
 
     modality = Modality.IMAGE
+    header_bytes = IMAGE_HEADER_BYTES  # where Pillow finds the size and mode
 
     def __init__(
         self,
@@ -162,6 +225,10 @@ class ImageClassifier:
             with self.spec.asset("labels.json").open(encoding="utf-8") as handle:
                 self._labels = list(json.load(handle))
         return self._labels
+
+    def cost(self, size: int, head: bytes) -> Cost:
+        ocr_bytes = self.reader.working_bytes if self.reader else 0
+        return image_cost(size, head, max_pixels=self.max_pixels, ocr_bytes=ocr_bytes)
 
     def decode(self, data: bytes) -> DecodedImage:
         return decode_image(data, self.max_bytes, self.max_pixels)

@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 CHARSET_FILE = "charset.json"
 DET_MULTIPLE = 32
 REC_BATCH = 8
+# Memory one detection holds per pixel of its input (measured: ~140 MB at 960 × 960,
+# ~250 MB at 1280 × 1280 — the DB network's activations, freed when it returns: ONNX
+# Runtime's arena is off), with room for a batch of recognition crops.
+DETECTION_BYTES_PER_PIXEL = 176
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,9 @@ def detection_input(image: PILImage.Image, max_side: int) -> tuple[np.ndarray, f
     ratio = min(1.0, max_side / max(width, height))
     target_w = max(DET_MULTIPLE, round(width * ratio / DET_MULTIPLE) * DET_MULTIPLE)
     target_h = max(DET_MULTIPLE, round(height * ratio / DET_MULTIPLE) * DET_MULTIPLE)
-    resized = image.convert("RGB").resize((target_w, target_h), Image.Resampling.BILINEAR)
+    # Every caller passes RGB; a converted copy of a 40-megapixel photo would cost 120 MB.
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    resized = rgb.resize((target_w, target_h), Image.Resampling.BILINEAR)
     tensor = _normalise(np.asarray(resized))[None]
     return tensor, width / target_w, height / target_h
 
@@ -210,9 +216,16 @@ def recognition_crop(
     """One box as the recogniser's (3, height, W) input."""
     from PIL import Image
 
-    crop = image.crop((box.x0, box.y0, box.x1, box.y1)).convert("RGB")
-    width = min(max_width, max(height // 4, round(crop.width * height / max(1, crop.height))))
+    crop = image.crop((box.x0, box.y0, box.x1, box.y1))
+    crop = crop if crop.mode == "RGB" else crop.convert("RGB")
+    width = recognition_width(box, height, max_width)
     return _normalise(np.asarray(crop.resize((width, height), Image.Resampling.BILINEAR)))
+
+
+def recognition_width(box: TextBox, height: int, max_width: int) -> int:
+    """The width of ``box`` in the recogniser's input (its aspect ratio at ``height``)."""
+    box_width, box_height = box.x1 - box.x0, box.y1 - box.y0
+    return min(max_width, max(height // 4, round(box_width * height / max(1, box_height))))
 
 
 def pad_batch(crops: Sequence[np.ndarray]) -> np.ndarray:
@@ -273,6 +286,13 @@ class TextReader:
         self._charset: list[str] | None = None
 
     @property
+    def working_bytes(self) -> int:
+        """The most one :meth:`read` holds beside the image: the detector's input, its
+        activations and probability map at ``det_max_side`` on both sides (the worst
+        shape), and a batch of recognition crops."""
+        return self.params.det_max_side**2 * DETECTION_BYTES_PER_PIXEL
+
+    @property
     def charset(self) -> list[str]:
         if self._charset is None:
             self._charset = load_charset(self.spec.asset(CHARSET_FILE))
@@ -288,13 +308,17 @@ class TextReader:
         session = get_session(self.spec.onnx_path(self.precision, "rec"), self.threads)
         name = session.get_inputs()[0].name
         p = self.params
-        crops = [recognition_crop(image, box, p.rec_height, p.rec_max_width) for box in boxes]
-        # Similar widths share a batch, so little of each batch is padding.
-        order = sorted(range(len(crops)), key=lambda i: crops[i].shape[2])
+        # Similar widths share a batch, so little of each batch is padding. Crops are made
+        # a batch at a time: a page's hundreds of lines are never all held as floats.
+        widths = [recognition_width(box, p.rec_height, p.rec_max_width) for box in boxes]
+        order = sorted(range(len(boxes)), key=lambda i: widths[i])
         decoded: dict[int, tuple[str, float]] = {}
         for start in range(0, len(order), REC_BATCH):
             chunk = order[start : start + REC_BATCH]
-            output = session.run(None, {name: pad_batch([crops[i] for i in chunk])})[0]
+            crops = [
+                recognition_crop(image, boxes[i], p.rec_height, p.rec_max_width) for i in chunk
+            ]
+            output = session.run(None, {name: pad_batch(crops)})[0]
             for i, probabilities in zip(chunk, output, strict=True):
                 decoded[i] = ctc_greedy_decode(probabilities, self.charset)
         lines = []

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from prism.budget import MB, Cost
 from prism.embedding import encode_embedding
 from prism.errors import ErrorCode, PermanentError
 from prism.modalities.base import JsonDict
@@ -34,6 +35,12 @@ OTHER_LABEL = "other"
 TOP_LABELS = 3
 # Control characters that never occur in real text but do in binary files.
 _ALLOWED_CONTROLS = {"\t", "\n", "\r", "\f", "\v"}
+# Memory per byte of a text at its peak, and beside it (measured at the 1 MiB limit on
+# every shape: tests/integration/test_costs.py).
+TEXT_BYTES_PER_BYTE = 64
+# Characters of a text encoded per token the model reads (see tokenize).
+CHARACTERS_PER_TOKEN = 64
+TEXT_WORKING_BYTES = 32 * MB
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,18 @@ def decode_text(data: bytes, max_bytes: int) -> DecodedText:
     return DecodedText(text, len(text))
 
 
+def text_cost(size: int) -> Cost:
+    """The peak memory of embedding a ``size``-byte text: the bytes, the decoded string
+    (up to 4 bytes a character), what shaping makes of it (a JSON document's objects, a
+    table's rows, the readable copy) and the tokenizer's encoding of all of it (it is
+    truncated after encoding), per byte of the file; and the model's activations."""
+    return Cost(
+        size * TEXT_BYTES_PER_BYTE + TEXT_WORKING_BYTES,
+        f"a {size:,}-byte text",
+        "send a shorter text",
+    )
+
+
 def load_tokenizer(spec: ModelSpec, max_tokens: int) -> Tokenizer:
     from tokenizers import Tokenizer
 
@@ -84,8 +103,24 @@ def load_tokenizer(spec: ModelSpec, max_tokens: int) -> Tokenizer:
 
 
 def tokenize(tokenizer: Tokenizer, text: str) -> TokenizedText:
+    """The tokens the model reads of ``text``: at most the tokenizer's truncation length.
+
+    Only a prefix of the text is encoded: the tokenizer encodes all it is given and keeps
+    every token past the limit as overflow (about 500 bytes a token: 570 MB for 1 MiB of
+    JSON punctuation, a token a character). ``CHARACTERS_PER_TOKEN`` characters a token
+    is far more than any ordinary text takes, and the cut falls on white space, so the
+    tokens read are the whole text's; ``truncated`` says the model did not read it all.
+    """
+    truncation = tokenizer.truncation
+    cut = False
+    if truncation is not None:
+        limit = int(truncation["max_length"]) * CHARACTERS_PER_TOKEN
+        if len(text) > limit:
+            space = max(text.rfind(" ", 0, limit), text.rfind("\n", 0, limit))
+            text, cut = text[: space if space > limit // 2 else limit], True
     encoding = tokenizer.encode(text)
-    return TokenizedText(list(encoding.ids), list(encoding.type_ids), bool(encoding.overflowing))
+    truncated = cut or bool(encoding.overflowing)
+    return TokenizedText(list(encoding.ids), list(encoding.type_ids), truncated)
 
 
 def pad_batch(items: Sequence[TokenizedText]) -> dict[str, np.ndarray]:
@@ -130,6 +165,7 @@ class TextEmbedder:
     """The text modality (see the module docstring for its steps)."""
 
     modality = Modality.TEXT
+    header_bytes = 0  # the cost follows from the size and the limits
 
     def __init__(
         self,
@@ -164,6 +200,9 @@ class TextEmbedder:
             if self._tokenizer is None:
                 self._tokenizer = load_tokenizer(self.spec, self.max_tokens)
             return self._tokenizer
+
+    def cost(self, size: int, head: bytes) -> Cost:
+        return text_cost(size)
 
     def decode(self, data: bytes) -> DecodedText:
         return decode_text(data, self.max_bytes)

@@ -24,8 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from prism.budget import MB, Cost
 from prism.errors import ErrorCode, PermanentError
-from prism.modalities.audio import DecodedAudio, dbfs
+from prism.modalities.audio import DecodedAudio, audio_cost, dbfs
 from prism.modalities.base import JsonDict, ModalityHandler, check_size, run_decoded
 from prism.modalities.image import IMAGE_OCR, DecodedImage
 from prism.modality import Modality
@@ -46,6 +47,15 @@ FRAME_LABELS = 3  # per frame on the timeline
 # 4K video then hold ~90 MB, not 1.5 GB.
 FRAME_MAX_SIDE = int(IMAGE_OCR["det_max_side"])
 VIDEO_LABELS = 5  # for the whole video
+# Key frames decoded, at most: this many a second of the duration limit, at the frame-size
+# limit (encoders place one every 1-10 s; an all-intra video at 24 fps still fits at
+# 480p). A stream of key frames stamped 0 s would otherwise decode without end.
+KEY_FRAMES_PER_SECOND = 2
+# The decoder's pictures per pixel of the frame-size limit: up to 16 reference frames
+# (H.264/HEVC's most), the one being decoded and the one shown, at 1.5 bytes a pixel
+# (YUV 4:2:0) with FFmpeg's padding.
+DECODER_BYTES_PER_PIXEL = 30
+FRAME_WORKING_BYTES = 64 * MB  # one frame's way through the classifier and OCR
 # Bumped when what a video result holds or how it is sampled changes (cache keys).
 PROCESSING_VERSION = "1"
 
@@ -69,6 +79,22 @@ class DecodedVideo:
     audio_codec: str | None
     frames: list[tuple[float, PILImage.Image]] = field(default_factory=list)
     audio: DecodedAudio | None = None
+
+
+def video_cost(size: int, limits: VideoLimits, sound: Cost) -> Cost:
+    """The peak memory of reading one video, from the limits the decoding enforces (the
+    picture size is not known before the container is opened): the file, the decoder's
+    pictures at the frame-size limit, the kept frames (square, the worst shape), the
+    sound track's cost as an audio file's (``sound``), and one frame through the image
+    modality."""
+    decoder = limits.max_frame_pixels * DECODER_BYTES_PER_PIXEL
+    kept = limits.max_frames * FRAME_MAX_SIDE * FRAME_MAX_SIDE * 4  # Pillow's RGB: 4 B/px
+    return Cost(
+        size + decoder + kept + sound.peak_bytes + FRAME_WORKING_BYTES,
+        f"a {size:,}-byte video: up to {limits.max_frames} frames and "
+        f"{limits.max_seconds:.0f} s of sound",
+        "send a shorter video",
+    )
 
 
 def sampling_interval(duration: float | None, limits: VideoLimits) -> float:
@@ -100,20 +126,34 @@ def _too_long(seconds: float, limit: float, verb: str) -> PermanentError:
 
 
 class _AudioTrack:
-    """The audio track, mixed to mono and resampled to ``rate`` as it is decoded."""
+    """The audio track, mixed to mono and resampled to ``rate`` as it is decoded, and
+    refused once it holds more than ``max_seconds`` of samples: samples are counted as
+    they are decoded, because packet timestamps can lie (a track whose every packet says
+    0 s would otherwise decode an hour of sound)."""
 
-    def __init__(self, stream: Any, rate: int) -> None:
+    def __init__(self, stream: Any, rate: int, max_seconds: float) -> None:
         import av
 
         self.stream = stream
         self.rate = rate
+        self.max_samples = int(max_seconds * rate)
+        self.max_seconds = max_seconds
+        self.samples = 0
         self.resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         self.chunks: list[np.ndarray] = []
 
     def add(self, frames: Sequence[Any]) -> None:
         for frame in frames:
             for mono in self.resampler.resample(frame):
-                self.chunks.append(mono.to_ndarray()[0])
+                chunk = mono.to_ndarray()[0]
+                self.samples += chunk.size
+                if self.samples > self.max_samples:
+                    raise PermanentError(
+                        ErrorCode.TOO_LONG,
+                        f"the video's sound runs past {self.max_seconds:.0f} s, the limit "
+                        "(counted as decoded, whatever its timestamps say)",
+                    )
+                self.chunks.append(chunk)
 
     def finish(self) -> DecodedAudio:
         import numpy as np
@@ -187,10 +227,13 @@ def _read(container: Any, demuxer: str, limits: VideoLimits, sample_rate: int) -
         video_codec=video.codec_context.name if video is not None else None,
         audio_codec=audio.codec_context.name if audio is not None else None,
     )
-    track = _AudioTrack(audio, sample_rate) if audio is not None else None
+    track = _AudioTrack(audio, sample_rate, limits.max_seconds) if audio is not None else None
     interval = sampling_interval(declared, limits)
     next_frame_at = 0.0
     end = 0.0
+    # The decoding work, bounded whatever the timestamps say (they can all be 0).
+    decoded_pixels = 0
+    max_decoded_pixels = KEY_FRAMES_PER_SECOND * limits.max_seconds * limits.max_frame_pixels
     # Every packet goes to its decoder (the video decoder drops all but key frames
     # unseen, and a decoder may hold a frame back until later packets, or the flush
     # packet without a time that ends each stream, arrive).
@@ -203,6 +246,14 @@ def _read(container: Any, demuxer: str, limits: VideoLimits, sample_rate: int) -
         if packet.stream is video:
             for frame in packet.decode():
                 _check_frame_size(frame.width, frame.height, limits)  # it may change midway
+                decoded_pixels += frame.width * frame.height
+                if decoded_pixels > max_decoded_pixels:
+                    raise PermanentError(
+                        ErrorCode.TOO_LONG,
+                        f"the video has more key frames than {KEY_FRAMES_PER_SECOND} a second "
+                        f"of its {limits.max_seconds:.0f}-second limit at full size; Prism "
+                        "decodes no more (re-encode it with a key frame every second or more)",
+                    )
                 shown = frame.time
                 wanted = shown is not None and shown >= next_frame_at
                 if wanted and len(decoded.frames) < limits.max_frames:
@@ -281,6 +332,7 @@ class VideoReader:
     """The video modality (see the module docstring)."""
 
     modality = Modality.VIDEO
+    header_bytes = 0  # the cost follows from the size and the limits
 
     def __init__(
         self,
@@ -296,6 +348,10 @@ class VideoReader:
         self.audio_handler = audio
         self.sample_rate = sample_rate
         self.model = model
+
+    def cost(self, size: int, head: bytes) -> Cost:
+        # The sound track costs what an audio file of the video's length limit would.
+        return video_cost(size, self.limits, audio_cost(0, self.limits.max_seconds))
 
     def decode(self, data: bytes) -> DecodedVideo:
         return decode_video(data, self.limits, self.sample_rate)

@@ -48,6 +48,11 @@ def _open(path: Path, intra_op_threads: int) -> onnxruntime.InferenceSession:
     options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # No arena: ONNX Runtime's CPU arena keeps the most any run (or several at once) ever
+    # took, for good, so an instance's memory would grow with its busiest moment and
+    # never come back. Without it a run's activations are freed when it returns, and
+    # each file's reservation (prism.budget) covers its own.
+    options.enable_cpu_mem_arena = False
     try:
         return onnxruntime.InferenceSession(
             str(path), sess_options=options, providers=["CPUExecutionProvider"]

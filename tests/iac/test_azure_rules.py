@@ -189,7 +189,7 @@ def test_site_property_flex_consumption_deprecates_is_reported(broken: Path) -> 
 
 def test_instance_memory_flex_consumption_lacks_is_reported(broken: Path) -> None:
     app = broken / "modules" / "functionapp.bicep"
-    replace_once(app, "@allowed([\n  512\n", "@allowed([\n  1024\n")
+    replace_once(app, "@allowed([\n  2048\n", "@allowed([\n  1024\n")
 
     assert any(
         "instanceMemoryMB 1024 is not a Flex Consumption size (512, 2048, 4096)" in p
@@ -201,7 +201,7 @@ def test_instance_memory_from_a_parameter_without_allowed_values_is_reported(
     broken: Path,
 ) -> None:
     app = broken / "modules" / "functionapp.bicep"
-    replace_once(app, "@allowed([\n  512\n  2048\n  4096\n])\n", "")
+    replace_once(app, "@allowed([\n  2048\n  4096\n])\n", "")
 
     assert any("parameter instanceMemoryMB, which has no @allowed list" in p for p in _flex(app))
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from typing import Any, cast
 
+from prism.budget import Cost
 from prism.cache import PredictionCache
 from prism.errors import TransientError
 from prism.inference.engine import Engine
@@ -31,9 +32,16 @@ class StubEngine(Engine):
         self.entered = threading.Event()
         self.release = threading.Event()
         self.release.set()
+        self.bytes_per_byte = 1  # what a file costs to process, per byte of it
 
     def model(self, modality: Modality) -> ModelRef:
         return replace(ModelRef("stub", "1", "1"), config=self.config_digest(modality))
+
+    def cost(self, modality: Modality, size: int, head: bytes) -> Cost:
+        return Cost(size * self.bytes_per_byte, f"a {size}-byte stub", "send less")
+
+    def header_bytes(self, modality: Modality) -> int:
+        return 0
 
     def run(self, modality: Modality, payloads: Sequence[bytes]) -> list[Outcome]:
         self.calls.extend(payloads)

@@ -4,6 +4,7 @@ tested against the emulator) and an engine that stands in for the models."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from prism.cache import cache_key
 from prism.modality import Modality
 from prism.pipeline import Pipeline
 from prism.settings import load_settings
+from prism.storage.blobs import BlobInfo
 from tests.fakes import FakeDocuments
 from tests.unit.stubs import (
     FailingDocuments,
@@ -132,6 +134,10 @@ def test_a_modality_off_the_shared_cache_never_reads_or_writes_it() -> None:
 
 class SameBytes:
     """Blob storage where every blob holds the same text (two names, one content)."""
+
+    def read_head(self, container: str, name: str, length: int) -> tuple[BlobInfo, bytes]:
+        info = BlobInfo(container, name, '"0x1"', len(TEXT), "text/plain", datetime.now(UTC))
+        return info, TEXT[:length]
 
     def download(self, container: str, name: str, *, if_match: str | None = None) -> bytes:
         return TEXT

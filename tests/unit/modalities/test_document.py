@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from prism.budget import Cost
 from prism.errors import ErrorCode, PermanentError
 from prism.modalities.base import JsonDict, run_batch
 from prism.modalities.document import (
@@ -18,6 +19,7 @@ from prism.modalities.document import (
     DocumentLimits,
     DocumentReader,
     decode_document,
+    draw_page,
 )
 from prism.modalities.ocr import TextBox, TextLine
 from prism.modality import Modality
@@ -40,14 +42,16 @@ def test_a_text_pdf_is_read_from_its_text_layer_and_nothing_is_drawn() -> None:
     decoded = decode_document(pdfs.sample_text_pdf(), LIMITS)
     [page] = decoded.pages
     assert page.text.splitlines() == pdfs.REPORT.splitlines()
-    assert page.image is None and not page.ocr
+    assert not page.ocr and page.scale == 0.0
 
 
 def test_a_scanned_pdf_page_is_drawn_at_the_ocr_resolution() -> None:
-    [page] = decode_document(pdfs.sample_scanned_pdf(), LIMITS).pages
+    decoded = decode_document(pdfs.sample_scanned_pdf(), LIMITS)
+    [page] = decoded.pages
     assert page.ocr and page.text == ""
-    assert page.image is not None and page.image.mode == "RGB"
-    width, height = page.image.size
+    image = draw_page(decoded.data, page)
+    assert image.mode == "RGB"
+    width, height = image.size
     assert abs(width - 595 * OCR_DPI / 72) <= 1 and abs(height - 842 * OCR_DPI / 72) <= 1
 
 
@@ -72,7 +76,8 @@ def test_a_zip_bombed_image_inside_a_pdf_is_drawn_at_the_page_size_in_bounded_me
     outcome, grown = peak_growth(lambda: decode_document(data, LIMITS))
     assert not isinstance(outcome, PermanentError), outcome
     [page] = outcome.pages
-    assert page.ocr and page.image is not None and page.image.size[0] <= 1241
+    image, grown = peak_growth(lambda: draw_page(data, page))
+    assert not isinstance(image, PermanentError) and image.size[0] <= 1241
     # PDFium draws the image at the page's resolution while inflating it, never whole.
     assert grown <= 160 * 1024 * 1024, grown
 
@@ -88,18 +93,41 @@ def test_each_limit_is_a_setting() -> None:
     with pytest.raises(PermanentError) as caught:
         decode_document(two_pages, DocumentLimits(100, 10, 20, 25_000_000))
     assert caught.value.code is ErrorCode.TOO_LARGE
-    with pytest.raises(PermanentError) as caught:
-        decode_document(two_pages, DocumentLimits(10**6, 10, 20, 1_000_000))
-    assert caught.value.code is ErrorCode.DECOMPRESSION_BOMB
     scans = pdfs.document([pdfs.scanned_page_jpeg(["x"])] * 2)
     with pytest.raises(PermanentError) as caught:
         decode_document(scans, DocumentLimits(10**7, 10, 1, 25_000_000))
     assert caught.value.code is ErrorCode.TOO_LONG and "OCR is limited to 1" in caught.value.message
 
 
+def test_pages_are_drawn_one_at_a_time_each_within_the_page_pixel_limit() -> None:
+    # Twenty blank pages of 2,399 points square: drawn all at once at 150 dpi they took
+    # 2.6 GB; each is drawn smaller, and the decoded document holds no pixels at all.
+    data = pdfs.document([""] * 20, size=(2399, 2399))
+    limits = DocumentLimits(10**7, 500, 20, 4_000_000)
+    decoded, grown = peak_growth(lambda: decode_document(data, limits))
+    assert not isinstance(decoded, PermanentError)
+    assert all(page.ocr for page in decoded.pages) and grown <= REJECTION_BOUND
+    image = draw_page(decoded.data, decoded.pages[0])
+    assert image.width * image.height <= 4_000_000 * 1.01  # rounded to whole pixels
+    assert abs(image.width - image.height) <= 1
+
+
+def test_a_200_inch_page_is_read_at_a_lower_resolution_not_refused() -> None:
+    decoded = decode_document(pdfs.huge_page_pdf(), LIMITS)
+    [page] = decoded.pages
+    assert page.ocr and page.scale < OCR_DPI / 72
+    image = draw_page(decoded.data, page)
+    assert image.width * image.height <= LIMITS.max_page_pixels * 1.01
+
+
 class FakeReader:
     def read(self, image: Any) -> list[TextLine]:
         return [TextLine("Delivery note", 0.97, TextBox(10, 20, 300, 60, 0.9))]
+
+
+class BlankReader:
+    def read(self, image: Any) -> list[TextLine]:
+        return []
 
 
 class FakeText:
@@ -116,6 +144,11 @@ class FakeText:
         if not text.strip():
             raise PermanentError(ErrorCode.EMPTY, "the text is empty or only white space")
         return text
+
+    header_bytes = 0
+
+    def cost(self, size: int, head: bytes) -> Cost:
+        return Cost(size, "a text", "send less")
 
     def preprocess(self, decoded: str) -> str:
         return decoded
@@ -158,8 +191,9 @@ def test_the_result_has_pages_with_their_source_and_the_text_modalitys_fields() 
 
 
 def test_a_document_without_any_text_is_ok_without_labels_or_embedding() -> None:
-    blank = DecodedDocument([DecodedPage(1, "", ocr=True)])
+    blank = DecodedDocument(pdfs.document([""]), [DecodedPage(1, "", ocr=True, scale=1.0)])
     document = reader(FakeText())
+    document.reader = BlankReader()  # type: ignore[assignment]
     [raw] = document.execute([blank])
     result = document.postprocess(blank, blank, raw)
     assert result["labels"] == [] and "embedding" not in result
