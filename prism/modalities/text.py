@@ -83,9 +83,9 @@ def decode_text(data: bytes, max_bytes: int) -> DecodedText:
 
 def text_cost(size: int) -> Cost:
     """The peak memory of embedding a ``size``-byte text: the bytes, the decoded string
-    (up to 4 bytes a character), what shaping makes of it (a JSON document's objects, a
-    table's rows, the readable copy) and the tokenizer's encoding of all of it (it is
-    truncated after encoding), per byte of the file; and the model's activations."""
+    (up to 4 bytes a character) and what shaping makes of it (a JSON document's objects,
+    a table's rows, the readable copy), per byte of the file; and, beside it, the
+    tokenizer's encoding of the prefix the model reads and the model's activations."""
     return Cost(
         size * TEXT_BYTES_PER_BYTE + TEXT_WORKING_BYTES,
         f"a {size:,}-byte text",

@@ -19,7 +19,7 @@ from prism.modalities.video import (
 )
 from prism.search import searchable_text
 from tests.fixtures import media
-from tests.fixtures.hostile import hostile_videos, peak_growth
+from tests.fixtures.hostile import hostile_videos, key_frames_stamped_zero, peak_growth
 
 LIMITS = VideoLimits(
     max_bytes=200 * 1024 * 1024,
@@ -104,6 +104,17 @@ def test_hostile_videos_are_rejected_with_their_code_in_bounded_memory(name: str
     assert isinstance(outcome, PermanentError), outcome
     assert outcome.code == code and outcome.message
     assert grown <= REJECTION_BOUND, f"{name}: rejecting it grew the process by {grown} bytes"
+
+
+def test_key_frames_are_decoded_only_up_to_a_bound_whatever_their_timestamps_say() -> None:
+    # 50 key frames all stamped 0 s: no timestamp passes the 5 s limit, but at most two
+    # frames a second of it, at the frame-size limit, are decoded.
+    limits = VideoLimits(10**7, 5.0, 64 * 64, 1.0, 4)
+    with pytest.raises(PermanentError) as caught:
+        decode_video(key_frames_stamped_zero(50), limits, RATE)
+    assert caught.value.code is ErrorCode.TOO_LONG and "key frames" in caught.value.message
+    decoded = decode_video(key_frames_stamped_zero(10), limits, RATE)  # within the bound
+    assert len(decoded.frames) == 1  # every frame says 0 s: one is kept
 
 
 FRAMES = [
