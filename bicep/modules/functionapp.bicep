@@ -230,6 +230,17 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           name: 'PRISM_INSTANCE_MEMORY_MB'
           value: string(instanceMemoryMB)
         }
+        // glibc's allocator, read by the worker process at start: a block of 1 MB or more
+        // is mapped on its own and returned when freed, and two arenas serve every thread.
+        // With the defaults memory a file freed stayed with the process: docs/budgets.md.
+        {
+          name: 'MALLOC_ARENA_MAX'
+          value: '2'
+        }
+        {
+          name: 'MALLOC_MMAP_THRESHOLD_'
+          value: '1048576'
+        }
         // Micro-batching per modality (defaults from the benchmark, see README
         // "Performance"); one model call in flight per core the instance owns.
         {

@@ -104,3 +104,16 @@ def test_storage_and_cosmos_connections_are_identity_based() -> None:
         assert f"{connection}__credential" in SETTINGS
         assert f"{connection}__clientId" in SETTINGS
     assert "APPLICATIONINSIGHTS_AUTHENTICATION_STRING" in SETTINGS
+
+
+def test_the_worker_allocator_settings_are_the_same_on_azure_and_locally() -> None:
+    # glibc reads them when the worker process starts: on Azure from the app settings,
+    # locally from local.settings.json (the local host puts its Values in the worker's
+    # environment). Without them memory a file freed stayed with the worker.
+    import json
+
+    bicep = (ROOT / "bicep" / "modules" / "functionapp.bicep").read_text("utf-8")
+    example = json.loads((ROOT / "local.settings.example.json").read_text("utf-8"))["Values"]
+    for name, value in {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "1048576"}.items():
+        assert f"name: '{name}'\n          value: '{value}'" in bicep, name
+        assert example[name] == value, name

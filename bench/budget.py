@@ -1,0 +1,347 @@
+"""What the whole local stack holds, and whether it stalls, under two mixes of files:
+
+* **hostile** — files that pass every stated limit but cost far more than they say (a
+  212-byte PNG of 20,000 × 2 pixels, a 5 KB PDF of twenty 2,399-point pages, sixteen
+  photos just under 40 megapixels at once, an hour of sound stamped 0 s in a 1 MB
+  Matroska file, key frames stamped 0 s, 24 videos at once, texts the shaping step
+  choked on: JSON nested 9,000 deep, a CSV cell of 200,000 characters, 1 MiB of ``<``
+  and of ``a(``);
+* **limits** — the legitimate worst case: files at each stated limit (40-megapixel
+  photos, 1 MiB texts, ten minutes of sound, PDFs of twenty pages to OCR, a video of
+  ten minutes), every modality at once, as many as host.json lets run.
+
+Each mix is dropped into ``incoming`` of a private local stack served by the local host
+(Microsoft's worker runtime, the real models), while this process samples the resident
+memory of the host and its worker from /proc every 0.1 s (and reads the kernel's exact
+per-process peaks, VmHWM, at the end) and asks ``GET /api/v1/models`` — a route that
+touches no storage and no model — every 0.25 s: its longest answer is the longest stall
+of an unrelated route. Results are counted by status and code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.pipeline import private_stack, stack_environment
+from prism.localstack import devhost_command
+from prism.localstack.processes import free_port
+from prism.settings import PROJECT_ROOT, load_settings
+
+SAMPLES = PROJECT_ROOT / "samples"
+FUNCTION_KEY = "bench-budget-key"
+MIB = 1024 * 1024
+SAMPLE_EVERY_S = 0.1
+PROBE_EVERY_S = 0.25
+FLEX_MEMORY_MB = 2048
+
+
+# ---- the files -----------------------------------------------------------------------------
+
+
+def photo(seed: int, width: int = 7999, height: int = 4999) -> bytes:
+    """A ``width``×``height`` JPEG, distinct per ``seed`` (no cache hits), smooth."""
+    from PIL import Image
+
+    gradient = Image.linear_gradient("L").resize((width, height))
+    shade = Image.new("L", (width, height), seed * 7 % 256)
+    picture = Image.merge(
+        "RGB", (gradient, shade, gradient.transpose(Image.Transpose.FLIP_TOP_BOTTOM))
+    )
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def noise_video(seed: int, seconds: int, *, size: tuple[int, int] = (640, 360)) -> bytes:
+    """An H.264 MP4 of ``seconds`` one-per-second noise frames (key frames every 2 s)
+    over ``seconds`` of quiet noise: a large file that decodes every part of the path."""
+    import av
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as output:
+        stream = output.add_stream("libx264", rate=1)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.gop_size = 2
+        stream.codec_context.thread_count = 1
+        sound = output.add_stream("aac", rate=16_000)
+        sound.layout = "mono"
+        for _ in range(seconds):
+            pixels = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+            output.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        output.mux(stream.encode())
+        samples = (rng.standard_normal((1, seconds * 16_000)) * 0.01).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
+        frame.sample_rate = 16_000
+        resampler = av.AudioResampler(format=sound.format, layout="mono", rate=16_000)
+        for resampled in resampler.resample(frame) + resampler.resample(None):
+            output.mux(sound.encode(resampled))
+        output.mux(sound.encode())
+    return out.getvalue()
+
+
+def hostile_mix() -> list[tuple[str, bytes]]:
+    from tests.fixtures import costs, hostile
+
+    files = [
+        ("wide-20000x2.png", hostile.png_bomb(20_000, 2)),
+        ("wide-40000x1.png", hostile.png_bomb(40_000, 1)),
+        ("posters-20x2399pt.pdf", costs.blank_pages_pdf(20, 2399)),
+        ("hour-stamped-zero.mkv", hostile.mkv_sound_stamped_zero(3600)),
+        ("keyframes-stamped-zero.webm", hostile.key_frames_stamped_zero(400)),
+        ("nested-9000.json", b"[" * 9000 + b"]" * 9000),
+        ("cell-200k.csv", b"name,notes\nx," + b"y" * 200_000 + b"\n"),
+        ("angles.md", b"# Title\n\n" + b"<" * (MIB - 16)),
+        ("calls.txt", b"a(" * (MIB // 2 - 8)),
+    ]
+    files += [(f"photo-40mp-{i}.jpg", photo(i)) for i in range(16)]
+    files += [(f"clip-{i}.mp4", noise_video(i, 8)) for i in range(24)]
+    return files
+
+
+def limits_mix() -> list[tuple[str, bytes]]:
+    from tests.fixtures import costs
+
+    prose = (SAMPLES / "review.txt").read_bytes().replace(b"\n", b" ")
+    files = [(f"photo-40mp-{i}.jpg", photo(100 + i)) for i in range(8)]
+    files += [(f"text-1mib-{i}.txt", (prose + b" %d " % i) * (MIB // len(prose)))
+              for i in range(16)]  # fmt: skip
+    files += [(f"sound-600s-{i}.flac", costs.noise_flac(600)[:-4] + bytes([i]) * 4)
+              for i in range(4)]  # fmt: skip
+    files += [(f"scans-20p-{i}.pdf", costs.blank_pages_pdf(20, 595 + i)) for i in range(4)]
+    files += [("video-600s.mp4", noise_video(1000, 600, size=(320, 180)))]
+    return files
+
+
+# ---- measuring the stack -------------------------------------------------------------------
+
+
+def _status_kib(pid: int, field_name: str) -> int:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (the host's worker)."""
+    found, frontier = [pid], [pid]
+    while frontier:
+        parent = frontier.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                found.append(child)
+                frontier.append(child)
+    return found
+
+
+@dataclass
+class Watch:
+    """Resident memory of the host and its worker, and the models route's answers."""
+
+    host_pid: int
+    base_url: str
+    peak_total_mb: float = 0.0
+    peak_by_pid_mb: dict[int, float] = field(default_factory=dict)
+    probe_ms: list[float] = field(default_factory=list)
+    probe_errors: int = 0
+    series: list[tuple[float, float]] = field(default_factory=list)  # (s, MB) each second
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def sample(self) -> None:
+        start = time.monotonic()
+        while not self._stop.is_set():
+            pids = _descendants(self.host_pid)
+            total = 0.0
+            for pid in pids:
+                rss = _status_kib(pid, "VmRSS") / 1024
+                total += rss
+                self.peak_by_pid_mb[pid] = max(self.peak_by_pid_mb.get(pid, 0.0), rss)
+            self.peak_total_mb = max(self.peak_total_mb, total)
+            elapsed = time.monotonic() - start
+            if not self.series or elapsed - self.series[-1][0] >= 1.0:
+                self.series.append((round(elapsed, 1), round(total, 1)))
+            self._stop.wait(SAMPLE_EVERY_S)
+
+    def probe(self) -> None:
+        while not self._stop.is_set():
+            start = time.perf_counter()
+            try:
+                _request(self.base_url + "/v1/models", timeout=120)
+            except (OSError, urllib.error.URLError):
+                self.probe_errors += 1
+            self.probe_ms.append((time.perf_counter() - start) * 1000)
+            self._stop.wait(PROBE_EVERY_S)
+
+    def kernel_peaks_mb(self) -> dict[int, float]:
+        """Each live process's exact peak resident set (VmHWM), in MB."""
+        return {pid: _status_kib(pid, "VmHWM") / 1024 for pid in _descendants(self.host_pid)}
+
+    @contextmanager
+    def running(self) -> Iterator[Watch]:
+        threads = [threading.Thread(target=self.sample, daemon=True),
+                   threading.Thread(target=self.probe, daemon=True)]  # fmt: skip
+        for thread in threads:
+            thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            for thread in threads:
+                thread.join(timeout=150)
+
+
+def _request(url: str, *, method: str = "GET", body: bytes | None = None,
+             timeout: float = 60) -> tuple[int, bytes]:  # fmt: skip
+    request = urllib.request.Request(url, data=body, method=method)
+    request.add_header("x-functions-key", FUNCTION_KEY)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@contextmanager
+def served(environ: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = free_port(None)
+    with log.open("w") as output:
+        process = subprocess.Popen(devhost_command("serve", "--port", str(port)), env=environ,
+                                   stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
+        base_url = f"http://127.0.0.1:{port}/api"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    _request(base_url + "/v1/health", timeout=5)
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(log.read_text()[-4000:]) from None
+                    time.sleep(0.2)
+            yield process, base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def run_mix(name: str, files: list[tuple[str, bytes]], timeout_s: float = 1800) -> dict[str, Any]:
+    from prism.client import connect
+    from prism.queries import every_result
+    from prism.storage import CosmosConnection, StorageConnection
+    from tests.isolation import provision
+
+    with private_stack() as state:
+        environ = {**stack_environment(state, f"budget{name}"), "PRISM_FUNCTION_KEY": FUNCTION_KEY}
+        settings = load_settings(environ)
+        storage = StorageConnection(connection_string=state.azurite.connection_string)
+        cosmos = CosmosConnection(endpoint=state.cosmos.endpoint, key=state.cosmos.key)
+        client = connect(settings, storage=storage, cosmos=cosmos)
+        provision(client.blobs, client.queues, settings)
+        log = PROJECT_ROOT / "bench" / "results" / f"budget-{name}.log"
+        log.parent.mkdir(exist_ok=True)
+        with served(environ, log) as (process, base_url):
+            # Load every model first: what is resident whatever the files.
+            for sample in ("cat.jpg", "review.txt", "greeting.flac", "scanned.pdf", "launch.mp4"):
+                _request(f"{base_url}/v1/infer?name={sample}", method="POST",
+                         body=(SAMPLES / sample).read_bytes(), timeout=300)  # fmt: skip
+            watch = Watch(process.pid, base_url)
+            idle_mb = sum(_status_kib(pid, "VmRSS") for pid in _descendants(process.pid)) / 1024
+            with watch.running():
+                start = time.perf_counter()
+                for file_name, data in files:
+                    client.blobs.upload(settings.incoming_container, file_name, data)
+                done = _wait_for(lambda: _blob_results(client) >= len(files), timeout_s)
+                elapsed = time.perf_counter() - start
+                kernel = watch.kernel_peaks_mb()
+            documents = [d for d in every_result(client.results)
+                         if d.get("source", {}).get("kind") == "blob"]  # fmt: skip
+    outcomes = Counter(
+        d["status"] if d["status"] == "ok" else f"rejected: {d['error']['code']}" for d in documents
+    )
+    return {
+        "files": len(files),
+        "bytes": sum(len(data) for _, data in files),
+        "results": len(documents),
+        "all_done": done,
+        "outcomes": dict(sorted(outcomes.items())),
+        "seconds": round(elapsed, 1),
+        "idle_with_models_mb": round(idle_mb, 1),
+        "peak_host_and_worker_mb": round(watch.peak_total_mb, 1),
+        "kernel_peak_by_process_mb": {str(pid): round(mb, 1) for pid, mb in kernel.items()},
+        "kernel_peak_sum_mb": round(sum(kernel.values()), 1),
+        "longest_models_route_ms": round(max(watch.probe_ms, default=0.0), 1),
+        "models_route_answers": len(watch.probe_ms),
+        "models_route_errors": watch.probe_errors,
+        "flex_memory_mb": FLEX_MEMORY_MB,
+        "host_and_worker_mb_each_second": watch.series,
+    }
+
+
+def _blob_results(client: Any) -> int:
+    from prism.queries import every_result
+
+    return sum(1 for d in every_result(client.results) if d["source"].get("kind") == "blob")
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(2)
+    return False
+
+
+def run(mixes: tuple[str, ...] = ("hostile", "limits")) -> dict[str, Any]:
+    makers = {"hostile": hostile_mix, "limits": limits_mix}
+    return {name: run_mix(name, makers[name]()) for name in mixes}
+
+
+def render(report: dict[str, Any]) -> str:
+    rows = [f"{'mix':8}  {'files':>5}  {'peak host+worker':>16}  {'kernel peaks':>12}  "
+            f"{'longest /models':>15}  {'seconds':>7}  outcomes"]  # fmt: skip
+    for name in ("hostile", "limits"):
+        if name not in report:
+            continue
+        r = report[name]
+        rows.append(
+            f"{name:8}  {r['files']:>5}  {r['peak_host_and_worker_mb']:>13.0f} MB  "
+            f"{r['kernel_peak_sum_mb']:>9.0f} MB  {r['longest_models_route_ms']:>12.0f} ms  "
+            f"{r['seconds']:>7.0f}  {json.dumps(r['outcomes'])}"
+        )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    import sys
+
+    chosen = tuple(sys.argv[1:]) or ("hostile", "limits")
+    result = run(chosen)
+    print(render(result))
+    print(json.dumps(result, indent=2))
