@@ -13,8 +13,16 @@ MAX_CONTROL_SHARE = 0.01
 _ALLOWED_CONTROLS = b"\t\n\r\x0b\x0c\x1b"
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in _ALLOWED_CONTROLS) + b"\x7f"
 MAX_CELL_WORDS = 4
+HEAD_CHARS = 1024  # the characters a text's format is told from (JSON is parsed whole)
 
-_MARKDOWN = re.compile(r"^(#{1,6} \S|```|\* \S|- \S|> \S|\d+\. \S)|\[[^\]\n]+\]\([^)\s]+\)", re.M)
+# These run on at most HEAD_CHARS characters, but stay linear all the same: a link's text
+# ``[^\[\]\n]+`` stops at the next ``[`` and its address ``[^)\s\]]+`` at the next ``]``,
+# where the next attempt starts (``\[[^\]\n]+\]`` scanned from every ``[`` of a line of
+# ``[[[…`` to its end). ``\[?`` and ``|\[`` keep ``[[](u)`` and ``[a[](u)`` links, as
+# before; an address holding ``]`` (``http://[::1]/``) no longer makes a link.
+_MARKDOWN = re.compile(
+    r"^(#{1,6} \S|```|\* \S|- \S|> \S|\d+\. \S)|\[(?:[^\[\]\n]+\[?|\[)\]\([^)\s\]]+\)", re.M
+)
 _HTML = re.compile(r"<!doctype html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
 
 
@@ -42,7 +50,7 @@ def is_text(head: bytes, text: str | None) -> bool:
 
 def text_label(text: str, complete: bool) -> str:
     """Tell common text formats apart from the first characters, cheaply."""
-    start = text.lstrip("\ufeff \t\r\n")[:1024]
+    start = text.lstrip("\ufeff \t\r\n")[:HEAD_CHARS]
     if start[:1] in ("{", "["):
         if not complete:
             return "json"

@@ -3,9 +3,11 @@ JSON keys and values, a table's header and rows, code with its lead-in, prose as
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from prism.modalities.text_shape import readable_text, text_format
+from prism.modalities.text_shape import MAX_JSON_ITEMS, readable_text, text_format
 
 PROSE = "The striker scored twice as the team won the cup final on Saturday afternoon."
 PYTHON = "import os\n\n\ndef main() -> None:\n    path = os.getcwd()\n    print(path)\n"
@@ -57,3 +59,26 @@ def test_markup_loses_its_markers_and_prose_stays_as_it_is() -> None:
 
 def test_broken_json_is_read_as_it_is() -> None:
     assert readable_text('{"a": ', "json") == '{"a": '
+
+
+def test_json_is_read_depth_first_up_to_the_cap() -> None:
+    text = '{"a": [{"b": "1"}, "2"], "c": {"d": 3, "e": null}, "f": "4"}'
+    assert readable_text(text, "json").splitlines() == ["b: 1", "a: 2", "d: 3", "f: 4"]
+    many = json.dumps({"list": [str(i) for i in range(1000)], "after": "cut"})
+    lines = readable_text(many, "json").splitlines()
+    assert lines == [f"list: {i}" for i in range(MAX_JSON_ITEMS)]
+
+
+def test_a_table_with_carriage_return_line_ends_or_quoted_line_breaks_is_read_as_rows() -> None:
+    assert readable_text("team,points\rArsenal,33\rLeeds,30\r", "csv").splitlines() == [
+        "A table of team, points.",
+        "Arsenal, 33",
+        "Leeds, 30",
+    ]
+    text = 'team,note\r\nArsenal,"won\r\nat home"\r\n'
+    assert readable_text(text, "csv") == "A table of team, note.\nArsenal, won\r\nat home"
+
+
+def test_markup_tags_may_span_lines_and_a_stray_angle_bracket_stays() -> None:
+    html = '<a\n  href="/x">link</a> if a < b <i>then</i>'
+    assert readable_text(html, "html") == " link  if a < b  then "
