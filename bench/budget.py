@@ -118,12 +118,11 @@ def limits_mix() -> list[tuple[str, bytes]]:
 
     prose = (SAMPLES / "review.txt").read_bytes().replace(b"\n", b" ")
     files = [(f"photo-40mp-{i}.jpg", photo(100 + i)) for i in range(8)]
-    files += [(f"text-1mib-{i}.txt", (prose + b" %d " % i) * (MIB // len(prose)))
+    files += [(f"text-1mib-{i}.txt", (b"%d " % i + prose * (MIB // len(prose) + 1))[:MIB])
               for i in range(16)]  # fmt: skip
-    files += [(f"sound-600s-{i}.flac", costs.noise_flac(600)[:-4] + bytes([i]) * 4)
-              for i in range(4)]  # fmt: skip
+    files += [(f"sound-600s-{i}.flac", costs.noise_flac(600, seed=i)) for i in range(4)]
     files += [(f"scans-20p-{i}.pdf", costs.blank_pages_pdf(20, 595 + i)) for i in range(4)]
-    files += [("video-600s.mp4", noise_video(1000, 600, size=(320, 180)))]
+    files += [("video-590s.mp4", noise_video(1000, 590, size=(320, 180)))]
     return files
 
 

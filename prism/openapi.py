@@ -267,11 +267,13 @@ _ERRORS = {
     400: "a parameter is invalid (`bad_request`), or the continuation token is not one "
     "this API issued for these filters (`invalid_continuation`)",
     404: "no such result or file (`not_found`)",
-    413: "the body is over the size cap (`too_large`)",
+    413: "the body is over the size cap (`too_large`), or processing it would take more "
+    "memory than an instance has for files (`over_budget`): send a smaller file",
     415: "the content is of an unsupported type (`unsupported_type`)",
     422: "the input is empty, corrupt, a decompression bomb, not UTF-8 or too long",
     500: "an unexpected failure (`internal`), logged with the request",
-    503: "a dependency (storage, Cosmos DB) is unavailable: retry later",
+    503: "a dependency (storage, Cosmos DB) is unavailable, or the instance's memory for "
+    "files is all reserved (`busy`, with a `Retry-After` header in seconds): retry later",
 }
 _UNAUTHORIZED = {
     "description": "no or wrong function key. Answered by the Functions host before the "
