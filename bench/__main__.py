@@ -11,7 +11,17 @@ from typing import Any
 from bench.machine import recorded_machine
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SUITES = ("models", "speech", "labels", "batching", "documents", "media", "cache", "pipeline")
+SUITES = (
+    "models",
+    "speech",
+    "labels",
+    "batching",
+    "documents",
+    "media",
+    "cache",
+    "pipeline",
+    "budget",
+)
 
 
 def main() -> int:
@@ -89,6 +99,14 @@ def run_suite(suite: str, files: int) -> dict[str, Any]:
 
         report = pipeline.run_all(files)
         print(pipeline.render(report))
+        return report
+    if suite == "budget":
+        from bench import budget
+
+        report = budget.run()
+        print("peak memory of the local host and its worker, and the longest answer of a route")
+        print("that touches no storage, while each mix of files is processed")
+        print(budget.render(report))
         return report
     raise SystemExit(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
 

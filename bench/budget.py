@@ -45,6 +45,7 @@ MIB = 1024 * 1024
 SAMPLE_EVERY_S = 0.1
 PROBE_EVERY_S = 0.25
 FLEX_MEMORY_MB = 2048
+STALLED_S = 240  # no new result for this long: the rest are lost (or stuck)
 
 
 # ---- the files -----------------------------------------------------------------------------
@@ -275,7 +276,7 @@ def run_mix(name: str, files: list[tuple[str, bytes]], timeout_s: float = 1800) 
                 start = time.perf_counter()
                 for file_name, data in files:
                     client.blobs.upload(settings.incoming_container, file_name, data)
-                done = _wait_for(lambda: _blob_results(client) >= len(files), timeout_s)
+                done = _wait_for(lambda: _blob_results(client), len(files), timeout_s)
                 elapsed = time.perf_counter() - start
                 kernel = watch.kernel_peaks_mb()
             documents = [d for d in every_result(client.results)
@@ -308,11 +309,18 @@ def _blob_results(client: Any) -> int:
     return sum(1 for d in every_result(client.results) if d["source"].get("kind") == "blob")
 
 
-def _wait_for(condition: Callable[[], bool], timeout_s: float) -> bool:
+def _wait_for(count: Callable[[], int], wanted: int, timeout_s: float) -> bool:
+    """Wait until ``count()`` reaches ``wanted``; False if it does not within
+    ``timeout_s``, or stops growing for ``STALLED_S`` (files lost to the poison queue
+    never get a result)."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
+    last, changed = -1, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - changed < STALLED_S:
+        now = count()
+        if now >= wanted:
             return True
+        if now != last:
+            last, changed = now, time.monotonic()
         time.sleep(2)
     return False
 

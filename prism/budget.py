@@ -46,9 +46,6 @@ class Cost:
     detail: str
     advice: str
 
-    def __add__(self, other: Cost) -> Cost:
-        return Cost(self.peak_bytes + other.peak_bytes, self.detail, self.advice)
-
 
 class BudgetExhaustedError(TransientError):
     """Every byte of the budget is reserved right now: try again shortly."""
