@@ -65,7 +65,7 @@ def _mb(nbytes: int) -> int:
 
 class Reservation:
     """Bytes held from a :class:`MemoryBudget` until :meth:`release` (or the end of a
-    ``with``/``async with`` block). Releasing twice gives back once."""
+    ``with`` block). Releasing twice gives back once."""
 
     def __init__(self, budget: MemoryBudget, nbytes: int) -> None:
         self.budget = budget
@@ -81,17 +81,6 @@ class Reservation:
         return self
 
     def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
-
-    async def __aenter__(self) -> Reservation:
-        return self
-
-    async def __aexit__(
         self,
         kind: type[BaseException] | None,
         error: BaseException | None,

@@ -35,7 +35,7 @@ async def _random_mix(budget: MemoryBudget, rng: random.Random) -> int:
 
     async def invocation(size: int, steps: int) -> None:
         nonlocal highest
-        async with await budget.reserve(Cost(size, "test", "none")):
+        with await budget.reserve(Cost(size, "test", "none")):
             held.append(size)
             highest = max(highest, sum(held))
             assert sum(held) <= budget.capacity and budget.reserved <= budget.capacity
