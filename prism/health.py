@@ -4,6 +4,13 @@ Every check only reads. The anonymous route gets :func:`public_health`: a verdic
 dependency and nothing else (no error text, no names), computed at most once per
 :data:`PUBLIC_REPORT_SECONDS` however often it is called, so it costs the services
 behind it nothing that grows with callers.
+
+A dependency that hangs must not hang the report: each probe runs in a thread of its
+own, all of them at once, and one that has not answered within
+:data:`PROBE_DEADLINE_SECONDS` is reported failing. Its thread cannot be stopped (an
+SDK call is blocking), so it is left to finish and a probe of that dependency is not
+started again until it has — a later check waits on the same one — which keeps a
+stalled service to one stuck thread per dependency, however many checks are made.
 """
 
 from __future__ import annotations
@@ -12,11 +19,17 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_for_futures
 from typing import Any
 
 from prism.errors import PrismError
 from prism.onnx.registry import load_manifest, read_lock
 from prism.pipeline import Pipeline
+
+# Each probe is a read that answers in milliseconds when its service is well; the report
+# is ready within this however the services behave.
+PROBE_DEADLINE_SECONDS = 5.0
 
 
 def _check(probe: Callable[[], str]) -> dict[str, Any]:
@@ -31,7 +44,29 @@ def _check(probe: Callable[[], str]) -> dict[str, Any]:
     return {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - start) * 1000, 1)}
 
 
-def check_health(pipeline: Pipeline) -> dict[str, Any]:
+# Per pipeline, the probe of each dependency now running (or last run).
+_probes: weakref.WeakKeyDictionary[Pipeline, dict[str, Future[dict[str, Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+_probes_lock = threading.Lock()
+
+
+def _probe(pipeline: Pipeline, name: str, probe: Callable[[], str]) -> Future[dict[str, Any]]:
+    """The running probe of ``name``, or a new one in a daemon thread (a hung probe
+    must not keep the process from exiting)."""
+    with _probes_lock:
+        running = _probes.setdefault(pipeline, {}).get(name)
+        if running is not None and not running.done():
+            return running
+        future: Future[dict[str, Any]] = Future()
+        _probes[pipeline][name] = future
+    threading.Thread(
+        target=lambda: future.set_result(_check(probe)), name=f"health-{name}", daemon=True
+    ).start()
+    return future
+
+
+def check_health(pipeline: Pipeline, deadline: float = PROBE_DEADLINE_SECONDS) -> dict[str, Any]:
     settings = pipeline.settings
 
     def storage() -> str:
@@ -65,16 +100,26 @@ def check_health(pipeline: Pipeline) -> dict[str, Any]:
             raise RuntimeError(f"not built or below their gate: {', '.join(failing)}")
         return f"{len(names)} models built, every gate passed"
 
-    checks = {
-        "storage": _check(storage),
-        "queues": _check(queues),
-        "cosmos": _check(cosmos),
-        "models": _check(models),
-    }
+    start = time.perf_counter()
+    probes = {
+        name: _probe(pipeline, name, probe)
+        for name, probe in (
+            ("storage", storage), ("queues", queues), ("cosmos", cosmos), ("models", models)
+        )
+    }  # fmt: skip
+    wait_for_futures(probes.values(), timeout=deadline)
+    checks = {name: _answer(future, deadline, start) for name, future in probes.items()}
     return {
         "status": "ok" if all(c["ok"] for c in checks.values()) else "degraded",
         "checks": checks,
     }
+
+
+def _answer(future: Future[dict[str, Any]], deadline: float, start: float) -> dict[str, Any]:
+    if future.done():
+        return future.result()
+    waited = round((time.perf_counter() - start) * 1000, 1)
+    return {"ok": False, "detail": f"no answer within {deadline:g} s", "ms": waited}
 
 
 PUBLIC_REPORT_SECONDS = 5.0
@@ -90,14 +135,16 @@ def public_health(
     """What an anonymous caller may know: ``ok`` or ``degraded``, and which dependency
     is failing — from a report at most :data:`PUBLIC_REPORT_SECONDS` old."""
     with _public_lock:  # one check at a time: concurrent callers share its answer
-        now = clock()
         cached = _public.get(pipeline)
-        if cached is None or now - cached[0] >= PUBLIC_REPORT_SECONDS:
+        if cached is None or clock() - cached[0] >= PUBLIC_REPORT_SECONDS:
             report = check_health(pipeline)
             terse = {
                 "status": report["status"],
                 "checks": {name: check["ok"] for name, check in report["checks"].items()},
             }
-            cached = (now, terse)
+            # Dated when it is ready: the callers that waited for it get it, rather than
+            # each starting a check of its own after the one before (a check can take
+            # the whole deadline, as long as the cache lasts).
+            cached = (clock(), terse)
             _public[pipeline] = cached
         return cached[1]

@@ -7,12 +7,14 @@ answers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from prism.devhost.indexing import FunctionSpec, function_spec
+from prism.devhost.worker import WorkerUnavailableError
 from prism.functionrpc import messages
 
 
@@ -41,10 +43,14 @@ class FakeWorker:
     ) -> None:
         self.functions = dict(functions)
         self.running = False
+        self.starts = 0
         self.invocations: list[str] = []
+        self._ended: asyncio.Event | None = None
 
     async def start(self) -> list[FunctionSpec]:
         self.running = True
+        self.starts += 1
+        self._ended = asyncio.Event()
         return [
             function_spec(name, f"id-{name}", [json.dumps(binding) for binding in bindings])
             for name, (bindings, _) in self.functions.items()
@@ -53,13 +59,27 @@ class FakeWorker:
     async def alive(self) -> bool:
         return self.running
 
+    async def ended(self) -> None:
+        assert self._ended is not None, "the worker was never started"
+        await self._ended.wait()
+
     async def stop(self) -> None:
         self.running = False
+        if self._ended is not None:
+            self._ended.set()
+
+    def crash(self) -> None:
+        """Its process dies: it ends without having been stopped."""
+        self.running = False
+        if self._ended is not None:
+            self._ended.set()
 
     async def invoke(
         self, spec: FunctionSpec, input_data: Sequence[Any], trigger_metadata: Mapping[str, Any]
     ) -> Any:
         protos = messages()
+        if not self.running:
+            raise WorkerUnavailableError("the worker process is not running")
         self.invocations.append(spec.name)
         (binding,) = input_data
         data = binding.data

@@ -4,8 +4,9 @@ For a rate and a mix of modalities, at the peak (``peak_factor`` × the average 
 
 * **instances per function** — an inference instance serves at most ``cores / cpu_s``
   items a second (its cores kept busy by the model) and at most
-  ``concurrency / (cpu_s + io_s)`` (host.json lets 24 invocations run at once), whichever
-  is lower; ingest is I/O-bound at its per-instance concurrency;
+  ``concurrency / (cpu_s + io_s)`` (host.json's queue settings: ``batchSize`` +
+  ``newBatchThreshold`` invocations at once), whichever is lower; ingest is I/O-bound at
+  host.json's ``blobs.maxDegreeOfParallelism`` invocations at once;
 * **Cosmos DB** — request units per file (:func:`prism.cost.request_units`: done-check,
   result write, the shared cache where it is on), the RU/s that makes at the average and
   the peak, storage growth (stored document sizes, an allowance for the index, the
@@ -41,12 +42,16 @@ import math
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prism.cost import MB_PER_CORE, MODALITIES, Measured, request_units
 from prism.cost.cosmos import load_ru_table
 from prism.cost.speech import SpeechMeasured
 from prism.errors import ConfigurationError
+from prism.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from prism.devhost.config import HostConfig
 
 LIMITS_PATH = Path(__file__).resolve().parent / "limits.json"
 DAYS_PER_MONTH = 30.4167
@@ -54,8 +59,8 @@ SECONDS_PER_DAY = 86_400
 # The mix of the benchmark's mixed files (bench/pipeline.py): 40 % photos, 10 % speech.
 DEFAULT_MIX = {"image": 0.35, "audio": 0.1, "text": 0.4, "document": 0.1, "video": 0.05}
 DEFAULT_PEAK_FACTOR = 10.0
-HOST_CONCURRENCY = 24  # host.json: queues batchSize 16 + newBatchThreshold 8
-INGEST_CONCURRENCY = 16  # the app's per-instance HTTP concurrency, which its webhook uses
+# The app's host.json: how many invocations one instance runs at once.
+HOST_JSON = PROJECT_ROOT / "host.json"
 TARGET_UTILISATION = 0.8  # headroom: plan instances for 80 % busy cores
 INDEX_BYTES_PER_DOCUMENT = 200  # five short indexed paths: an allowance, not measured
 EVENT_KB = 1.2  # one BlobCreated event as Event Grid delivers it
@@ -115,6 +120,13 @@ def serverless_max_ru_s(storage_gb: float) -> float:
     return float(rule["base_ru_s"] + more * rule["more_ru_s"])
 
 
+def project_host_config() -> HostConfig:
+    """The app's host.json, as the local host reads it (one parser for both)."""
+    from prism.devhost.config import HostConfig
+
+    return HostConfig.from_file(HOST_JSON)
+
+
 @dataclass(frozen=True)
 class Inputs:
     """What the plan needs beside the volume: the measured figures and the settings."""
@@ -128,6 +140,9 @@ class Inputs:
     instance_mb: int = 2048
     io_overlap: int = 8
     speech: SpeechMeasured | None = None  # int8 transcription (bench/results/speech.json)
+    # Concurrency per instance: queue triggers' batchSize + newBatchThreshold, the blob
+    # trigger's maxDegreeOfParallelism.
+    host: HostConfig = field(default_factory=project_host_config)
 
 
 def audio_cpu_s(inputs: Inputs, speech_s: float | None) -> float:
@@ -246,12 +261,13 @@ def _instances(
         per_file = audio_cpu_s(inputs, speech_s) if modality == "audio" else measured.cpu_s_batched
         cpu_s = per_file * (1 - cache_hit_rate)
         by_cpu = cores * TARGET_UTILISATION / max(cpu_s, 1e-9)
-        by_concurrency = HOST_CONCURRENCY / (cpu_s + measured.io_s)
+        by_concurrency = inputs.host.queues.max_concurrency / (cpu_s + measured.io_s)
         per_instance = min(by_cpu, by_concurrency)
         per_function[f"infer_{modality}"] = math.ceil(peak * mix[modality] / per_instance)
         daily = files_per_day * mix[modality]
         gb_s_per_day += daily * instance_gb * (cpu_s / cores + measured.io_s / inputs.io_overlap)
-    per_function["ingest"] = math.ceil(peak * inputs.ingest_s / INGEST_CONCURRENCY)
+    ingest_concurrency = inputs.host.blobs.max_degree_of_parallelism
+    per_function["ingest"] = math.ceil(peak * inputs.ingest_s / ingest_concurrency)
     gb_s_per_day += files_per_day * instance_gb * inputs.ingest_s / inputs.io_overlap
     instances = {"per_function": per_function, "total": sum(per_function.values()),
                  "instance_mb": inputs.instance_mb}  # fmt: skip

@@ -47,10 +47,6 @@ async def _serve(host: DevHost, port: int) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    logging.getLogger("prism.devhost").info(
-        "serving %d functions; HTTP on http://127.0.0.1:%d/%s",
-        len(host.functions), port, host.config.route_prefix,
-    )  # fmt: skip
     await host.serve(stop, http_port=port)
     # Threads of invocations still blocked in SDK retries (a vanished emulator) would
     # keep asyncio.run's executor shutdown — and so this process — waiting for

@@ -4,6 +4,7 @@ and the ``%Setting%`` binding expressions that join the two."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from collections.abc import Mapping
@@ -88,6 +89,26 @@ class QueueOptions:
         return options
 
 
+@dataclass(frozen=True)
+class BlobOptions:
+    """host.json ``extensions.blobs`` (Storage extension 5.x)."""
+
+    # Blob-triggered invocations in flight at once on one instance, across every blob
+    # function of the app; unset, the extension allows 8 per core.
+    max_degree_of_parallelism: int = field(default_factory=lambda: 8 * (os.cpu_count() or 1))
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BlobOptions:
+        if "maxDegreeOfParallelism" not in data:
+            return cls()
+        parallelism = int(data["maxDegreeOfParallelism"])
+        if parallelism < 1:
+            raise ConfigurationError(
+                f"host.json blobs.maxDegreeOfParallelism must be at least 1: {parallelism}"
+            )
+        return cls(max_degree_of_parallelism=parallelism)
+
+
 # Flex Consumption's default and maximum-free function timeout is 30 minutes.
 DEFAULT_FUNCTION_TIMEOUT_SECONDS = 30 * 60.0
 
@@ -95,6 +116,7 @@ DEFAULT_FUNCTION_TIMEOUT_SECONDS = 30 * 60.0
 @dataclass(frozen=True)
 class HostConfig:
     queues: QueueOptions = field(default_factory=QueueOptions)
+    blobs: BlobOptions = field(default_factory=BlobOptions)
     route_prefix: str = "api"
     # host.json functionTimeout; None: unbounded ("-1").
     function_timeout: float | None = DEFAULT_FUNCTION_TIMEOUT_SECONDS
@@ -107,6 +129,7 @@ class HostConfig:
         timeout = data.get("functionTimeout")
         return cls(
             queues=QueueOptions.from_json(extensions.get("queues", {})),
+            blobs=BlobOptions.from_json(extensions.get("blobs", {})),
             route_prefix=str(extensions.get("http", {}).get("routePrefix", "api")).strip("/"),
             function_timeout=(
                 DEFAULT_FUNCTION_TIMEOUT_SECONDS

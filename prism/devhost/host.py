@@ -6,10 +6,9 @@ FunctionRpc messages, as the Functions host does on Azure.
   blob version without a receipt is run, standing in for ``BlobCreated`` events; each
   start is counted in storage before it runs, a failure is retried on the next scan,
   and the ``maxDequeueCount``-th start (a crash counts) sends the blob to
-  ``webjobs-blobtrigger-poison`` as with the host's blob trigger; at most
-  ``batchSize`` + ``newBatchThreshold`` runs of one blob function at once, as on Azure,
-  where the blob trigger works through an internal queue under host.json's queue
-  settings (a backlog of thousands of blobs starts as many as that, not all of them);
+  ``webjobs-blobtrigger-poison`` as with the host's blob trigger; at most host.json
+  ``blobs.maxDegreeOfParallelism`` blob runs at once across the app's blob functions,
+  as on Azure (a backlog of thousands of blobs starts as many as that, not all of them);
 * queue triggers: ``batchSize`` messages per receive, a new batch whenever no more
   than ``newBatchThreshold`` run; a message is decoded as host.json
   ``messageEncoding`` says (one that cannot be goes to ``<queue>-poison`` at once); a
@@ -18,9 +17,15 @@ FunctionRpc messages, as the Functions host does on Azure.
 * ``functionTimeout`` bounds every invocation: past it, the invocation has failed;
 * the worker runs ``async def`` functions concurrently on its event loop (so an
   in-process micro-batcher can coalesce them) and plain ones in its thread pool; if
-  its process dies, the invocations in flight fail (and are retried as their triggers
-  say) and a new worker is started;
+  its process dies — busy or idle — a new worker is started at once, the invocations
+  in flight fail (and are retried as their triggers say), and the ones that arrive
+  meanwhile wait for the new worker;
 * HTTP routes (see :mod:`prism.devhost.routes`) and timers.
+
+The event loop serves HTTP and carries the worker's stream, and nothing else runs on
+it: storage calls run in a pool of their own, triggers' polls under a deadline, and CPU
+work on payloads in another pool (:mod:`prism.devhost.pools`). A stalled storage
+service slows what touches storage, never an HTTP route that does not.
 """
 
 from __future__ import annotations
@@ -32,11 +37,11 @@ import logging
 import os
 import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from prism.deadletter import DeadLetterFormatError, parse_dead_letters
@@ -55,16 +60,23 @@ from prism.devhost.bindings import (
 from prism.devhost.config import HostConfig, resolve_settings
 from prism.devhost.http import HttpAnswer, HttpFront, HttpRequest, error_answer
 from prism.devhost.indexing import FunctionSpec
+from prism.devhost.pools import StoragePool, run_cpu
 from prism.devhost.routes import HostKeys, Router, authorized
 from prism.devhost.timers import Schedule
-from prism.devhost.worker import Worker, WorkerFailedError, invocation_failure
-from prism.errors import PermanentError
+from prism.devhost.worker import (
+    Worker,
+    WorkerFailedError,
+    WorkerUnavailableError,
+    invocation_failure,
+)
+from prism.errors import PermanentError, PrismError
 from prism.logs import one_line
 from prism.params import KEY_PARAMETER
 from prism.settings import Env
 from prism.storage import (
     BLOB_TRIGGER_POISON_QUEUE,
     BlobInfo,
+    BlobStore,
     LeaseLostError,
     MessageQueues,
     NotFoundError,
@@ -73,6 +85,8 @@ from prism.storage import (
     poison_queue_name,
 )
 from prism.storage.receipts import BlobReceipts, unreceipted
+
+T = TypeVar("T")
 
 log = logging.getLogger("prism.devhost")
 
@@ -89,6 +103,13 @@ BLOB_SCAN_SECONDS = 1.0
 BLOB_EVENT_POLL_SECONDS = 0.1
 RECONCILE_SECONDS = 30.0
 _IDLE_POLL_SECONDS = 0.05
+# A trigger's poll (a receive, a blob's lookup) answers in milliseconds when storage is
+# well; past this it is abandoned and the trigger polls again, the stall in its log.
+POLL_DEADLINE_SECONDS = 30.0
+# A full listing of a container and of its receipts grows with the container.
+SCAN_DEADLINE_SECONDS = 600.0
+# A worker that cannot be started again (say, the app no longer imports) is retried.
+WORKER_RESTART_RETRY_SECONDS = 5.0
 
 
 @dataclass
@@ -134,9 +155,15 @@ class DevHost:
         # filters; a run that writes its receipt after that listing and leaves the
         # in-flight set before the filter would otherwise look new and run twice.
         self._blobs_done: set[tuple[str, str, str]] = set()
+        # Blob function -> what its last scan found and had no room to start yet: started
+        # as room frees, as events wait in Event Grid's queue, not at the next scan.
+        self._blob_backlog: dict[str, deque[BlobInfo]] = {}
         self._prepared = False
         self._started = False
         self._restarting: asyncio.Lock | None = None
+        self._worker_ready: asyncio.Event | None = None  # clear while one is started
+        self._watchdog: asyncio.Task[None] | None = None
+        self._storage_pool: StoragePool | None = None
         # Queue function -> the event that wakes its polling loop (serve mode).
         self._wakeups: dict[str, asyncio.Event] = {}
         self.blob_events_queue = self.environ.get(Env.LOCAL_BLOB_EVENTS_QUEUE) or None
@@ -153,8 +180,12 @@ class DevHost:
         if self._started:
             return
         self._restarting = asyncio.Lock()
+        self._worker_ready = asyncio.Event()
+        self._storage_pool = StoragePool()
         await self._start_worker()
+        self._worker_ready.set()
         self._started = True
+        self._watchdog = asyncio.ensure_future(self._watch_worker())
 
     async def _start_worker(self) -> None:
         """Start a worker process and route to the functions its indexing reports, but
@@ -168,7 +199,23 @@ class DevHost:
     async def stop(self) -> None:
         if self._started:
             self._started = False
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                await asyncio.gather(self._watchdog, return_exceptions=True)
             await self.worker.stop()
+            if self._storage_pool is not None:
+                self._storage_pool.shutdown()
+
+    async def _storage(
+        self,
+        call: Callable[[], T],
+        *,
+        deadline: float | None = None,
+        on_late: Callable[[T], object] | None = None,
+    ) -> T:
+        """A blocking storage call, in the host's storage pool (see pools)."""
+        assert self._storage_pool is not None, "the host has not started"
+        return await self._storage_pool.run(call, deadline=deadline, on_late=on_late)
 
     async def _invoke(
         self, spec: FunctionSpec, inputs: Inputs, binding_data: Mapping[str, str]
@@ -176,25 +223,38 @@ class DevHost:
         """One invocation through the worker; raises if it failed. Its outputs are
         written; its ``InvocationResponse`` is returned."""
         try:
-            try:
-                # host.json functionTimeout: past it the invocation has failed (the
-                # Functions host then restarts the worker; here the call is abandoned).
-                async with asyncio.timeout(self.config.function_timeout):
-                    response = await self.worker.invoke(spec, inputs.data, inputs.trigger_metadata)
-            except WorkerFailedError:
-                await self._restart_worker()
-                raise
+            # host.json functionTimeout: past it the invocation has failed (the
+            # Functions host then restarts the worker; here the call is abandoned).
+            async with asyncio.timeout(self.config.function_timeout):
+                response = await self._call_worker(spec, inputs)
             failure = invocation_failure(response)
             if failure is not None:
                 raise InvocationFailedError(f"{spec.name}: {failure}")
-            if spec.outputs:
-                await asyncio.to_thread(
-                    write_outputs, spec, response, binding_data, self.connections
+            # An HTTP output is the answer itself; queue and blob outputs are storage
+            # writes, which an HTTP function without any must not wait behind.
+            if any(output.type != "http" for output in spec.outputs):
+                await self._storage(
+                    functools.partial(write_outputs, spec, response, binding_data, self.connections)
                 )
             return response
         finally:
             # It may have sent a message (ingest queues jobs) or freed room for a batch.
             self._wake_queue_loops()
+
+    async def _call_worker(self, spec: FunctionSpec, inputs: Inputs) -> Any:
+        """The worker's response. An invocation no worker received (its process had
+        ended before it was sent) waits for the new worker and goes to it; one the
+        ended worker had received has failed, as on Azure."""
+        assert self._worker_ready is not None
+        while True:
+            await self._worker_ready.wait()
+            try:
+                return await self.worker.invoke(spec, inputs.data, inputs.trigger_metadata)
+            except WorkerUnavailableError:
+                await self._restart_worker()
+            except WorkerFailedError:
+                await self._restart_worker()
+                raise
 
     def _wake_queue_loops(self) -> None:
         for wake in self._wakeups.values():
@@ -202,14 +262,37 @@ class DevHost:
 
     async def _restart_worker(self) -> None:
         """A worker whose process died is replaced (once, however many invocations
-        noticed), as the Functions host restarts a crashed language worker."""
-        assert self._restarting is not None
+        noticed), as the Functions host restarts a crashed language worker;
+        invocations wait for the new one meanwhile."""
+        assert self._restarting is not None and self._worker_ready is not None
         async with self._restarting:
             if await self.worker.alive():
                 return
-            log.error("the worker process died; starting a new one")
+            self._worker_ready.clear()
+            log.error("the worker process ended; starting a new one")
             await self.worker.stop()
-            await self._start_worker()
+            try:
+                await self._start_worker()
+            except BaseException:
+                # Half started is not started: stopped, so that the next try is afresh.
+                await self.worker.stop()
+                raise
+            self._worker_ready.set()
+            log.info("a new worker serves %d functions", len(self.functions))
+
+    async def _watch_worker(self) -> None:
+        """Replace the worker the moment its process ends — killed, crashed, idle or not
+        — rather than when the next invocation finds it gone."""
+        while self._started:
+            await self.worker.ended()
+            if not self._started:
+                return
+            try:
+                await self._restart_worker()
+            except Exception:
+                log.exception("the worker could not be started again; retrying in %g s",
+                              WORKER_RESTART_RETRY_SECONDS)  # fmt: skip
+                await asyncio.sleep(WORKER_RESTART_RETRY_SECONDS)
 
     def _spawn(self, coroutine: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
@@ -223,14 +306,14 @@ class DevHost:
         for spec in self._of_type("blobTrigger"):
             container, _ = blob_path(spec.trigger, self.environ)
             store = self.connections.blobs(spec.trigger.get("connection"))
-            await asyncio.to_thread(store.ensure_container, container)
+            await self._storage(functools.partial(store.ensure_container, container))
             if self.blob_events_queue is not None:  # where the events arrive, as a
                 # deployment creates the Event Grid subscription
                 events = self.connections.queues(spec.trigger.get("connection"))
-                await asyncio.to_thread(events.ensure_queue, self.blob_events_queue)
+                await self._storage(functools.partial(events.ensure_queue, self.blob_events_queue))
         for spec in self._of_type("queueTrigger"):
             queues, queue = self._queue_of(spec)
-            await asyncio.to_thread(queues.ensure_queue, queue)
+            await self._storage(functools.partial(queues.ensure_queue, queue))
         self._prepared = True
 
     # -- queue triggers ------------------------------------------------------------------
@@ -245,11 +328,12 @@ class DevHost:
         if self._running[spec.name] > options.new_batch_threshold:
             return 0
         queues, queue = self._queue_of(spec)
-        messages = await asyncio.to_thread(
-            queues.receive,
-            queue,
-            max_messages=options.batch_size,
+        receive = functools.partial(
+            queues.receive, queue, max_messages=options.batch_size,
             visibility_timeout=self.lease_seconds,
+        )  # fmt: skip
+        messages = await self._storage(
+            receive, deadline=POLL_DEADLINE_SECONDS, on_late=functools.partial(_release, queues)
         )
         for message in messages:
             self._running[spec.name] += 1
@@ -283,14 +367,15 @@ class DevHost:
                 if message.dequeue_count >= options.max_dequeue_count:
                     await self._poison(spec, queues, message)
                 else:
-                    await asyncio.to_thread(
-                        queues.release,
-                        message,
-                        visibility_timeout=int(options.visibility_timeout),
-                    )
+                    await self._storage(
+                        functools.partial(
+                            queues.release, message,
+                            visibility_timeout=int(options.visibility_timeout),
+                        )
+                    )  # fmt: skip
                 return
             self.stats.succeeded[spec.name] += 1
-            await asyncio.to_thread(queues.delete, message)
+            await self._storage(functools.partial(queues.delete, message))
         except LeaseLostError as exc:
             log.warning("%s: %s (the message may run again)", spec.name, exc.message)
         finally:
@@ -306,7 +391,7 @@ class DevHost:
         self, spec: FunctionSpec, queues: MessageQueues, message: ReceivedMessage
     ) -> None:
         poison = poison_queue_name(message.queue)
-        await asyncio.to_thread(queues.move, message, poison)
+        await self._storage(functools.partial(queues.move, message, poison))
         self.stats.poisoned[spec.name] += 1
         log.error("%s: message %s moved to %s", spec.name, message.id, poison)
 
@@ -320,71 +405,97 @@ class DevHost:
         self._spawn(self._run_blob(spec, blob, prefix))
         return True
 
-    def _blob_room(self, spec: FunctionSpec) -> int:
-        """How many more runs of the blob function ``spec`` may start now."""
-        running = sum(1 for key in self._blobs_in_flight if key[0] == spec.name)
-        return self.config.queues.max_concurrency - running
+    def _blob_room(self) -> int:
+        """How many more blob runs may start now: host.json maxDegreeOfParallelism
+        bounds them across every blob function of the app, as on Azure."""
+        return self.config.blobs.max_degree_of_parallelism - len(self._blobs_in_flight)
 
     async def _blob_event_round(self, spec: FunctionSpec) -> int:
         """Start the function on the blobs the BlobCreated events waiting on the stack's
         events queue name: the cost grows with new blobs, not with the container. Only
         as many events are taken as the function has room for; the rest wait queued."""
-        assert self.blob_events_queue is not None
-        room = self._blob_room(spec)
+        events_queue = self.blob_events_queue
+        assert events_queue is not None
+        room = self._blob_room()
         if room <= 0:
             return 0
         container, prefix = blob_path(spec.trigger, self.environ)
         queues = self.connections.queues(spec.trigger.get("connection"))
         store = self.connections.blobs(spec.trigger.get("connection"))
-        messages = await asyncio.to_thread(
-            queues.receive, self.blob_events_queue, max_messages=min(32, room),
-            visibility_timeout=60,
-        )  # fmt: skip
+
+        def receive() -> list[tuple[ReceivedMessage, list[str]]]:
+            messages = queues.receive(events_queue, max_messages=min(32, room),
+                                      visibility_timeout=60)  # fmt: skip
+            return [(message, _event_blobs(message, container, prefix)) for message in messages]
+
+        def late(events: list[tuple[ReceivedMessage, list[str]]]) -> None:
+            _release(queues, [message for message, _ in events])
+
+        events = await self._storage(receive, deadline=POLL_DEADLINE_SECONDS, on_late=late)
         started = 0
-        for message in messages:
-            try:
-                events = parse_dead_letters(message.body(), {container})
-            except (DeadLetterFormatError, PermanentError) as error:
-                log.warning("a blob event that is not one was dropped: %s", error)
-                events = None
+        for message, names in events:
             handled = True
-            for event in events.blobs if events else []:
-                if not event.name.startswith(prefix):
-                    continue
-                if self._blob_room(spec) <= 0:
+            for name in names:
+                if self._blob_room() <= 0:
                     handled = False  # kept: it comes back once its visibility lapses
                     break
-                try:
-                    blob = await asyncio.to_thread(store.properties, container, event.name)
-                except NotFoundError:
-                    continue  # deleted since: nothing to run
-                if not await asyncio.to_thread(self._receipts.has, spec.name, blob):
+                blob = await self._storage(
+                    functools.partial(self._unreceipted_blob, spec, store, container, name),
+                    deadline=POLL_DEADLINE_SECONDS,
+                )
+                if blob is not None:
                     started += self._start_blob(spec, blob, prefix)
             # Dropped once its runs have started: a host that dies before they finish
             # finds their blobs again in the scan it makes when it starts.
             if handled:
-                await asyncio.to_thread(queues.delete, message)
+                await self._storage(
+                    functools.partial(queues.delete, message), deadline=POLL_DEADLINE_SECONDS
+                )
         return started
+
+    def _unreceipted_blob(
+        self, spec: FunctionSpec, store: BlobStore, container: str, name: str
+    ) -> BlobInfo | None:
+        """The blob's current version if the function has no receipt for it (blocks)."""
+        try:
+            blob = store.properties(container, name)
+        except NotFoundError:
+            return None  # deleted since: nothing to run
+        return None if self._receipts.has(spec.name, blob) else blob
 
     async def _blob_round(self, spec: FunctionSpec) -> int:
         """Start the function on every blob version it has no receipt for (a full scan
-        of the container: with events, only at start and to reconcile)."""
+        of the container: with events, only at start and to reconcile), as far as there
+        is room; the rest is its backlog."""
         container, prefix = blob_path(spec.trigger, self.environ)
         store = self.connections.blobs(spec.trigger.get("connection"))
-        blobs = await asyncio.to_thread(lambda: list(store.list(container, prefix or None)))
-        receipts = await asyncio.to_thread(self._receipts.names, spec.name)
+
+        def scan() -> list[BlobInfo]:  # both listings and the filter: off the loop
+            blobs = list(store.list(container, prefix or None))
+            return list(unreceipted(blobs, self._receipts.names(spec.name), spec.name))
+
+        found = await self._storage(scan, deadline=SCAN_DEADLINE_SECONDS)
+        self._blob_backlog[spec.name] = deque(found)
+        return self._start_backlog(spec)
+
+    def _start_backlog(self, spec: FunctionSpec) -> int:
+        """Start the blobs of the last scan that had no room then, as far as there is
+        room now."""
+        backlog = self._blob_backlog.get(spec.name)
+        if not backlog:
+            return 0
+        _, prefix = blob_path(spec.trigger, self.environ)
         started = 0
-        for blob in unreceipted(blobs, receipts, spec.name):
-            if self._blob_room(spec) <= 0:
-                break  # the next scan (or the blob's event) starts the rest
-            started += self._start_blob(spec, blob, prefix)
+        while backlog and self._blob_room() > 0:
+            started += self._start_blob(spec, backlog.popleft(), prefix)
         return started
 
     async def _blob_rounds(self, *, scan: bool) -> int:
-        """One round of every blob trigger: its events, and a full scan if ``scan`` or
-        if the stack announces no events."""
+        """One round of every blob trigger: its backlog, its events, and a full scan if
+        ``scan`` or if the stack announces no events."""
         started = 0
         for spec in self._of_type("blobTrigger"):
+            started += self._start_backlog(spec)
             if self.blob_events_queue is not None:
                 started += await self._blob_event_round(spec)
             if scan or self.blob_events_queue is None:
@@ -397,14 +508,14 @@ class DevHost:
         limit = self.config.queues.max_dequeue_count  # the host uses it for blobs too
         try:
             # Counted before the run, in storage: a run that kills the host counts.
-            attempt = await asyncio.to_thread(self._receipts.start, spec.name, blob)
+            attempt = await self._storage(functools.partial(self._receipts.start, spec.name, blob))
             if attempt > limit:
                 log.error("%s: blob %s/%s started %d times without finishing; poisoned",
                           spec.name, blob.container, blob.name, attempt - 1)  # fmt: skip
-                await asyncio.to_thread(self._poison_blob, spec, blob)
+                await self._storage(functools.partial(self._poison_blob, spec, blob))
             else:
                 try:
-                    inputs = await asyncio.to_thread(blob_inputs, spec, store, blob)
+                    inputs = await self._storage(functools.partial(blob_inputs, spec, store, blob))
                     await self._invoke(spec, inputs, {"name": blob.name.removeprefix(prefix)})
                 except Exception:
                     self.stats.failed[spec.name] += 1
@@ -412,10 +523,10 @@ class DevHost:
                                   spec.name, blob.container, blob.name, attempt, limit)  # fmt: skip
                     if attempt < limit:
                         return  # no receipt: the next scan runs it again
-                    await asyncio.to_thread(self._poison_blob, spec, blob)
+                    await self._storage(functools.partial(self._poison_blob, spec, blob))
                 else:
                     self.stats.succeeded[spec.name] += 1
-            await asyncio.to_thread(self._receipts.complete, spec.name, blob)
+            await self._storage(functools.partial(self._receipts.complete, spec.name, blob))
             self._blobs_done.add(key)
         finally:
             self._blobs_in_flight.discard(key)
@@ -481,7 +592,9 @@ class DevHost:
             return error_answer(401, f"missing or wrong key: {needed} (x-functions-key or ?code=)")
         url_seen = f"http://{headers.get('Host', '127.0.0.1')}{target}"
         call = HttpCall(method, url_seen, headers, query, route_params, body)
-        inputs = http_inputs(route.spec, call)
+        # Copying the body into the invocation (up to 100 MiB) and the answer out of it
+        # is CPU work: off the loop, which serves every other request meanwhile.
+        inputs = await run_cpu(functools.partial(http_inputs, route.spec, call))
         try:
             response = await self._invoke(route.spec, inputs, route_params)
         except Exception:
@@ -489,7 +602,7 @@ class DevHost:
             log.exception("HTTP function %s failed", route.spec.name)
             return error_answer(500, "the function failed; see the host log")
         self.stats.succeeded[route.spec.name] += 1
-        result = http_result(response)
+        result = await run_cpu(functools.partial(http_result, response))
         if result is None:
             return HttpAnswer(204, {}, b"")
         return HttpAnswer(result.status, result.headers, result.body)
@@ -533,7 +646,8 @@ class DevHost:
     async def _queues_empty(self) -> bool:
         for spec in self._of_type("queueTrigger"):
             queues, queue = self._queue_of(spec)
-            if await asyncio.to_thread(queues.approximate_count, queue):
+            count = functools.partial(queues.approximate_count, queue)
+            if await self._storage(count, deadline=POLL_DEADLINE_SECONDS):
                 return False
         return True
 
@@ -546,6 +660,9 @@ class DevHost:
             if http_port is None
             else await HttpFront(self._serve_request).start("127.0.0.1", http_port)
         )
+        log.info("serving %d functions%s", len(self.functions),
+                 "" if http_port is None else
+                 f"; HTTP on http://127.0.0.1:{http_port}/{self.config.route_prefix}")  # fmt: skip
         loops: list[asyncio.Future[None]] = []
         try:
             await self._prepare()
@@ -582,6 +699,9 @@ class DevHost:
             wake.clear()
             try:
                 started = await self._queue_round(spec)
+            except PrismError as error:  # storage unreachable or stalled: poll again
+                log.warning("polling the queue of %s failed: %s", spec.name, error)
+                started = 0
             except Exception:
                 log.exception("polling the queue of %s failed", spec.name)
                 started = 0
@@ -603,11 +723,14 @@ class DevHost:
                 or time.monotonic() - last_scan >= self.reconcile_seconds
             )
             try:
+                self._start_backlog(spec)
                 if self.blob_events_queue is not None:
                     await self._blob_event_round(spec)
                 if scan:
                     last_scan = time.monotonic()
                     await self._blob_round(spec)
+            except PrismError as error:  # storage unreachable or stalled: look again
+                log.warning("the blob trigger of %s failed to look for blobs: %s", spec.name, error)
             except Exception:
                 log.exception("the blob trigger of %s failed to look for blobs", spec.name)
             await asyncio.sleep(BLOB_SCAN_SECONDS if self.blob_events_queue is None else
@@ -619,3 +742,23 @@ class DevHost:
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 _KEY_IN_QUERY = re.compile(rf"([?&]{KEY_PARAMETER}=)[^&\s]*", re.IGNORECASE)
+
+
+def _event_blobs(message: ReceivedMessage, container: str, prefix: str) -> list[str]:
+    """The names of the blobs under ``container``/``prefix`` a BlobCreated event names."""
+    try:
+        events = parse_dead_letters(message.body(), {container})
+    except (DeadLetterFormatError, PermanentError) as error:
+        log.warning("a blob event that is not one was dropped: %s", error)
+        return []
+    return [event.name for event in events.blobs if event.name.startswith(prefix)]
+
+
+def _release(queues: MessageQueues, messages: list[ReceivedMessage]) -> None:
+    """Messages a receive leased after the host stopped waiting for it: visible again at
+    once, instead of hidden for the whole lease (blocks)."""
+    for message in messages:
+        try:
+            queues.release(message, visibility_timeout=0)
+        except PrismError as error:  # the lease ends by itself
+            log.warning("a late-received message %s stays leased: %s", message.id, error)

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
 import sys
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
 
 from prism.devhost.indexing import FunctionSpec, function_spec
+from prism.devhost.pools import run_cpu
 from prism.errors import ConfigurationError
 from prism.functionrpc import messages
 from prism.functionrpc.framing import read_frame, write_frame
@@ -42,6 +44,11 @@ class WorkerFailedError(RuntimeError):
     """The worker refused a request, or its process ended."""
 
 
+class WorkerUnavailableError(WorkerFailedError):
+    """No worker received the request: its process had ended before it was sent, so the
+    request can go to the next worker as it is."""
+
+
 def worker_package() -> dict[str, str]:
     """Which worker runtime serves the app: its package and installed version."""
     return {"package": WORKER_PACKAGE, "version": version(WORKER_PACKAGE)}
@@ -59,6 +66,9 @@ class Worker(Protocol):
 
     async def alive(self) -> bool:
         """Whether the worker can take invocations (its process is running)."""
+
+    async def ended(self) -> None:
+        """Return once the worker has ended, stopped or not (its process exited)."""
 
     async def stop(self) -> None: ...
 
@@ -152,36 +162,52 @@ class RuntimeWorker:
     async def invoke(
         self, spec: FunctionSpec, input_data: Sequence[Any], trigger_metadata: Mapping[str, Any]
     ) -> Any:
-        protos = messages()
-        request = protos.InvocationRequest(
-            invocation_id=str(uuid.uuid4()), function_id=spec.function_id, input_data=input_data
+        return await self._send(
+            functools.partial(_invocation_frame, spec.function_id, input_data, trigger_metadata)
         )
-        for key, value in trigger_metadata.items():
-            request.trigger_metadata[key].CopyFrom(value)
-        return await self._request("invocation_request", request)
 
     async def _request(self, field: str, payload: Any) -> Any:
-        running = self._process is not None and self._process.returncode is None
-        if self._writer is None or self._sending is None or not running:
-            raise WorkerFailedError("the worker process is not running")
-        protos = messages()
+        return await self._send(functools.partial(_frame, field, payload))
+
+    async def _send(self, frame: Callable[[str], bytes]) -> Any:
+        """Send the frame ``frame(request_id)`` builds; the payload of the answer."""
+        if self._writer is None or self._sending is None or not self._running():
+            raise WorkerUnavailableError("the worker process is not running")
         request_id = str(uuid.uuid4())
-        message = protos.StreamingMessage(request_id=request_id)
-        getattr(message, field).CopyFrom(payload)
+        # Framing copies the payload (an HTTP body of up to 100 MiB) more than once: CPU
+        # work that must not hold up the event loop, which serves HTTP.
+        data = await run_cpu(functools.partial(frame, request_id))
         answered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = answered
         try:
-            async with self._sending:
-                await write_frame(self._writer, message.SerializeToString())
+            if not self._running():  # ended while the frame was built: none will answer
+                raise WorkerUnavailableError("the worker process ended")
+            try:
+                async with self._sending:
+                    await write_frame(self._writer, data)
+            except (ConnectionError, OSError) as exc:  # its end of the socket is closed
+                raise WorkerUnavailableError(f"the worker's stream is closed: {exc}") from exc
             return await answered
         finally:
             self._pending.pop(request_id, None)
+
+    def _running(self) -> bool:
+        """The process runs and its stream is open (a stream can break before the exit
+        is seen, and a process can outlive its stream)."""
+        return (
+            self._process is not None
+            and self._process.returncode is None
+            and self._reader_task is not None
+            and not self._reader_task.done()
+        )
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         protos = messages()
         try:
             while (frame := await read_frame(reader)) is not None:
-                message = protos.StreamingMessage.FromString(frame)
+                message = await run_cpu(
+                    functools.partial(protos.StreamingMessage.FromString, frame)
+                )
                 answered = self._pending.get(message.request_id)
                 if answered is not None and not answered.done():
                     answered.set_result(getattr(message, message.WhichOneof("content")))
@@ -204,16 +230,23 @@ class RuntimeWorker:
         return None
 
     async def alive(self) -> bool:
-        return self._process is not None and self._process.returncode is None
+        return self._running()
+
+    async def ended(self) -> None:
+        # The reader ends with the stream, once the process has exited (or failed to
+        # within STOP_GRACE_SECONDS of the stream breaking: stop() then kills it).
+        if self._reader_task is not None:
+            await asyncio.wait({self._reader_task})  # never cancels the reader itself
 
     async def stop(self) -> None:
         """Ask the worker to end, then make sure it has."""
         protos = messages()
         if self._writer is not None and self._sending is not None:
-            with contextlib.suppress(ConnectionError, OSError, WorkerFailedError):
-                terminate = protos.StreamingMessage(worker_terminate=protos.WorkerTerminate())
-                async with self._sending:
-                    await write_frame(self._writer, terminate.SerializeToString())
+            if self._running():  # one that has ended cannot be asked
+                with contextlib.suppress(ConnectionError, OSError, WorkerFailedError):
+                    terminate = protos.StreamingMessage(worker_terminate=protos.WorkerTerminate())
+                    async with self._sending:
+                        await write_frame(self._writer, terminate.SerializeToString())
             self._writer.close()
         running = self._process is not None and self._process.returncode is None
         if running and self._process is not None and await self._exit_code() is None:
@@ -221,3 +254,25 @@ class RuntimeWorker:
             await self._process.wait()
         if self._reader_task is not None:
             await asyncio.gather(self._reader_task, return_exceptions=True)
+
+
+def _frame(field: str, payload: Any, request_id: str) -> bytes:
+    message = messages().StreamingMessage(request_id=request_id)
+    getattr(message, field).CopyFrom(payload)
+    return bytes(message.SerializeToString())
+
+
+def _invocation_frame(
+    function_id: str,
+    input_data: Sequence[Any],
+    trigger_metadata: Mapping[str, Any],
+    request_id: str,
+) -> bytes:
+    message = messages().StreamingMessage(request_id=request_id)
+    request = message.invocation_request
+    request.invocation_id = str(uuid.uuid4())
+    request.function_id = function_id
+    request.input_data.extend(input_data)
+    for key, value in trigger_metadata.items():
+        request.trigger_metadata[key].CopyFrom(value)
+    return bytes(message.SerializeToString())

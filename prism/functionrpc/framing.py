@@ -23,5 +23,9 @@ async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
 
 
 async def write_frame(writer: asyncio.StreamWriter, payload: bytes) -> None:
-    writer.write(len(payload).to_bytes(4, "big") + payload)
+    # Two writes, not one concatenated buffer: a payload can be 100 MiB, and the host
+    # writes from the event loop that serves HTTP. (Not writelines: on a transport whose
+    # peer has gone it fails with an AttributeError where write just drops the data.)
+    writer.write(len(payload).to_bytes(4, "big"))
+    writer.write(payload)
     await writer.drain()

@@ -16,7 +16,7 @@ import pytest
 from prism.devhost import RuntimeWorker, Worker
 from prism.devhost.bindings import HttpCall, http_inputs, http_result, queue_inputs
 from prism.devhost.indexing import FunctionSpec
-from prism.devhost.worker import invocation_failure
+from prism.devhost.worker import WorkerUnavailableError, invocation_failure
 from prism.storage import ReceivedMessage
 from tests.fake_worker import FakeInvocation, FakeWorker
 
@@ -113,3 +113,22 @@ def test_an_http_invocation_answers_with_its_route_parameter_and_body(
     result = with_worker(worker, scenario)
     assert result is not None and result.status == 201
     assert json.loads(result.body) == {"word": "hi", "body": "data"}
+
+
+def test_a_stopped_worker_has_ended_and_refuses_what_it_never_received(
+    worker: Callable[[], Worker],
+) -> None:
+    async def scenario() -> None:
+        stopped = worker()
+        specs = {spec.name: spec for spec in await stopped.start()}
+        await stopped.stop()
+        async with asyncio.timeout(30):  # returns at once: the worker is gone
+            await stopped.ended()
+        assert not await stopped.alive()
+        call = HttpCall("POST", "http://h/api/echo/hi", {}, {}, {"word": "hi"}, b"data")
+        inputs = http_inputs(specs["echo"], call)
+        # Never sent, so the host may send it to the next worker as it is.
+        with pytest.raises(WorkerUnavailableError):
+            await stopped.invoke(specs["echo"], inputs.data, {})
+
+    asyncio.run(scenario())

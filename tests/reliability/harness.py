@@ -48,10 +48,26 @@ class Host:
     def __init__(self, environ: Mapping[str, str], log_path: Path) -> None:
         self.log_path = log_path
         self._log = log_path.open("w")
+        self.port = free_port(None)
         self.process = subprocess.Popen(
-            devhost_command("serve", "--port", str(free_port(None))),
+            devhost_command("serve", "--port", str(self.port)),
             env=dict(environ), stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def worker_pid(self) -> int | None:
+        """The PID of the host's language worker (its one child process), if it runs."""
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # ended while listed
+            if int(fields[1]) == self.process.pid and fields[0] != "Z":
+                return int(stat.parent.name)
+        return None
 
     def kill(self) -> None:
         """SIGKILL: no clean-up, in-flight invocations and leases left as they are."""

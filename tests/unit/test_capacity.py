@@ -3,7 +3,10 @@ storage, the preset, the limit that binds first, and the month's cost."""
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +19,7 @@ from prism.capacity import (
     serverless_max_ru_s,
 )
 from prism.cost import Measured
+from prism.devhost.config import HostConfig
 from prism.errors import ConfigurationError
 from tests.unit.cost_inputs import only, plan_inputs
 
@@ -129,3 +133,31 @@ def test_every_limit_names_its_source_and_the_day_it_was_read() -> None:
 def test_every_limit_the_plan_checks_is_in_the_table() -> None:
     got = figures(10_000_000)
     assert {check["limit"] for check in got["limits"]} <= set(load_limits())
+
+
+def host_json(path: Path, blobs: int, batch_size: int = 16, new_batch_threshold: int = 8) -> Path:
+    queues = {"batchSize": batch_size, "newBatchThreshold": new_batch_threshold}
+    extensions = {"blobs": {"maxDegreeOfParallelism": blobs}, "queues": queues}
+    path.write_text(json.dumps({"version": "2.0", "extensions": extensions}))
+    return path
+
+
+def test_the_plan_takes_each_instances_concurrency_from_the_apps_host_json() -> None:
+    project = HostConfig.from_file(Path(__file__).resolve().parents[2] / "host.json")
+    assert INPUTS.host == project
+    assert INPUTS.host.blobs.max_degree_of_parallelism == 8
+
+
+def test_ingest_instances_follow_host_json_blob_parallelism(tmp_path: Path) -> None:
+    # 1,000 files/s at the peak, 0.008 s of ingest each, maxDegreeOfParallelism at once.
+    for parallelism, instances in ((8, 1), (2, 4), (1, 8)):
+        host = HostConfig.from_file(host_json(tmp_path / "host.json", parallelism))
+        got = plan(8_640_000, replace(INPUTS, host=host), mix=TEXT_ONLY).to_dict()
+        assert got["instances"]["per_function"]["ingest"] == instances, parallelism
+
+
+def test_inference_instances_follow_host_json_queue_concurrency(tmp_path: Path) -> None:
+    # One invocation at a time: 1 / 0.05 s = 20 texts/s by concurrency, below 80 by CPU.
+    host = HostConfig.from_file(host_json(tmp_path / "host.json", 8, 1, 0))
+    got = plan(8_640_000, replace(INPUTS, host=host), mix=TEXT_ONLY).to_dict()
+    assert got["instances"]["per_function"]["infer_text"] == 50  # ceil(1000 / 20)

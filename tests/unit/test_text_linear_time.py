@@ -12,14 +12,11 @@ to rules under which each character is scanned a bounded number of times (see
 
 from __future__ import annotations
 
+import importlib
 import re
 import shutil
 from collections.abc import Callable
 from functools import cache
-
-# re's own parser, whose tree the engine runs (typeshed types only its old sre_* names).
-from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser  # type: ignore[attr-defined]
 from typing import Any
 
 import pytest
@@ -33,6 +30,11 @@ from prism.routing import text as routing_text
 from prism.routing.text import text_label
 from prism.storage import blob_events
 from tests.unit.conftest import package_dir
+
+# re's own parser, whose tree the engine runs (typeshed types only its old sre_* names,
+# and mypy reads re's private modules differently from one run to another).
+sre: Any = importlib.import_module("re._constants")
+_parser: Any = importlib.import_module("re._parser")
 
 MIB = 1024 * 1024
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from prism.devhost.config import (
+    BlobOptions,
     HostConfig,
     QueueOptions,
     load_local_settings,
@@ -50,6 +52,30 @@ def test_projects_host_json_parses_with_base64_queue_messages() -> None:
     assert data["extensions"]["queues"]["messageEncoding"] == "base64"
     assert data["extensionBundle"]["version"] == "[4.*, 5.0.0)"
     assert config.queues.max_concurrency == 24
+
+
+def test_blob_parallelism_defaults_to_eight_per_core_as_the_storage_extension_does() -> None:
+    config = HostConfig.from_json({"version": "2.0"})
+
+    assert config.blobs.max_degree_of_parallelism == 8 * (os.cpu_count() or 1)
+
+
+def test_blob_parallelism_is_read_from_extensions_blobs() -> None:
+    data = {"version": "2.0", "extensions": {"blobs": {"maxDegreeOfParallelism": 3}}}
+
+    assert HostConfig.from_json(data).blobs == BlobOptions(max_degree_of_parallelism=3)
+    with pytest.raises(ConfigurationError, match="maxDegreeOfParallelism"):
+        HostConfig.from_json(
+            {"version": "2.0", "extensions": {"blobs": {"maxDegreeOfParallelism": 0}}}
+        )
+
+
+def test_projects_host_json_sets_blob_parallelism_for_one_core_explicitly() -> None:
+    # Explicit: the extension's default grows with the instance's cores (docs/local-stack.md).
+    data = json.loads((PROJECT / "host.json").read_text())
+
+    assert data["extensions"]["blobs"]["maxDegreeOfParallelism"] == 8
+    assert HostConfig.from_file(PROJECT / "host.json").blobs.max_degree_of_parallelism == 8
 
 
 @pytest.mark.parametrize(
