@@ -94,14 +94,13 @@ async def infer(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="v1/results/{id}", methods=["GET"])
 @translate_errors
 async def get_result(req: func.HttpRequest) -> func.HttpResponse:
-    import asyncio
-
     from prism.errors import ErrorCode, PermanentError
     from prism.pipeline import get_pipeline
     from prism.queries import find_result
+    from prism.threads import in_storage
 
     document_id = req.route_params.get("id", "")
-    document = await asyncio.to_thread(find_result, get_pipeline().results, document_id)
+    document = await in_storage(find_result, get_pipeline().results, document_id)
     if document is None:
         # The id is not echoed: it is the caller's text, not a result's.
         raise PermanentError(ErrorCode.NOT_FOUND, "no result with this id")
@@ -114,13 +113,12 @@ async def get_result(req: func.HttpRequest) -> func.HttpResponse:
 async def list_results(req: func.HttpRequest) -> func.HttpResponse:
     """Pages of results (filters, continuation tokens), or with ``latest=true`` a blob's
     result by its name: see prism.queries.query_results."""
-    import asyncio
-
     from prism.pipeline import get_pipeline
     from prism.queries import query_results
+    from prism.threads import in_storage
 
     pipeline = get_pipeline()
-    body = await asyncio.to_thread(
+    body = await in_storage(
         query_results,
         pipeline.results,
         pipeline.blobs,
@@ -136,14 +134,13 @@ async def list_results(req: func.HttpRequest) -> func.HttpResponse:
 async def search(req: func.HttpRequest) -> func.HttpResponse:
     """Stored results ranked by meaning (``q``, ``modality``, ``since``, ``until``,
     ``limit``): see prism.search.search_stored."""
-    import asyncio
-
     from prism.pipeline import get_pipeline
     from prism.search import SearchRequest, configured_backend, search_stored, text_embedder
+    from prism.threads import in_storage
 
     request = SearchRequest.from_params(dict(req.params))  # a bad request costs nothing
     pipeline = get_pipeline()
-    body = await asyncio.to_thread(
+    body = await in_storage(
         search_stored,
         pipeline.results,
         request,
@@ -157,12 +154,12 @@ async def search(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="v1/health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @translate_errors
 async def health(req: func.HttpRequest) -> func.HttpResponse:
-    import asyncio
-
     from prism.health import public_health
     from prism.pipeline import get_pipeline
+    from prism.threads import in_control
 
-    report = await asyncio.to_thread(public_health, get_pipeline())
+    # Not the storage pool: a stalled service must not keep /health from answering 503.
+    report = await in_control(public_health, get_pipeline())
     return respond(report, 200 if report["status"] == "ok" else 503)
 
 
@@ -170,10 +167,9 @@ async def health(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="v1/models", methods=["GET"])
 @translate_errors
 async def models(req: func.HttpRequest) -> func.HttpResponse:
-    import asyncio
-
     from prism.onnx.registry import model_report
     from prism.settings import get_settings
+    from prism.threads import in_control
 
-    rows = await asyncio.to_thread(model_report, get_settings().model_dir)
+    rows = await in_control(model_report, get_settings().model_dir)
     return respond({"models": rows})

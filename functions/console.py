@@ -4,8 +4,6 @@ page takes the key from its own ``?code=`` and sends it with every call."""
 
 from __future__ import annotations
 
-import asyncio
-
 import azure.functions as func
 
 from functions.api import respond, translate_errors
@@ -53,12 +51,13 @@ async def upload(req: func.HttpRequest) -> func.HttpResponse:
     from prism.client import connect
     from prism.console.uploads import upload_file
     from prism.limits import read_within_limit
+    from prism.threads import in_storage
 
     client = connect()
     body = read_within_limit(
         req.headers.get("content-length"), req.get_body, client.settings.max_bytes_overall
     )
-    uploaded = await asyncio.to_thread(upload_file, client, req.params.get("name"), body)
+    uploaded = await in_storage(upload_file, client, req.params.get("name"), body)
     return respond(uploaded, 202)
 
 
@@ -68,13 +67,12 @@ async def upload(req: func.HttpRequest) -> func.HttpResponse:
 async def stats(req: func.HttpRequest) -> func.HttpResponse:
     from prism.client import connect
     from prism.console.stats import collect_stats
+    from prism.threads import in_storage
 
     client = connect()
     # Blocking SDK calls (and the first simulation below): off the event loop, so
     # the invocations sharing it keep running.
-    counters = await asyncio.to_thread(
-        collect_stats, client.settings, client.results, client.queues
-    )
+    counters = await in_storage(collect_stats, client.settings, client.results, client.queues)
     return respond(counters)
 
 
@@ -83,5 +81,6 @@ async def stats(req: func.HttpRequest) -> func.HttpResponse:
 @translate_errors
 async def lifecycle(req: func.HttpRequest) -> func.HttpResponse:
     from prism.console.lifecycle import lifecycle_view
+    from prism.threads import in_control
 
-    return respond(await asyncio.to_thread(lifecycle_view))
+    return respond(await in_control(lifecycle_view))

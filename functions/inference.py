@@ -28,11 +28,10 @@ QUEUES = (
 
 
 async def handle(message: func.QueueMessage, modality: str) -> None:
-    import asyncio
-
     from prism.jobs import InvalidJobError, Job, unprocessable_envelope
     from prism.pipeline import get_pipeline
     from prism.storage import poison_queue_name
+    from prism.threads import in_storage
 
     pipeline = get_pipeline()
     body = message.get_body()
@@ -44,8 +43,8 @@ async def handle(message: func.QueueMessage, modality: str) -> None:
         # It can never succeed: poison it now, marked so that replay skips it. Storage
         # calls block, so they run off the event loop other invocations share.
         poison = poison_queue_name(pipeline.settings.modality_queues[modality])
-        await asyncio.to_thread(pipeline.queues.ensure_queue, poison)
-        await asyncio.to_thread(pipeline.queues.send, poison, unprocessable_envelope(body, error))
+        await in_storage(pipeline.queues.ensure_queue, poison)
+        await in_storage(pipeline.queues.send, poison, unprocessable_envelope(body, error))
         logger.error("message %s refused (%s); moved to %s", message.id, error.message, poison)
         return
     logger.info(

@@ -60,6 +60,7 @@ from prism.storage import (
     NotFoundError,
     StorageConnection,
 )
+from prism.threads import in_storage
 
 logger = logging.getLogger("prism.pipeline")
 
@@ -313,12 +314,12 @@ class Pipeline:
         gone (deleted, or replaced by a newer upload that has its own job)."""
         # At least once: a redelivered job whose result exists is done. Reading first
         # (1 RU) saves a download and an inference for every redelivery.
-        existing = await asyncio.to_thread(read_result, self.results, job.id)
+        existing = await in_storage(read_result, self.results, job.id)
         if existing is not None:
             logger.info("job %s: already done", job.id, extra={"result_id": job.id})
             if existing.get("error"):
                 # The first delivery may have failed between the write and the move.
-                await asyncio.to_thread(self.quarantine, job.source, _as_error(existing["error"]))
+                await in_storage(self.quarantine, job.source, _as_error(existing["error"]))
             return existing
         timings = Timings()
         timings.add("route", job.route_ms)
@@ -327,7 +328,7 @@ class Pipeline:
         start = time.perf_counter()
         try:
             # What the file will cost, from its size and header, before it is downloaded.
-            cost = await asyncio.to_thread(self._blob_cost, job, modality)
+            cost = await in_storage(self._blob_cost, job, modality)
             reservation = await self.budget.reserve(cost)
         except (NotFoundError, ConditionFailedError):
             logger.info("job %s: blob %s/%s version gone", job.id, job.container, job.blob)
@@ -343,7 +344,7 @@ class Pipeline:
                 return None
             document = inferred
         if document["error"]:
-            await asyncio.to_thread(self.quarantine, job.source, _as_error(document["error"]))
+            await in_storage(self.quarantine, job.source, _as_error(document["error"]))
         return document
 
     def _blob_cost(self, job: Job, modality: Modality) -> Cost:
@@ -362,9 +363,7 @@ class Pipeline:
     ) -> dict[str, Any] | None:
         start = time.perf_counter()
         try:
-            data = await asyncio.to_thread(
-                self.blobs.download, job.container, job.blob, if_match=job.etag
-            )
+            data = await in_storage(self.blobs.download, job.container, job.blob, if_match=job.etag)
         except (NotFoundError, ConditionFailedError):
             logger.info("job %s: blob %s/%s version gone", job.id, job.container, job.blob)
             return None
@@ -387,9 +386,9 @@ class Pipeline:
             model=self.engine.model(modality),
             timings=timings,
         )
-        stored = await asyncio.to_thread(self.results.create, document)
+        stored = await in_storage(self.results.create, document)
         if stored is None:  # another delivery recorded it first
-            theirs = await asyncio.to_thread(read_result, self.results, job.id)
+            theirs = await in_storage(read_result, self.results, job.id)
             document = theirs or document
         telemetry.record_rejected(modality.value, error.code.value)
         return document
@@ -425,17 +424,17 @@ class Pipeline:
             search=search,
         )
         write_start = time.perf_counter()
-        stored = await asyncio.to_thread(self.results.create, document)
+        stored = await in_storage(self.results.create, document)
         if stored is None:
             # Another worker finished the same input first: its document stands.
             logger.info("result %s was written concurrently; keeping it", document_id)
-            theirs = await asyncio.to_thread(read_result, self.results, document_id)
+            theirs = await in_storage(read_result, self.results, document_id)
             document = theirs or document
         shared = self.settings.uses_shared_cache(modality.value)
         if outcome.result is not None and not prediction.cache_hit and shared:
             # After the result is safe: the shared entry names this document, which
             # holds the payload (stored once), and the shared cache is an optimisation.
-            await asyncio.to_thread(self.cache.share, key, document)
+            await in_storage(self.cache.share, key, document)
         telemetry.record_processed(
             modality.value,
             document["status"],
@@ -484,7 +483,7 @@ class Pipeline:
         start = time.perf_counter()
         # The shared lookup only where a hit saves more than it costs (Settings).
         shared = self.settings.uses_shared_cache(modality.value)
-        cached = await asyncio.to_thread(partial(self.cache.get, key, shared=shared))
+        cached = await in_storage(self.cache.get, key, shared=shared)
         stage_ms = {"cache": _elapsed_ms(start)}
         if cached is not None:
             return Prediction(Outcome(result=cached), cache_hit=True, stage_ms=stage_ms)
@@ -519,7 +518,7 @@ class Pipeline:
         fingerprint = await asyncio.to_thread(self._fingerprint, modality, data)
         content_sha256, model = fingerprint
         document_id = content_result_id(content_sha256, modality.value, model)
-        existing = await asyncio.to_thread(read_result, self.results, document_id)
+        existing = await in_storage(read_result, self.results, document_id)
         if existing is not None:
             document = existing
         else:
