@@ -26,6 +26,7 @@ from prism.budget import MB, Cost
 from prism.errors import ErrorCode, PermanentError
 from prism.modalities.base import BudgetedHandler, JsonDict, check_size, run_batch
 from prism.modalities.ocr import TextReader, page_text
+from prism.modalities.pdf_streams import MAX_STREAM_BYTES, check_streams
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef, ModelSpec
 
@@ -85,12 +86,15 @@ def drawing_scale(width_pt: float, height_pt: float, max_page_pixels: int) -> fl
 
 
 def document_cost(size: int, limits: DocumentLimits, ocr_bytes: int, text_cost: Cost) -> Cost:
-    """The peak memory of reading one PDF: the file and PDFium's hold on it, one drawn
+    """The peak memory of reading one PDF: the file and PDFium's hold on it, a page's
+    content stream inflated (:mod:`prism.modalities.pdf_streams` bounds it), one drawn
     page at a time (PDFium's bitmap, its RGB copy, the largest region OCR may crop from
     it, and ``ocr_bytes`` for reading it), and the text modality on the document's text."""
     drawn = limits.max_page_pixels * DRAWN_PAGE_BYTES_PER_PIXEL + ocr_bytes
+    # A page's content stream, inflated, and what PDFium parses of it (measured: twice).
+    content = 2 * MAX_STREAM_BYTES
     return Cost(
-        PDF_HOLD_FACTOR * size + drawn + PAGE_WORKING_BYTES + text_cost.peak_bytes,
+        PDF_HOLD_FACTOR * size + content + drawn + PAGE_WORKING_BYTES + text_cost.peak_bytes,
         f"a {size:,}-byte PDF, with pages drawn at up to {limits.max_page_pixels:,} pixels",
         "split the PDF into smaller files",
     )
@@ -102,6 +106,7 @@ def decode_document(data: bytes, limits: DocumentLimits) -> DecodedDocument:
     import pypdfium2
 
     check_size(data, limits.max_bytes, "document")
+    check_streams(data)  # before PDFium inflates any page's content whole
     with _pdfium:
         pdf = _open(data)
         try:
