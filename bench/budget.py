@@ -1,14 +1,17 @@
-"""What the whole local stack holds, and whether it stalls, under two mixes of files:
+"""What the whole local stack holds, and whether it stalls, under three mixes of files:
 
 * **hostile** — files that pass every stated limit but cost far more than they say (a
-  212-byte PNG of 20,000 × 2 pixels, a 5 KB PDF of twenty 2,399-point pages, sixteen
+  212-byte PNG of 20,000 × 2 pixels, a 5 KB PDF of twenty 2,399-point pages, a 200 KB
+  PDF whose content inflates to 200 MB, sixteen
   photos just under 40 megapixels at once, an hour of sound stamped 0 s in a 1 MB
   Matroska file, key frames stamped 0 s, 24 videos at once, texts the shaping step
   choked on: JSON nested 9,000 deep, a CSV cell of 200,000 characters, 1 MiB of ``<``
   and of ``a(``);
 * **limits** — the legitimate worst case: files at each stated limit (40-megapixel
   photos, 1 MiB texts, ten minutes of sound, PDFs of twenty pages to OCR, a video of
-  ten minutes), every modality at once, as many as host.json lets run.
+  ten minutes), every modality at once, as many as host.json lets run;
+* **paused** — the limits mix's photos and texts, with storage (Azurite) stopped for
+  30 s while they are in flight, and ``/api/v1/health`` asked meanwhile.
 
 Each mix is dropped into ``incoming`` of a private local stack served by the local host
 (Microsoft's worker runtime, the real models), while this process samples the resident
@@ -22,6 +25,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import subprocess
 import threading
 import time
@@ -45,6 +50,7 @@ MIB = 1024 * 1024
 SAMPLE_EVERY_S = 0.1
 PROBE_EVERY_S = 0.25
 FLEX_MEMORY_MB = 2048
+STORAGE_PAUSE_S = 30.0  # the "paused" mix: storage stopped this long, files in flight
 STALLED_S = 240  # no new result for this long: the rest are lost (or stuck)
 
 
@@ -96,12 +102,13 @@ def noise_video(seed: int, seconds: int, *, size: tuple[int, int] = (640, 360)) 
 
 
 def hostile_mix() -> list[tuple[str, bytes]]:
-    from tests.fixtures import costs, hostile
+    from tests.fixtures import costs, hostile, pdfs
 
     files = [
         ("wide-20000x2.png", hostile.png_bomb(20_000, 2)),
         ("wide-40000x1.png", hostile.png_bomb(40_000, 1)),
         ("posters-20x2399pt.pdf", costs.blank_pages_pdf(20, 2399)),
+        ("content-inflating-200mb.pdf", pdfs.content_bomb_pdf(200)),
         ("hour-stamped-zero.mkv", hostile.mkv_sound_stamped_zero(3600)),
         ("keyframes-stamped-zero.webm", hostile.key_frames_stamped_zero(400)),
         ("nested-9000.json", b"[" * 9000 + b"]" * 9000),
@@ -250,7 +257,13 @@ def served(environ: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Pope
                 process.kill()
 
 
-def run_mix(name: str, files: list[tuple[str, bytes]], timeout_s: float = 1800) -> dict[str, Any]:
+def run_mix(
+    name: str, files: list[tuple[str, bytes]], *, pause_storage_s: float = 0.0,
+    timeout_s: float = 1800,
+) -> dict[str, Any]:  # fmt: skip
+    """Drop ``files`` into a private stack's ``incoming`` and measure (see the module
+    docstring); with ``pause_storage_s``, storage (Azurite) is then stopped that long,
+    with files in flight, and ``/api/v1/health`` is asked once while it is."""
     from prism.client import connect
     from prism.queries import every_result
     from prism.storage import CosmosConnection, StorageConnection
@@ -276,6 +289,11 @@ def run_mix(name: str, files: list[tuple[str, bytes]], timeout_s: float = 1800) 
                 start = time.perf_counter()
                 for file_name, data in files:
                     client.blobs.upload(settings.incoming_container, file_name, data)
+                health = (
+                    _pause(state.azurite.pid, pause_storage_s, base_url)
+                    if pause_storage_s
+                    else None
+                )
                 done = _wait_for(lambda: _blob_results(client), len(files), timeout_s)
                 elapsed = time.perf_counter() - start
                 kernel = watch.kernel_peaks_mb()
@@ -300,7 +318,23 @@ def run_mix(name: str, files: list[tuple[str, bytes]], timeout_s: float = 1800) 
         "models_route_errors": watch.probe_errors,
         "flex_memory_mb": FLEX_MEMORY_MB,
         "host_and_worker_mb_each_second": watch.series,
+        **({"storage_paused_s": pause_storage_s, "health_while_paused": health} if health else {}),
     }
+
+
+def _pause(azurite_pid: int, seconds: float, base_url: str) -> dict[str, Any]:
+    """Stop storage for ``seconds`` (SIGSTOP: it accepts connections and never answers,
+    the worst way a service fails); ask /health once meanwhile. Always resumed."""
+    os.kill(azurite_pid, signal.SIGSTOP)
+    try:
+        time.sleep(min(5.0, seconds / 2))  # let the in-flight calls hang first
+        start = time.perf_counter()
+        status, _ = _request(base_url + "/v1/health", timeout=120)
+        answered_ms = (time.perf_counter() - start) * 1000
+        time.sleep(max(0.0, seconds - min(5.0, seconds / 2) - answered_ms / 1000))
+    finally:
+        os.kill(azurite_pid, signal.SIGCONT)
+    return {"status": status, "ms": round(answered_ms, 1)}
 
 
 def _blob_results(client: Any) -> int:
@@ -325,15 +359,23 @@ def _wait_for(count: Callable[[], int], wanted: int, timeout_s: float) -> bool:
     return False
 
 
-def run(mixes: tuple[str, ...] = ("hostile", "limits")) -> dict[str, Any]:
-    makers = {"hostile": hostile_mix, "limits": limits_mix}
-    return {name: run_mix(name, makers[name]()) for name in mixes}
+def paused_mix() -> list[tuple[str, bytes]]:
+    """Photos and texts in flight (downloads, result writes) when storage stops."""
+    return [item for item in limits_mix() if item[0].startswith(("photo", "text"))]
+
+
+def run(mixes: tuple[str, ...] = ("hostile", "limits", "paused")) -> dict[str, Any]:
+    makers = {"hostile": hostile_mix, "limits": limits_mix, "paused": paused_mix}
+    pauses = {"paused": STORAGE_PAUSE_S}
+    return {
+        name: run_mix(name, makers[name](), pause_storage_s=pauses.get(name, 0.0)) for name in mixes
+    }
 
 
 def render(report: dict[str, Any]) -> str:
     rows = [f"{'mix':8}  {'files':>5}  {'peak host+worker':>16}  {'kernel peaks':>12}  "
             f"{'longest /models':>15}  {'seconds':>7}  outcomes"]  # fmt: skip
-    for name in ("hostile", "limits"):
+    for name in ("hostile", "limits", "paused"):
         if name not in report:
             continue
         r = report[name]
@@ -342,6 +384,11 @@ def render(report: dict[str, Any]) -> str:
             f"{r['kernel_peak_sum_mb']:>9.0f} MB  {r['longest_models_route_ms']:>12.0f} ms  "
             f"{r['seconds']:>7.0f}  {json.dumps(r['outcomes'])}"
         )
+        if "health_while_paused" in r:
+            health = r["health_while_paused"]
+            paused = r["storage_paused_s"]
+            rows.append(f"          storage stopped {paused:.0f} s: /health answered "
+                        f"{health['status']} in {health['ms']:.0f} ms")  # fmt: skip
     return "\n".join(rows)
 
 
