@@ -5,12 +5,11 @@ emulators are never disturbed."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from prism.localstack import LocalStack, StackState
+from prism.localstack import LocalStack
 from prism.localstack.processes import stop
 from prism.localstack.stack import AZURITE_MARKER
 from tests.e2e.conftest import PipelineUnderTest
@@ -21,26 +20,12 @@ from tests.reliability.harness import (
     mixed_files,
     wait_until,
 )
+from tests.reliability.own_stack import local_stack, own_stack
 
+__all__ = ["local_stack", "own_stack"]  # fixtures of this module
 pytestmark = pytest.mark.e2e
 FILES = 40
 AZURITE_DOWN_SECONDS = 3.0
-
-
-@pytest.fixture(scope="module")
-def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    stack = LocalStack(tmp_path_factory.mktemp("azurite-fault"), prefer_default_ports=False)
-    stack.start()
-    yield stack
-    stack.stop()
-
-
-@pytest.fixture
-def local_stack(own_stack: LocalStack) -> StackState:
-    """Overrides the session's stack for the ``pipeline`` fixture of this module."""
-    state = own_stack.read_state()
-    assert state is not None
-    return state
 
 
 def test_azurite_restarted_mid_run_on_its_data_folder_converges_with_nothing_lost(

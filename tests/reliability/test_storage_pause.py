@@ -7,32 +7,17 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from prism.localstack import LocalStack, StackState
+from prism.localstack import LocalStack
 from tests.e2e.conftest import HttpAnswer, PipelineUnderTest, ServedApp, app_not_ready
 from tests.reliability.harness import Host, wait_until
+from tests.reliability.own_stack import local_stack, own_stack
 
+__all__ = ["local_stack", "own_stack"]  # fixtures of this module
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    stack = LocalStack(tmp_path_factory.mktemp("azurite-pause"), prefer_default_ports=False)
-    stack.start()
-    yield stack
-    stack.stop()
-
-
-@pytest.fixture
-def local_stack(own_stack: LocalStack) -> StackState:
-    """Overrides the session's stack for the ``pipeline`` fixture of this module."""
-    state = own_stack.read_state()
-    assert state is not None
-    return state
 
 
 def test_with_storage_paused_models_still_answer_and_health_answers_503(
