@@ -378,12 +378,13 @@ class Pipeline:
         self, job: Job, modality: Modality, error: PermanentError, timings: Timings
     ) -> dict[str, Any]:
         """Record a rejection decided before the blob was downloaded (its cost)."""
+        model = await asyncio.to_thread(self.engine.model, modality)  # reads the manifest
         document = result_document(
             document_id=job.id,
             modality=modality.value,
             source=job.source,
             error=error,
-            model=self.engine.model(modality),
+            model=model,
             timings=timings,
         )
         stored = await in_storage(self.results.create, document)
