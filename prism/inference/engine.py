@@ -62,7 +62,10 @@ class Engine:
         shaping: tuple[object, ...]
         match modality:  # mypy holds a new modality to a case of its own
             case Modality.IMAGE:
-                shaping = (s.max_image_bytes, s.max_image_pixels, *self._image_text_key())
+                from prism.modalities.image import RESAMPLING
+
+                shaping = (s.max_image_bytes, s.max_image_pixels, RESAMPLING,
+                           *self._image_text_key())  # fmt: skip
             case Modality.AUDIO:
                 shaping = (s.max_audio_bytes, s.max_audio_seconds, *self._speech_key())
             case Modality.TEXT:

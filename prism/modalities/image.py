@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 # Formats Pillow may decode here; every other plugin stays unused (less attack surface).
 ALLOWED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 TOP_K = 5
+# How preprocessing resamples, in the model's configuration digest so that no cache
+# serves probabilities made the other way ("crop-box": only the crop's region is
+# resampled; the whole image was before, and top-1 probabilities moved by 1-2 points).
+RESAMPLING = "crop-box"
 # OCR of photos and screenshots, beside the manifest's page settings: the detector sees
 # the image at most 960 pixels on its longer side (PP-OCR's own default for photos;
 # never scaled up), regions are kept from a lower mean probability (signs are not crisp
