@@ -29,7 +29,7 @@ from prism.pipeline import Pipeline
 
 # Each probe is a read that answers in milliseconds when its service is well; the report
 # is ready within this however the services behave.
-PROBE_DEADLINE_SECONDS = 3.0
+PROBE_DEADLINE_SECONDS = 4.0
 
 
 def _check(probe: Callable[[], str]) -> dict[str, Any]:
