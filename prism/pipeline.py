@@ -351,12 +351,11 @@ class Pipeline:
         """The cost of the job's blob version, from its size as storage states it (not
         as the message does) and its first bytes, in one ranged read; a version that is
         not there any more raises :class:`ConditionFailedError`."""
-        info, head = self.blobs.read_head(
-            job.container, job.blob, max(1, self.engine.header_bytes(modality))
-        )
+        wanted = self.engine.header_bytes(modality)
+        info, head = self.blobs.read_head(job.container, job.blob, max(1, wanted))
         if info.etag != job.etag:
             raise ConditionFailedError(f"blob {job.container}/{job.blob} was replaced")
-        return self.engine.cost(modality, info.size, head[: self.engine.header_bytes(modality)])
+        return self.engine.cost(modality, info.size, head[:wanted])
 
     async def _download_and_infer(
         self, job: Job, modality: Modality, timings: Timings
