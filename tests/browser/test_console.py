@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import FilePayload, Locator, expect
+from playwright.sync_api import FilePayload, Locator, Route, expect
 
 from prism.onnx.registry import model_report
 from prism.settings import get_settings, load_settings
@@ -41,6 +41,23 @@ def upload_sample(console: Console, sample: str) -> Locator:
     result = result_for(console, Path(sample).name)
     finished(result)
     return result
+
+
+def store_and_wait(console_app: ConsoleApp, samples: tuple[str, ...]) -> dict[str, str]:
+    """Send each sample through the API and wait for its result; its blob name by sample."""
+    blobs, ids = {}, {}
+    for sample in samples:
+        sent = console_app.app.request(
+            "POST", f"/v1/files?name={sample}", (SAMPLES / sample).read_bytes()
+        )
+        assert sent.status == 202, sent.body
+        blobs[sample], ids[sample] = sent.body["blob"], sent.body["id"]
+    deadline = time.monotonic() + RESULT_TIMEOUT_MS / 1000
+    for sample, document_id in ids.items():
+        while console_app.app.request("GET", f"/v1/results/{document_id}").status != 200:
+            assert time.monotonic() < deadline, f"no result for {sample}"
+            time.sleep(0.2)
+    return blobs
 
 
 def test_the_console_loads_its_data_without_a_browser_error(console: Console) -> None:
@@ -222,20 +239,9 @@ def test_counters_count_what_the_pipeline_processed(
 def test_results_filter_page_back_and_are_found_by_blob_name(
     console: Console, console_app: ConsoleApp
 ) -> None:
-    blobs, ids = {}, {}
-    for sample in ("forecast.md", "review.txt", "order.json", "coffee.png"):
-        sent = console_app.app.request(
-            "POST", f"/v1/files?name={sample}", (SAMPLES / sample).read_bytes()
-        )
-        assert sent.status == 202, sent.body
-        blobs[sample], ids[sample] = sent.body["blob"], sent.body["id"]
     # Every result stored before the page opens: what its first page holds is then the
     # newest two, whatever order the four finished in.
-    deadline = time.monotonic() + RESULT_TIMEOUT_MS / 1000
-    for sample, document_id in ids.items():
-        while console_app.app.request("GET", f"/v1/results/{document_id}").status != 200:
-            assert time.monotonic() < deadline, f"no result for {sample}"
-            time.sleep(0.2)
+    blobs = store_and_wait(console_app, ("forecast.md", "review.txt", "order.json", "coffee.png"))
     console.url = f"{console_app.url}&page_size=2"  # two results a page
     console.open()
     page = console.page
@@ -267,6 +273,56 @@ def test_results_filter_page_back_and_are_found_by_blob_name(
     page.get_by_role("button", name="Find").click()
     expect(page.locator("#lookup-state")).to_contain_text("no file and no result")
     assert [e for e in console.errors if "404" not in e] == []
+
+
+# Counts the answers to results polls the console has read that asked for every modality.
+# The count rises in the promise the console's own call awaits, so once a task sees it
+# the console has already handled that answer.
+COUNT_UNFILTERED_ANSWERS = """
+window.unfilteredAnswers = 0;
+const fetchOnPage = window.fetch.bind(window);
+window.fetch = async (...request) => {
+  const response = await fetchOnPage(...request);
+  const url = String(request[0]);
+  if (!url.includes("/results?") || url.includes("modality=")) return response;
+  const read = response.json.bind(response);
+  response.json = () => read().then((body) => { window.unfilteredAnswers += 1; return body; });
+  return response;
+};
+"""
+
+
+def test_a_poll_answered_after_the_filters_change_shows_nothing_they_exclude(
+    console: Console, console_app: ConsoleApp
+) -> None:
+    store_and_wait(console_app, ("coffee.png", "review.txt"))
+    page = console.page
+    page.add_init_script(COUNT_UNFILTERED_ANSWERS)
+    # The page's first poll of every result is held until the filters have changed: its
+    # answer arrives late, as a slow poll's does.
+    unfiltered: list[Route] = []
+
+    def hold_the_first_unfiltered_poll(route: Route) -> None:
+        if "modality=" in route.request.url:
+            route.continue_()
+            return
+        unfiltered.append(route)
+        if len(unfiltered) > 1:
+            route.continue_()
+
+    page.route(re.compile(r"/v1/results\?"), hold_the_first_unfiltered_poll)
+    console.open()
+    deadline = time.monotonic() + 15
+    while not unfiltered:
+        assert time.monotonic() < deadline, "the console never polled its results"
+        page.wait_for_timeout(50)
+    page.locator("#filter-modality").select_option("text")
+    page.get_by_role("button", name="Apply").click()
+    expect(result_for(console, "review.txt").first).to_be_visible()
+    unfiltered[0].continue_()
+    page.wait_for_function(f"() => window.unfilteredAnswers === {len(unfiltered)}")
+    expect(page.locator("li.result .badge:not(.text)")).to_have_count(0)
+    expect(result_for(console, "coffee.png")).to_have_count(0)
 
 
 def test_stored_results_are_searched_by_meaning(console: Console, console_app: ConsoleApp) -> None:

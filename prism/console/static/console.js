@@ -22,6 +22,9 @@
   let filters = {}; // the filter form's values, as the API's query parameters
   let olderToken = null; // the continuation of the oldest page shown, if there is more
   let olderShown = false; // whether pages past the first are shown (polls then keep the token)
+  // Counts filter changes: an answer to a query asked under older filters is dropped, or a
+  // poll in flight when the filters change would show results the new filters exclude.
+  let filtersVersion = 0;
 
   // ---- small DOM helpers ------------------------------------------------------------
 
@@ -290,7 +293,9 @@
   }
 
   async function pollResults() {
+    const askedUnder = filtersVersion;
     const body = await call(resultsQuery());
+    if (askedUnder !== filtersVersion) return;
     mergeResults(body.results);
     if (!olderShown) olderToken = body.continuation;
     showOlderButton();
@@ -302,7 +307,9 @@
     // One page at a time: a second click while this one loads would ask for it again.
     button.disabled = true;
     try {
+      const askedUnder = filtersVersion;
       const body = await call(resultsQuery({ continuation: olderToken }));
+      if (askedUnder !== filtersVersion) return;
       olderShown = true;
       olderToken = body.continuation;
       mergeResults(body.results);
@@ -316,6 +323,7 @@
     event.preventDefault();
     const form = new FormData($("result-filters"));
     filters = {};
+    filtersVersion += 1;
     for (const [name, value] of form.entries()) {
       if (String(value).trim()) filters[name] = String(value).trim();
     }
