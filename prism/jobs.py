@@ -1,9 +1,10 @@
 """The job message (version 1): what the router puts on a modality's queue.
 
-A job is checked field by field before anything acts on it. A message that cannot be a
-job of this version — not JSON, not an object, a field of the wrong type, an unknown
-modality, an id that is not the one its blob version derives — can never succeed, so
-it is refused with :class:`InvalidJobError` and goes to the poison queue at once,
+A job is one typed model (:class:`Job`): strict types, finite numbers, an aware time,
+no unknown fields. A message that cannot be a job of this version — not JSON, not an
+object, a field of the wrong type, an unknown modality, an id that is not the one its
+blob version derives — can never succeed, so it is refused with
+:class:`InvalidJobError` (every reason at once) and goes to the poison queue at once,
 marked so that a replay skips it and says why (:func:`unprocessable_envelope`).
 """
 
@@ -11,22 +12,30 @@ from __future__ import annotations
 
 import base64
 import json
-import math
-import re
-from dataclasses import asdict, dataclass, fields
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from prism.errors import ErrorCode, PermanentError
 from prism.modality import Modality
+from prism.names import CONTAINER_NAME
 from prism.results import RESULT_ID, Source, blob_result_id
 from prism.storage.blobs import MAX_BLOB_NAME_CHARS
 from prism.storage.queues import MAX_MESSAGE_BYTES
 
-JOB_VERSION = 1
-# Azure Storage's rule for a container name: 3 to 63 lowercase letters, digits and
-# single hyphens ($root and $web are the special ones).
-_CONTAINER = re.compile(r"^(?:\$root|\$web|[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62})$")
+JOB_VERSION: Literal[1] = 1
 MAX_ETAG_CHARS = 128
 MAX_MEDIA_TYPE_CHARS = 255
 # Of an unprocessable body too large to poison whole: as base64 (40,000 characters) it
@@ -43,44 +52,77 @@ class InvalidJobError(PermanentError):
         super().__init__(ErrorCode.BAD_REQUEST, f"not a valid Prism job message: {message}")
 
 
-@dataclass(frozen=True)
-class Job:
-    id: str
-    container: str
-    blob: str
-    etag: str
-    size: int
-    modality: str
-    media_type: str
-    enqueued_at: str
-    route_ms: float = 0.0  # time the router spent, carried into the result's timings
-    version: int = JOB_VERSION
+# A job's strings: strict (a number is not a name), never empty, bounded.
+_ResultId = Annotated[str, Strict(), StringConstraints(pattern=RESULT_ID.pattern)]
+_ContainerName = Annotated[str, Strict(), StringConstraints(max_length=63, pattern=CONTAINER_NAME)]
+_BlobName = Annotated[
+    str, Strict(), StringConstraints(min_length=1, max_length=MAX_BLOB_NAME_CHARS)
+]
+_Etag = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=MAX_ETAG_CHARS)]
+_MediaType = Annotated[
+    str, Strict(), StringConstraints(min_length=1, max_length=MAX_MEDIA_TYPE_CHARS)
+]
 
-    def __post_init__(self) -> None:
-        _check_fields(self)
+
+class Job(BaseModel):
+    """One file version to process: which blob, what it is, when it was queued."""
+
+    # The container-name rule needs a lookahead, which only Python's engine has.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, regex_engine="python-re"
+    )
+
+    id: _ResultId
+    container: _ContainerName
+    blob: _BlobName
+    etag: _Etag
+    size: Annotated[int, Strict(), Field(ge=0)]
+    modality: Modality
+    media_type: _MediaType
+    enqueued_at: AwareDatetime
+    # Time the router spent, carried into the result's timings.
+    route_ms: Annotated[float, Strict(), Field(ge=0)] = 0.0
+    version: Literal[1] = JOB_VERSION
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _this_version(cls, value: Any) -> Any:
+        # JSON true equals 1 in Python; it is not a version.
+        if isinstance(value, bool) or value != JOB_VERSION:
+            raise ValueError(f"unsupported version {_shown(value)}; this is version {JOB_VERSION}")
+        return value
+
+    @field_validator("enqueued_at", mode="before")
+    @classmethod
+    def _a_written_time(cls, value: Any) -> Any:
+        # A number would be read as seconds since 1970: a job's time is written out.
+        if not isinstance(value, str | datetime):
+            raise ValueError("must be a date and time with its UTC offset")
+        return value
+
+    @model_validator(mode="after")
+    def _its_own_id(self) -> Job:
+        # The id is derived from the blob version: a job whose id is not its own would
+        # write (or skip) another input's result.
+        if self.id != blob_result_id(self.container, self.blob, self.etag):
+            raise ValueError("id is not the one its container, blob and etag derive")
+        return self
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        return self.model_dump_json().encode()
 
     @classmethod
     def from_json(cls, body: bytes | str) -> Job:
         """Parse and check a job; anything else raises :class:`InvalidJobError`."""
         try:
-            raw = json.loads(body)
-        except (ValueError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
-            raise InvalidJobError("the body is not JSON") from exc
-        if not isinstance(raw, dict):
-            raise InvalidJobError(f"the body is a JSON {type(raw).__name__}, not an object")
-        if raw.get("version") != JOB_VERSION:
-            raise InvalidJobError(f"unsupported version {_shown(raw.get('version'))}")
-        known = {spec.name for spec in fields(cls)}
-        unknown = sorted(str(key) for key in raw if key not in known)
-        if unknown:
-            raise InvalidJobError(f"unknown fields {', '.join(_shown(k) for k in unknown[:5])}")
-        missing = sorted(name for name in known - raw.keys() if name not in _DEFAULTED)
-        if missing:
-            raise InvalidJobError(f"missing fields {', '.join(missing)}")
-        return cls(**raw)
+            return cls.model_validate_json(body)
+        except ValidationError as exc:
+            raise InvalidJobError(_reasons(exc.errors())) from None
+
+    def queue_wait_ms(self, now: datetime | None = None) -> float:
+        """Milliseconds from the router's enqueue to ``now`` (0 for a clock behind)."""
+        waited = (now or datetime.now(UTC)) - self.enqueued_at
+        return max(0.0, waited.total_seconds() * 1000)
 
     @property
     def source(self) -> Source:
@@ -95,56 +137,36 @@ class Job:
         )
 
 
-_DEFAULTED = frozenset({"route_ms", "version"})
-
-
 def _shown(value: Any) -> str:
     """A value from a message, short and printable, for an error message."""
     text = repr(value)
     return text if len(text) <= 40 else f"{text[:37]}..."
 
 
-def _string(job: Job, name: str, max_chars: int) -> str:
-    value = getattr(job, name)
-    if not isinstance(value, str) or not value:
-        raise InvalidJobError(f"{name} must be a non-empty string, got {_shown(value)}")
-    if len(value) > max_chars:
-        raise InvalidJobError(f"{name} is {len(value)} characters; the limit is {max_chars}")
-    return value
-
-
-def _check_fields(job: Job) -> None:
-    _string(job, "id", 64)
-    if not RESULT_ID.match(job.id):
-        raise InvalidJobError(f"id must be 64 lowercase hex digits, got {_shown(job.id)}")
-    if not _CONTAINER.match(_string(job, "container", 63)):
-        raise InvalidJobError(f"container {_shown(job.container)} is not a container name")
-    _string(job, "blob", MAX_BLOB_NAME_CHARS)
-    _string(job, "etag", MAX_ETAG_CHARS)
-    _string(job, "media_type", MAX_MEDIA_TYPE_CHARS)
-    if job.modality not in {m.value for m in Modality}:
-        raise InvalidJobError(f"unknown modality {_shown(job.modality)}")
-    # bool is an int in Python; JSON true is not a size.
-    if isinstance(job.size, bool) or not isinstance(job.size, int) or job.size < 0:
-        raise InvalidJobError(f"size must be a whole number >= 0, got {_shown(job.size)}")
-    route_ms = job.route_ms
-    if (
-        isinstance(route_ms, bool)
-        or not isinstance(route_ms, int | float)
-        or not math.isfinite(route_ms)
-        or route_ms < 0
-    ):
-        raise InvalidJobError(f"route_ms must be a number >= 0, got {_shown(route_ms)}")
-    try:
-        datetime.fromisoformat(_string(job, "enqueued_at", 40).replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidJobError(f"enqueued_at {_shown(job.enqueued_at)} is not a time") from None
-    if job.version != JOB_VERSION:
-        raise InvalidJobError(f"unsupported version {_shown(job.version)}")
-    # The id is derived from the blob version: a job whose id is not its own would
-    # write (or skip) another input's result.
-    if job.id != blob_result_id(job.container, job.blob, job.etag):
-        raise InvalidJobError("id is not the one its container, blob and etag derive")
+def _reasons(errors: list[ErrorDetails]) -> str:
+    """Every reason a message is not a job, in one line: unknown and missing fields by
+    name, each wrong field with what it must be and what it was."""
+    unknown = [str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden"]
+    missing = [str(e["loc"][0]) for e in errors if e["type"] == "missing"]
+    reasons = []
+    if unknown:
+        reasons.append(f"unknown fields {', '.join(_shown(name) for name in unknown[:5])}")
+    if missing:
+        reasons.append(f"missing fields {', '.join(missing)}")
+    for error in errors:
+        if error["type"] in ("extra_forbidden", "missing"):
+            continue
+        where = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "model_type":
+            reasons.append("the body is not a JSON object")
+        elif error["type"] == "json_invalid":
+            reasons.append("the body is not JSON")
+        elif where:
+            reasons.append(f"{where}: {message}, got {_shown(error['input'])}")
+        else:
+            reasons.append(message)
+    return "; ".join(reasons)
 
 
 def unprocessable_envelope(body: bytes, error: PermanentError) -> bytes:

@@ -44,7 +44,6 @@ from prism.results import (
     content_result_id,
     read_result,
     result_document,
-    utc_now,
 )
 from prism.routing import HEAD_BYTES, TAIL_BYTES
 from prism.settings import Settings
@@ -213,9 +212,9 @@ class Pipeline:
             blob=name,
             etag=info.etag,
             size=info.size,
-            modality=route.modality.value,
+            modality=route.modality,
             media_type=route.media_type,
-            enqueued_at=utc_now(),
+            enqueued_at=datetime.now(UTC),
             route_ms=round(route_ms, 3),
         )
         self.queues.send(self.settings.modality_queues[route.modality], job.to_json())
@@ -323,8 +322,8 @@ class Pipeline:
             return existing
         timings = Timings()
         timings.add("route", job.route_ms)
-        timings.add("queue_wait", _ms_since(job.enqueued_at))
-        modality = Modality(job.modality)
+        timings.add("queue_wait", job.queue_wait_ms())
+        modality = job.modality
         start = time.perf_counter()
         try:
             # What the file will cost, from its size and header, before it is downloaded.
@@ -542,14 +541,6 @@ class Pipeline:
 
 def _as_error(error: dict[str, str]) -> PermanentError:
     return PermanentError(ErrorCode(error["code"]), error["message"])
-
-
-def _ms_since(iso_timestamp: str) -> float:
-    try:
-        then = datetime.fromisoformat(iso_timestamp.replace("Z", "+00:00"))
-    except ValueError:
-        return 0.0
-    return max(0.0, (datetime.now(UTC) - then).total_seconds() * 1000)
 
 
 _pipeline: list[Pipeline] = []

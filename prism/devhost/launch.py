@@ -11,6 +11,7 @@ from prism.devhost.config import HostConfig, load_local_settings
 from prism.devhost.host import DevHost
 from prism.devhost.worker import RuntimeWorker
 from prism.localstack import LocalStack
+from prism.settings import load_settings
 
 EXAMPLE_SETTINGS = "local.settings.example.json"
 DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"
@@ -23,11 +24,15 @@ def prepare_environment(
 ) -> None:
     """Put ``local.settings.json`` ``Values`` into the environment (variables already
     set win, as with ``func start``), then point the connections at the running local
-    stack in ``state_dir``, if one runs there (its ports are chosen at start)."""
+    stack in ``state_dir``, if one runs there (its ports are chosen at start).
+
+    Settings the app would refuse raise :class:`ConfigurationError` naming each: the host
+    does not start an app that would fail every job."""
     env = os.environ if environ is None else environ
     values = load_local_settings(settings_file, settings_file.with_name(EXAMPLE_SETTINGS))
     for name, value in values.items():
         env.setdefault(name, value)
+    load_settings(env)
     if state_dir is None:
         return
     state = LocalStack(state_dir).running_state()

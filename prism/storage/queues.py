@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
 from prism.errors import ErrorCode, PermanentError
+from prism.names import POISON_SUFFIX
 from prism.storage.errors import LeaseLostError, translated
 
 if TYPE_CHECKING:
     from azure.storage.queue import QueueClient, QueueServiceClient
 
-POISON_SUFFIX = "-poison"
 # Where the Functions host (and the local host) report blobs whose trigger failed
 # maxDequeueCount times.
 BLOB_TRIGGER_POISON_QUEUE = "webjobs-blobtrigger-poison"

@@ -117,3 +117,17 @@ def test_the_worker_allocator_settings_are_the_same_on_azure_and_locally() -> No
     for name, value in {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "1048576"}.items():
         assert f"name: '{name}'\n          value: '{value}'" in bicep, name
         assert example[name] == value, name
+
+
+def test_the_settings_the_bicep_writes_as_text_are_ones_the_app_accepts() -> None:
+    # The app refuses settings that would fail every job (prism.settings): a literal the
+    # Bicep writes must be one it starts with. Expressions (names, sizes) are checked
+    # by the tests of their parameters.
+    from prism.settings import load_settings
+
+    bicep = (ROOT / "bicep" / "modules" / "functionapp.bicep").read_text("utf-8")
+    literals = dict(re.findall(r"name: '(PRISM_[A-Za-z_]+)'\s+value: '([^']*)'", bicep))
+    read = {value for key, value in vars(Env).items() if not key.startswith("_")}
+    checked = {name: value for name, value in literals.items() if name in read}
+    assert checked, "no literal PRISM_ setting found: the pattern no longer reads the Bicep"
+    load_settings(checked)

@@ -3,9 +3,10 @@ over in-memory documents and queues (fakes contract-tested in tests/integration)
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any, cast
 
 from prism.budget import Cost
@@ -92,16 +93,18 @@ def job_fields(
     modality: str = "text", blob: str = "a.txt", media_type: str = "text/plain"
 ) -> dict[str, Any]:
     """The fields of a valid job for ``blob`` in ``incoming``, as its message holds them."""
-    return asdict(
-        Job(
-            id=blob_result_id("incoming", blob, '"0x1"'),
-            container="incoming",
-            blob=blob,
-            etag='"0x1"',
-            size=10,
-            modality=modality,
-            media_type=media_type,
-            enqueued_at="2026-11-30T12:00:00.000Z",
-            route_ms=1.5,
-        )
+    job = Job.model_validate(
+        {
+            "id": blob_result_id("incoming", blob, '"0x1"'),
+            "container": "incoming",
+            "blob": blob,
+            "etag": '"0x1"',
+            "size": 10,
+            "modality": modality,
+            "media_type": media_type,
+            "enqueued_at": "2026-11-30T12:00:00.000Z",
+            "route_ms": 1.5,
+        }
     )
+    fields: dict[str, Any] = json.loads(job.to_json())
+    return fields

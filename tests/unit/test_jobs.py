@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -42,6 +43,14 @@ def test_a_body_that_is_not_a_json_object_is_invalid_not_a_crash(body: bytes) ->
         ("route_ms", True),
         ("enqueued_at", 5),
         ("enqueued_at", "yesterday"),
+        ("enqueued_at", "2026-11-30T12:00:00"),  # no UTC offset: which 12:00?
+        ("enqueued_at", 1_764_504_000),  # a number is not a written time
+        ("modality", ["text"]),
+        ("modality", {"text": 1}),
+        ("route_ms", 1e308 * 10),
+        ("route_ms", "1.5"),
+        ("version", True),
+        ("version", "1"),
         ("id", "a/b"),
         ("id", "0" * 65),
         ("blob", "x" * 40_000),
@@ -60,6 +69,29 @@ def test_a_field_of_the_wrong_kind_makes_the_job_invalid(field: str, value: obje
     raw = valid() | {field: value}
     with pytest.raises(InvalidJobError):
         Job.from_json(json.dumps(raw))
+
+
+def test_a_route_time_too_large_for_a_float_makes_the_job_invalid() -> None:
+    body = json.dumps(valid() | {"route_ms": 1}).replace(
+        '"route_ms": 1', '"route_ms": 1' + "0" * 400
+    )
+    with pytest.raises(InvalidJobError, match="route_ms"):
+        Job.from_json(body)
+
+
+def test_every_reason_a_message_is_not_a_job_is_given_at_once() -> None:
+    raw = valid() | {"size": -1, "modality": "hologram", "extra": 1}
+    del raw["etag"]
+    with pytest.raises(InvalidJobError) as refused:
+        Job.from_json(json.dumps(raw))
+    for reason in ("unknown fields 'extra'", "missing fields etag", "size:", "modality:"):
+        assert reason in refused.value.message
+
+
+def test_the_queue_wait_is_measured_from_the_aware_enqueue_time() -> None:
+    job = Job.from_json(json.dumps(valid() | {"enqueued_at": "2026-11-30T13:00:00+01:00"}))
+    assert job.queue_wait_ms(datetime(2026, 11, 30, 12, 0, 2, tzinfo=UTC)) == 2000.0
+    assert job.queue_wait_ms(datetime(2026, 11, 30, 11, 0, tzinfo=UTC)) == 0.0
 
 
 def test_unknown_and_missing_fields_make_the_job_invalid() -> None:

@@ -30,6 +30,11 @@ VALID = job_fields()
         json.dumps(VALID | {"id": "a/b"}).encode(),
         json.dumps(VALID | {"blob": "x" * 40_000}).encode(),
         json.dumps(VALID | {"modality": "image"}).encode(),  # on the text queue
+        # Each once passed the hand-written checks and crashed after: retried five times
+        # and poisoned without the marker, so a replay would have requeued it.
+        json.dumps(VALID | {"modality": ["text"]}).encode(),
+        json.dumps(VALID).replace('"route_ms": 1.5', '"route_ms": 1' + "0" * 400).encode(),
+        json.dumps(VALID | {"enqueued_at": "2026-11-30T12:00:00"}).encode(),
     ],
 )
 def test_a_message_that_can_never_succeed_is_poisoned_at_once_marked_with_why(
