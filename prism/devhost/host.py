@@ -61,7 +61,7 @@ from prism.devhost.config import HostConfig, resolve_settings
 from prism.devhost.http import HttpAnswer, HttpFront, HttpRequest, error_answer
 from prism.devhost.indexing import FunctionSpec
 from prism.devhost.pools import StoragePool, run_cpu
-from prism.devhost.routes import HostKeys, Router, authorized
+from prism.devhost.routes import HostKeys, Router, WrongMethod, authorized
 from prism.devhost.timers import Schedule
 from prism.devhost.worker import (
     Worker,
@@ -583,9 +583,11 @@ class DevHost:
         found = self.router.match(method, url.path)
         if found is None:
             return error_answer(404, "no function at this route")
-        if found == "method":
-            return error_answer(405, f"method {method} not allowed on this route")
-        assert not isinstance(found, str)
+        if isinstance(found, WrongMethod):
+            allow = found.allow_header
+            return error_answer(
+                405, f"method {method} not allowed; this route takes {allow}", {"Allow": allow}
+            )
         route, route_params = found
         if not authorized(route.auth_level, headers, query, self.keys):
             needed = "the master key" if route.auth_level == "admin" else "a function key"

@@ -66,10 +66,11 @@ class HttpRequest:
 Handler = Callable[[HttpRequest], Awaitable[HttpAnswer]]
 
 
-def error_answer(status: int, message: str) -> HttpAnswer:
+def error_answer(status: int, message: str, headers: Mapping[str, str] | None = None) -> HttpAnswer:
     """The JSON error body every status gets, whoever gives it."""
     body = json.dumps({"error": {"code": _REASONS.get(status, "error"), "message": message}})
-    return HttpAnswer(status, {"Content-Type": "application/json; charset=utf-8"}, body.encode())
+    fields = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+    return HttpAnswer(status, fields, body.encode())
 
 
 class _Refused(Exception):

@@ -58,18 +58,31 @@ class Router:
             if spec.trigger.type == "httpTrigger"
         ]
 
-    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | str | None:
-        """The route and its parameters; ``"method"`` if only the method is wrong."""
-        wrong_method = False
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | WrongMethod | None:
+        """The route and its parameters; :class:`WrongMethod` with the methods the path
+        takes if only the method is wrong; None if no route has the path."""
+        allowed: set[str] = set()
         for route in self.routes:
             found = route.pattern.match(path)
             if found is None:
                 continue
             if not route.allows(method):
-                wrong_method = True
+                allowed |= route.methods
                 continue
             return route, {k: v for k, v in found.groupdict().items() if v is not None}
-        return "method" if wrong_method else None
+        return WrongMethod(frozenset(allowed)) if allowed else None
+
+
+@dataclass(frozen=True)
+class WrongMethod:
+    """A path some route has, asked with a method none of them takes."""
+
+    allowed: frozenset[str]
+
+    @property
+    def allow_header(self) -> str:
+        """RFC 9110 section 15.5.6: a 405 names the methods the target supports."""
+        return ", ".join(sorted(self.allowed))
 
 
 @dataclass(frozen=True)

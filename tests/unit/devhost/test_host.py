@@ -257,6 +257,14 @@ def test_every_answer_the_host_gives_itself_is_a_json_error_with_its_code(
     assert set(error) == {"code", "message"} and error["code"] == code
 
 
+def test_a_wrong_method_is_answered_405_with_the_methods_the_route_takes() -> None:
+    # RFC 9110 section 15.5.6: a 405 carries Allow.
+    answer = asyncio.run(http_host().handle_http("TRACE", "/api/v1/echo/hi", {}, b""))
+    assert answer.status == 405
+    assert answer.headers["Allow"] == "POST"
+    assert "takes POST" in json.loads(answer.body)["error"]["message"]
+
+
 def test_indexing_rejects_bindings_the_local_host_cannot_carry_out() -> None:
     cosmos_output = {"name": "doc", "type": "cosmosDB", "direction": "OUT",
                      "databaseName": "d", "containerName": "c", "connection": "COSMOS"}  # fmt: skip

@@ -6,7 +6,7 @@ import azure.functions as func
 import pytest
 
 from prism.devhost.indexing import function_spec
-from prism.devhost.routes import HostKeys, Router, authorized, compile_route
+from prism.devhost.routes import HostKeys, Router, WrongMethod, authorized, compile_route
 
 
 @pytest.mark.parametrize(
@@ -63,12 +63,12 @@ def test_router_finds_the_function_its_parameters_and_auth_level() -> None:
 
 def test_router_defaults_the_route_to_the_function_name_and_allows_any_method() -> None:
     found = router().match("DELETE", "/api/ping")
-    assert not isinstance(found, str) and found is not None
+    assert isinstance(found, tuple)
     assert found[0].spec.name == "ping"
 
 
 def test_router_tells_a_wrong_method_from_an_unknown_path() -> None:
-    assert router().match("POST", "/api/items/9") == "method"
+    assert router().match("POST", "/api/items/9") == WrongMethod(frozenset({"GET"}))
     assert router().match("GET", "/api/nothing") is None
 
 
