@@ -66,26 +66,20 @@ def translate_errors(call: Any) -> Any:
 @bp.route(route="v1/infer", methods=["POST"])
 @translate_errors
 async def infer(req: func.HttpRequest) -> func.HttpResponse:
-    from prism.errors import ErrorCode, PermanentError
+    from prism.http_contract import InferParameters
     from prism.limits import read_within_limit
     from prism.modality import Modality
     from prism.names import safe_file_name
     from prism.pipeline import get_pipeline
     from prism.results import public_view
 
+    parameters = InferParameters.from_params(req.params)  # a bad request costs nothing
     pipeline = get_pipeline()
     body = read_within_limit(
         req.headers.get("content-length"), req.get_body, pipeline.settings.max_bytes_overall
     )
-    requested = req.params.get("modality")
-    try:
-        modality = Modality(requested) if requested else None
-    except ValueError:
-        raise PermanentError(
-            ErrorCode.BAD_REQUEST,
-            f"unknown modality {requested!r}; use image, audio or text (or omit it)",
-        ) from None
-    name = safe_file_name(req.params.get("name") or "", default="upload")
+    modality = Modality(parameters.modality) if parameters.modality else None
+    name = safe_file_name(parameters.name, default="upload")
     document = await pipeline.infer_bytes(body, name=name, modality=modality)
     return respond(public_view(document))
 
@@ -111,19 +105,42 @@ async def get_result(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="v1/results", methods=["GET"])
 @translate_errors
 async def list_results(req: func.HttpRequest) -> func.HttpResponse:
-    """Pages of results (filters, continuation tokens), or with ``latest=true`` a blob's
-    result by its name: see prism.queries.query_results."""
+    """Pages of results: filters and continuation tokens (prism.queries.list_results)."""
+    from prism.http_contract import ListParameters
     from prism.pipeline import get_pipeline
-    from prism.queries import query_results
+    from prism.queries import list_results
     from prism.threads import in_storage
 
+    wanted = ListParameters.from_params(req.params)
+    page = await in_storage(
+        list_results,
+        get_pipeline().results,
+        wanted.result_filter(),
+        wanted.limit,
+        wanted.continuation,
+    )
+    return respond(page.to_dict())
+
+
+@bp.function_name("api_file_state")
+@bp.route(route="v1/files", methods=["GET"])
+@translate_errors
+async def get_file(req: func.HttpRequest) -> func.HttpResponse:
+    """A file of the incoming container by its name: its state and the result of its
+    current version (prism.queries.file_state)."""
+    from prism.http_contract import FileParameters
+    from prism.pipeline import get_pipeline
+    from prism.queries import file_state
+    from prism.threads import in_storage
+
+    parameters = FileParameters.from_params(req.params)
     pipeline = get_pipeline()
     body = await in_storage(
-        query_results,
+        file_state,
         pipeline.results,
         pipeline.blobs,
         pipeline.settings.incoming_container,
-        dict(req.params),
+        parameters.name,
     )
     return respond(body)
 
@@ -134,11 +151,13 @@ async def list_results(req: func.HttpRequest) -> func.HttpResponse:
 async def search(req: func.HttpRequest) -> func.HttpResponse:
     """Stored results ranked by meaning (``q``, ``modality``, ``since``, ``until``,
     ``limit``): see prism.search.search_stored."""
+    from prism.http_contract import SearchParameters
     from prism.pipeline import get_pipeline
-    from prism.search import SearchRequest, configured_backend, search_stored, text_embedder
+    from prism.search import configured_backend, search_stored, text_embedder
     from prism.threads import in_storage
 
-    request = SearchRequest.from_params(dict(req.params))  # a bad request costs nothing
+    # A bad request costs nothing.
+    request = SearchParameters.from_params(req.params).request()
     pipeline = get_pipeline()
     body = await in_storage(
         search_stored,

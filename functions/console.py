@@ -50,14 +50,16 @@ async def asset(req: func.HttpRequest) -> func.HttpResponse:
 async def upload(req: func.HttpRequest) -> func.HttpResponse:
     from prism.client import connect
     from prism.console.uploads import upload_file
+    from prism.http_contract import UploadParameters
     from prism.limits import read_within_limit
     from prism.threads import in_storage
 
+    parameters = UploadParameters.from_params(req.params)
     client = connect()
     body = read_within_limit(
         req.headers.get("content-length"), req.get_body, client.settings.max_bytes_overall
     )
-    uploaded = await in_storage(upload_file, client, req.params.get("name"), body)
+    uploaded = await in_storage(upload_file, client, parameters.name, body)
     return respond(uploaded, 202)
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
 from prism.names import safe_file_name
+from prism.poison import ReplayReport, replay_job_poison
 from prism.queries import find_result
 from prism.results import blob_result_id
 from prism.settings import Settings
@@ -24,24 +25,6 @@ from prism.storage import (
 )
 
 POLL_SECONDS = 0.25
-REPLAY_BATCH = 32
-# How long a replay pass leases each poisoned message it looks at.
-REPLAY_LEASE_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class SkippedMessage:
-    queue: str
-    message_id: str
-    reason: str
-
-
-@dataclass
-class ReplayReport:
-    """Per queue, how many poisoned messages went back; and which stayed, and why."""
-
-    replayed: dict[str, int] = field(default_factory=dict)
-    skipped: list[SkippedMessage] = field(default_factory=list)
 
 
 def blob_name_for(path: PurePath) -> str:
@@ -137,36 +120,8 @@ class PipelineClient:
 
     def replay_poison(self) -> ReplayReport:
         """Move every message of each ``<queue>-poison`` that can still succeed back to
-        ``<queue>``, unchanged (at least once: a crash mid-way can leave a duplicate,
-        which the deterministic result ids make harmless). A message that can never
-        succeed — refused as unprocessable, or not a valid job — stays in the poison
-        queue and is reported with the reason, so a replay never loops."""
-        from prism.errors import PermanentError
-        from prism.jobs import InvalidJobError, Job, unprocessable_reason
-
-        report = ReplayReport()
-        for queue in self.settings.modality_queues.values():
-            poison = poison_queue_name(queue)
-            self.queues.ensure_queue(poison)
-            report.replayed[queue] = 0
-            # Skipped messages stay leased for the whole pass, so it ends.
-            while batch := self.queues.receive(
-                poison, max_messages=REPLAY_BATCH, visibility_timeout=REPLAY_LEASE_SECONDS
-            ):
-                for message in batch:
-                    try:
-                        body = message.body()
-                        reason = unprocessable_reason(body)
-                        if reason is None:
-                            Job.from_json(body)
-                    except (InvalidJobError, PermanentError) as error:
-                        reason = error.message
-                    if reason is not None:
-                        report.skipped.append(SkippedMessage(poison, message.id, reason))
-                        continue
-                    self.queues.move(message, queue)
-                    report.replayed[queue] += 1
-        return report
+        ``<queue>``, unchanged; see :func:`prism.poison.replay_job_poison`."""
+        return replay_job_poison(self.queues, self.settings.modality_queues)
 
 
 def connect(

@@ -15,25 +15,25 @@ https://learn.microsoft.com/azure/event-grid/delivery-and-retry).
 event for a blob of the containers asked for is skipped with its reason, never guessed
 at. :func:`replay_dead_letters` hands each blob to the pipeline's ingest — idempotent,
 so a replay that stops half-way can simply run again — and deletes a dead-letter blob
-only once every event in it was routed.
+only once every event in it was routed. A blob that cannot be read or routed now (a
+storage fault) is reported and kept; the replay goes on with the rest.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from prism.errors import StorageError, TransientError
 from prism.storage import BlobStore, NotFoundError
 from prism.storage.blob_events import BLOB_CREATED, BLOB_SUBJECT
-from prism.storage.blobs import MAX_BLOB_NAME_CHARS
+from prism.storage.blobs import is_storable_blob_name
 
 # Event Grid caps one event at 1 MB; a dead-letter blob holds a handful. Anything far
 # larger is not a dead letter and is not read into memory.
 MAX_DEAD_LETTER_BYTES = 16 * 1024 * 1024
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class DeadLetterFormatError(ValueError):
@@ -83,18 +83,9 @@ def _event_blob(event: Any, containers: Collection[str]) -> DeadLetteredBlob | S
     container, name = match.group("container"), match.group("name")
     if container not in containers:
         return SkippedEvent(event_id, f"container {container!r} is not one replay routes")
-    if not _storable(name):
+    if not is_storable_blob_name(name):
         return SkippedEvent(event_id, f"{name[:80]!r} is not a blob name Azure Storage keeps")
     return DeadLetteredBlob(container, name, event_id, _text(event.get("deadLetterReason")))
-
-
-def _storable(name: str) -> bool:
-    """Whether a blob can have this name. Control characters cannot be uploaded, and
-    empty, '.' or '..' segments are resolved away in the request URL — routing such a
-    name would read some other blob, possibly in another container."""
-    if not 0 < len(name) <= MAX_BLOB_NAME_CHARS or _CONTROL.search(name):
-        return False
-    return all(segment not in ("", ".", "..") for segment in name.split("/"))
 
 
 def parse_dead_letters(payload: bytes, containers: Collection[str]) -> DeadLetters:
@@ -120,6 +111,17 @@ def parse_dead_letters(payload: bytes, containers: Collection[str]) -> DeadLette
     return DeadLetters(list(blobs.values()), skipped)
 
 
+@dataclass(frozen=True)
+class FailedReplay:
+    """What could not be done now (a storage fault): the dead-letter blob stays, and
+    running the replay again retries it. ``blob`` is None when the dead-letter blob
+    itself could not be read or deleted."""
+
+    dead_letter: str
+    blob: DeadLetteredBlob | None
+    why: str
+
+
 @dataclass
 class ReplayReport:
     """What a replay did, per dead-letter blob."""
@@ -127,6 +129,7 @@ class ReplayReport:
     routed: list[DeadLetteredBlob] = field(default_factory=list)
     skipped: dict[str, list[SkippedEvent]] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)
+    failed: list[FailedReplay] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
 
 
@@ -141,8 +144,9 @@ def replay_dead_letters(
     """Route every dead-lettered blob of ``containers`` through ``ingest(container,
     name)`` (the pipeline's), then delete each dead-letter blob all of whose events were
     routed — only the version that was read. A dead-letter blob with skipped events or
-    in no readable form stays, for an operator to look at; an error from ``ingest``
-    stops the replay with the dead-letter blob kept, so running it again resumes."""
+    in no readable form stays, for an operator to look at. A storage fault on one blob
+    (reading it, routing one of its events, deleting it) is reported and the replay
+    goes on; that dead-letter blob stays, so running the replay again retries it."""
     report = ReplayReport()
     for info in store.list(dead_letter_container):
         if info.size > MAX_DEAD_LETTER_BYTES:
@@ -152,16 +156,29 @@ def replay_dead_letters(
             payload = store.download(dead_letter_container, info.name, if_match=info.etag)
         except NotFoundError:
             continue  # replayed and deleted by a concurrent run
+        except (TransientError, StorageError) as error:  # changed since listed, or a fault
+            report.failed.append(FailedReplay(info.name, None, f"not read: {error}"))
+            continue
         try:
             letters = parse_dead_letters(payload, containers)
         except DeadLetterFormatError as exc:
             report.unreadable[info.name] = str(exc)
             continue
+        failed = False
         for blob in letters.blobs:
-            ingest(blob.container, blob.name)
+            try:
+                ingest(blob.container, blob.name)
+            except (TransientError, StorageError) as error:
+                report.failed.append(FailedReplay(info.name, blob, f"not routed: {error}"))
+                failed = True
+                continue
             report.routed.append(blob)
         if letters.skipped:
             report.skipped[info.name] = letters.skipped
-        elif delete and store.delete(dead_letter_container, info.name, if_match=info.etag):
-            report.deleted.append(info.name)
+        elif delete and not failed:
+            try:
+                if store.delete(dead_letter_container, info.name, if_match=info.etag):
+                    report.deleted.append(info.name)
+            except (TransientError, StorageError) as error:
+                report.failed.append(FailedReplay(info.name, None, f"not deleted: {error}"))
     return report

@@ -161,7 +161,8 @@ def _reasons(errors: list[ErrorDetails]) -> str:
         if error["type"] == "model_type":
             reasons.append("the body is not a JSON object")
         elif error["type"] == "json_invalid":
-            reasons.append("the body is not JSON")
+            # Which way it is not: a syntax error, a number out of range, nested too deep.
+            reasons.append(f"the body is not JSON ({error.get('ctx', {}).get('error', '?')})")
         elif where:
             reasons.append(f"{where}: {message}, got {_shown(error['input'])}")
         else:
@@ -196,7 +197,7 @@ def unprocessable_reason(body: bytes) -> str | None:
     """Why a poisoned message was refused as unprocessable, or None if it was not."""
     try:
         raw = json.loads(body)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: JSON nested too deep
         return None
     marker = raw.get(UNPROCESSABLE_KEY) if isinstance(raw, dict) else None
     if isinstance(marker, dict) and isinstance(marker.get("reason"), str):

@@ -43,9 +43,9 @@ from functools import partial
 from typing import Any, TypeVar
 
 from prism.errors import PermanentError, TransientError
+from prism.modality import RESULT_MODALITIES
 from prism.results import (
     RESULT_ID,
-    RESULT_MODALITIES,
     SCHEMA_VERSION,
     SCHEMA_VERSIONS,
     public_view,

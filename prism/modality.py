@@ -11,3 +11,9 @@ class Modality(StrEnum):
     TEXT = "text"
     DOCUMENT = "document"
     VIDEO = "video"
+
+
+# The modality of documents for inputs rejected before a modality was known.
+UNROUTED = "unrouted"
+# Every modality a result document may have.
+RESULT_MODALITIES = (*(m.value for m in Modality), UNROUTED)

@@ -34,10 +34,9 @@ from prism.inference.batcher import BatchPolicy, MicroBatcher
 from prism.inference.engine import Engine
 from prism.jobs import Job
 from prism.modalities.base import Outcome
-from prism.modality import Modality
+from prism.modality import UNROUTED, Modality
 from prism.onnx.registry import ModelRef
 from prism.results import (
-    UNROUTED,
     Source,
     Timings,
     blob_result_id,
@@ -49,7 +48,6 @@ from prism.routing import HEAD_BYTES, TAIL_BYTES
 from prism.settings import Settings
 from prism.single_flight import SingleFlight
 from prism.storage import (
-    BLOB_TRIGGER_POISON_QUEUE,
     BlobStore,
     ConditionFailedError,
     ContainerNotFoundError,
@@ -193,6 +191,9 @@ class Pipeline:
             route = self.engine.route(
                 head, size=info.size, name=name, declared_type=info.content_type, tail=tail
             )
+            if info.size >= TIERING_MIN_BYTES:
+                # On the version routed only: a newer upload is tiered by its own routing.
+                self.blobs.set_tags(container, name, dict([TIERING_TAG]), if_match=info.etag)
         except (NotFoundError, ConditionFailedError):
             # Deleted or replaced while being routed: a storage condition, not a verdict
             # on the file. A newer version has an event of its own.
@@ -204,8 +205,6 @@ class Pipeline:
             self._reject_blob(document_id, source, error, timings=timings)
             return IngestOutcome("rejected", document_id, UNROUTED, error)
         route_ms = _elapsed_ms(start)
-        if info.size >= TIERING_MIN_BYTES:
-            self.blobs.set_tags(container, name, dict([TIERING_TAG]))
         job = Job(
             id=document_id,
             container=container,
@@ -229,35 +228,6 @@ class Pipeline:
             extra={"blob": name, "result_id": document_id},
         )
         return IngestOutcome("queued", document_id, route.modality.value, route_ms=route_ms)
-
-    def replay_blob_poison(self) -> int:
-        """Route again every blob of the incoming container whose trigger the host gave
-        up on, and drop its poison message; returns how many. Messages about other
-        containers are left for their owners."""
-        self.queues.ensure_queue(BLOB_TRIGGER_POISON_QUEUE)
-        replayed = 0
-        while batch := self.queues.receive(
-            BLOB_TRIGGER_POISON_QUEUE, max_messages=32, visibility_timeout=60
-        ):
-            ours = 0
-            for message in batch:
-                try:
-                    body = message.json()
-                except PermanentError:
-                    body = {}
-                blob = body.get("BlobName") if isinstance(body, dict) else None
-                if body.get("ContainerName") != self.settings.incoming_container or not (
-                    isinstance(blob, str) and blob
-                ):
-                    self.queues.release(message, visibility_timeout=0)
-                    continue
-                self.ingest(self.settings.incoming_container, blob)
-                self.queues.delete(message)
-                ours += 1
-            replayed += ours
-            if ours == 0:  # only other containers' messages are left
-                break
-        return replayed
 
     def _reject_blob(
         self, document_id: str, source: Source, error: PermanentError, *, timings: Timings

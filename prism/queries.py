@@ -16,20 +16,13 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from prism.errors import ErrorCode, PermanentError
-from prism.params import KEY_PARAMETER, parse_bounded_int, parse_choice, parse_text, parse_timestamp
-from prism.results import (
-    RESULT_ID,
-    RESULT_MODALITIES,
-    blob_result_id,
-    public_view,
-    read_result,
-)
-from prism.storage.blobs import MAX_BLOB_NAME_CHARS, BlobStore
+from prism.results import RESULT_ID, blob_result_id, public_view, read_result
+from prism.storage.blobs import BlobStore
 from prism.storage.clients import RESULTS_ORDER_BY
 from prism.storage.documents import DocumentContainer, Keyset, Where
 from prism.storage.errors import NotFoundError, StorageRequestError
@@ -37,12 +30,7 @@ from prism.storage.errors import NotFoundError, StorageRequestError
 DEFAULT_LIST_LIMIT = 20
 MAX_LIST_LIMIT = 500  # a page of ~1.5 KB documents stays under 1 MB
 MAX_TOKEN_CHARS = 512
-STATUSES = ("ok", "rejected")
-# The query parameters of a listing, in the order the API documents them.
-LIST_PARAMETERS = (
-    "modality", "status", "error_code", "since", "until", "blob", "prefix", "latest",
-    "limit", "continuation",
-)  # fmt: skip
+
 TOKEN_VERSION = 1
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 _STORED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
@@ -52,8 +40,8 @@ _STORED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2
 class ResultFilter:
     """What a listing keeps; every field optional, all of them must hold.
 
-    ``since`` is inclusive and ``until`` exclusive (UTC, as stored); ``blob`` is an exact
-    blob name, ``prefix`` the start of one (not both).
+    ``since`` is inclusive and ``until`` exclusive (UTC, as stored: a range that holds
+    no time keeps nothing); ``blob`` is an exact blob name, ``prefix`` the start of one.
     """
 
     modality: str | None = None
@@ -63,29 +51,6 @@ class ResultFilter:
     until: str | None = None
     blob: str | None = None
     prefix: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.blob is not None and self.prefix is not None:
-            raise PermanentError(ErrorCode.BAD_REQUEST, "give blob or prefix, not both")
-        if self.since is not None and self.until is not None and self.since >= self.until:
-            raise PermanentError(ErrorCode.BAD_REQUEST, "since must be earlier than until")
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> ResultFilter:
-        """The filter from query parameters of the same names, each parsed strictly (a
-        coded 400 if not); absent parameters filter nothing."""
-        codes = [code.value for code in ErrorCode]
-        parsers: dict[str, Callable[[str], str]] = {
-            "modality": lambda raw: parse_choice(raw, "modality", RESULT_MODALITIES),
-            "status": lambda raw: parse_choice(raw, "status", STATUSES),
-            "error_code": lambda raw: parse_choice(raw, "error_code", codes),
-            "since": lambda raw: parse_timestamp(raw, "since"),
-            "until": lambda raw: parse_timestamp(raw, "until"),
-            "blob": lambda raw: parse_text(raw, "blob", MAX_BLOB_NAME_CHARS),
-            "prefix": lambda raw: parse_text(raw, "prefix", MAX_BLOB_NAME_CHARS),
-        }
-        return cls(**{name: parse(params[name]) for name, parse in parsers.items()
-                      if params.get(name) is not None})  # fmt: skip
 
     def conditions(self) -> list[Where]:
         """The filter as conditions on the indexed fields."""
@@ -198,53 +163,6 @@ def list_results(
     return ResultPage(page, encode_continuation(page[-1], filters) if more else None)
 
 
-def list_results_from_params(results: DocumentContainer, params: Mapping[str, str]) -> ResultPage:
-    """A listing as ``GET /api/v1/results`` asks for it (every parameter strict)."""
-    filters = ResultFilter.from_params(params)
-    raw_limit = params.get("limit")
-    limit = (
-        DEFAULT_LIST_LIMIT
-        if raw_limit is None
-        else parse_bounded_int(raw_limit, "limit", 1, MAX_LIST_LIMIT)
-    )
-    return list_results(results, filters, limit, params.get("continuation"))
-
-
-def query_results(
-    results: DocumentContainer, blobs: BlobStore, container: str, params: Mapping[str, str]
-) -> dict[str, Any]:
-    """``GET /api/v1/results``: a page of a listing, or with ``latest=true`` and ``blob``
-    the result of that blob's current version (``{"results": [...] (0 or 1), "blob":
-    {"name", "state", "id"}}``); ``not_found`` if neither the blob nor any result of
-    that name exists."""
-    unknown = sorted(set(params) - set(LIST_PARAMETERS) - {KEY_PARAMETER})
-    if unknown:
-        # A mistyped filter (``modalty=text``) would otherwise list everything.
-        raise PermanentError(
-            ErrorCode.BAD_REQUEST,
-            f"unknown parameter {unknown[0]!r}; this route takes {', '.join(LIST_PARAMETERS)}",
-        )
-    latest = params.get("latest")
-    if latest is None or parse_choice(latest, "latest", ("true", "false")) == "false":
-        return list_results_from_params(results, params).to_dict()
-    unused = sorted(set(params) & set(LIST_PARAMETERS) - {"blob", "latest"})
-    if params.get("blob") is None or unused:
-        raise PermanentError(
-            ErrorCode.BAD_REQUEST,
-            "latest=true takes a blob name and no other filter, limit or continuation",
-        )
-    found = find_latest_by_blob(results, blobs, container, params["blob"])
-    if found is None:
-        raise PermanentError(ErrorCode.NOT_FOUND, "no blob and no result with this name")
-    documents = [] if found.result is None else [found.result]
-    return {
-        "results": documents,
-        "count": len(documents),
-        "continuation": None,
-        "blob": {"name": found.name, "state": found.state, "id": found.id},
-    }
-
-
 @dataclass(frozen=True)
 class BlobLookup:
     """A blob's latest result by its name.
@@ -267,7 +185,6 @@ def find_latest_by_blob(
     """The result of the blob's current version: its properties give its etag, which
     names its result id, then one point read. A blob no longer in ``container`` falls
     back to the newest result recorded under its name (one indexed query)."""
-    name = parse_text(name, "blob", MAX_BLOB_NAME_CHARS)
     try:
         info = blobs.properties(container, name)
     except (NotFoundError, StorageRequestError):
@@ -283,6 +200,17 @@ def find_latest_by_blob(
     if stored is None:
         return BlobLookup(name, "pending", document_id, None)
     return BlobLookup(name, "done", document_id, public_view(stored))
+
+
+def file_state(
+    results: DocumentContainer, blobs: BlobStore, container: str, name: str
+) -> dict[str, Any]:
+    """``GET /api/v1/files``: the file's state and its result; ``not_found`` if neither
+    the blob nor any result of that name exists."""
+    found = find_latest_by_blob(results, blobs, container, name)
+    if found is None:
+        raise PermanentError(ErrorCode.NOT_FOUND, "no file and no result with this name")
+    return {"name": found.name, "state": found.state, "id": found.id, "result": found.result}
 
 
 def every_result(results: DocumentContainer, page_size: int = 500) -> Iterator[dict[str, Any]]:

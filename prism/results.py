@@ -42,7 +42,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prism.errors import PermanentError
-from prism.modality import Modality
 from prism.onnx.registry import ModelRef
 from prism.storage.documents import DocumentContainer, deterministic_id
 
@@ -52,9 +51,6 @@ SCHEMA_VERSIONS = (1, 2)
 # Every result id is a sha256 hex digest (see deterministic_id): anything else names no
 # result and never reaches storage.
 RESULT_ID = re.compile(r"^[0-9a-f]{64}$")
-# The modality of documents for inputs rejected before a modality was known.
-UNROUTED = "unrouted"
-RESULT_MODALITIES = (*(m.value for m in Modality), UNROUTED)
 
 
 def read_result(results: DocumentContainer, document_id: str) -> dict[str, Any] | None:

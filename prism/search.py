@@ -44,9 +44,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prism.embedding import decode_embedding, encode_embedding
-from prism.errors import ErrorCode, PermanentError
 from prism.modality import Modality
-from prism.params import KEY_PARAMETER, parse_bounded_int, parse_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -187,9 +185,6 @@ VECTOR_INDEXES = [{"path": "/" + VECTOR_PATH.replace(".", "/"), "type": "diskANN
 DEFAULT_SEARCH_LIMIT = 10
 MAX_SEARCH_LIMIT = 50
 MAX_QUERY_CHARS = 500
-# The filters a search takes: the results listing's own (prism.queries.ResultFilter).
-SEARCH_FILTERS = ("modality", "since", "until")
-SEARCH_PARAMETERS = ("q", *SEARCH_FILTERS, "limit")
 # What a hit carries from its document (a vector search projects exactly these).
 HIT_FIELDS = ("id", "modality", "source", "created_at", "search.words")
 
@@ -230,36 +225,6 @@ class SearchRequest:
     query: str
     conditions: tuple[Where, ...] = ()
     limit: int = DEFAULT_SEARCH_LIMIT
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> SearchRequest:
-        """Every parameter parsed strictly: a coded 400 for an empty or overlong query,
-        a bad filter or limit, or a parameter search does not take."""
-        from prism.queries import ResultFilter
-
-        unknown = sorted(set(params) - set(SEARCH_PARAMETERS) - {KEY_PARAMETER})
-        if unknown:
-            raise PermanentError(
-                ErrorCode.BAD_REQUEST,
-                f"search takes {', '.join(SEARCH_PARAMETERS)}; not {', '.join(unknown)}",
-            )
-        raw = params.get("q")
-        if raw is None or not raw.strip():
-            raise PermanentError(ErrorCode.BAD_REQUEST, "q (what to look for, in words) is empty")
-        query = parse_text(raw.strip(), "q", MAX_QUERY_CHARS)
-        filters = ResultFilter.from_params({k: params[k] for k in SEARCH_FILTERS if k in params})
-        searchable = [modality.value for modality in Modality]  # an unrouted file is never ok
-        if filters.modality is not None and filters.modality not in searchable:
-            raise PermanentError(
-                ErrorCode.BAD_REQUEST, f"modality must be one of {', '.join(searchable)}"
-            )
-        raw_limit = params.get("limit")
-        limit = (
-            DEFAULT_SEARCH_LIMIT
-            if raw_limit is None
-            else parse_bounded_int(raw_limit, "limit", 1, MAX_SEARCH_LIMIT)
-        )
-        return cls(query, tuple(filters.conditions()), limit)
 
 
 def _hit(document: Mapping[str, Any], score: float) -> dict[str, Any]:
@@ -350,7 +315,6 @@ def search_stored(
 def text_embedder(engine: Any) -> Embed:
     """An engine's text model (:class:`prism.inference.engine.Engine`) as an
     :data:`Embed`; a text the model rejects raises its PermanentError."""
-    from prism.modality import Modality
 
     def embed(texts: Sequence[str]) -> list[np.ndarray]:
         vectors = []

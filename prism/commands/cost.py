@@ -11,20 +11,37 @@ import json
 from pathlib import Path
 from typing import Any
 
+from prism.commands.arguments import (
+    fraction,
+    positive_int,
+    readable_directory,
+    readable_file,
+    whole_number,
+)
 from prism.summary import format_table
+
+# Flex Consumption's instance sizes.
+INSTANCE_MB = (512, 2048, 4096)
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "cost", help="cost per million files on Flex Consumption, from the benchmarks"
     )
-    parser.add_argument("--instance-mb", type=int, default=2048, help="512, 2048 or 4096")
-    parser.add_argument("--cache-hit-rate", type=float, default=0.3, help="0 ≤ rate < 1")
     parser.add_argument(
-        "--io-overlap", type=int, default=8, help="invocations whose I/O waits overlap"
+        "--instance-mb", type=whole_number, choices=INSTANCE_MB, default=2048,
+        help="512, 2048 or 4096",
+    )  # fmt: skip
+    parser.add_argument("--cache-hit-rate", type=fraction, default=0.3, help="0 ≤ rate < 1")
+    parser.add_argument(
+        "--io-overlap", type=positive_int, default=8, help="invocations whose I/O waits overlap"
     )
-    parser.add_argument("--bench-dir", type=Path, help="benchmark results (default bench/results)")
-    parser.add_argument("--prices", type=Path, help="compute price table overriding the default")
+    parser.add_argument(
+        "--bench-dir", type=readable_directory, help="benchmark results (default bench/results)"
+    )
+    parser.add_argument(
+        "--prices", type=readable_file, help="compute price table overriding the default"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=run)
 

@@ -59,8 +59,12 @@ def run_replay_deadletter(args: argparse.Namespace) -> int:
             print(f"{name}: left there: event {event.event_id or '?'}: {event.why}")
     for name, why in report.unreadable.items():
         print(f"{name}: left there: {why}")
+    for failure in report.failed:
+        which = "" if failure.blob is None else f" {failure.blob.container}/{failure.blob.name}"
+        print(f"{failure.dead_letter}: failed:{which} {failure.why}")
     print(
         f"{len(report.routed)} blob(s) routed again, {len(report.deleted)} dead-letter "
-        f"blob(s) deleted, {len(report.skipped) + len(report.unreadable)} left for a look"
+        f"blob(s) deleted, {len(report.skipped) + len(report.unreadable)} left for a look, "
+        f"{len(report.failed)} failed (run again to retry)"
     )
-    return 1 if report.skipped or report.unreadable else 0
+    return 1 if report.skipped or report.unreadable or report.failed else 0

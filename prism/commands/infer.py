@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prism.commands.arguments import readable_file
 from prism.errors import ErrorCode, PermanentError
 from prism.inference.engine import Engine, get_engine
 from prism.modality import Modality
@@ -20,7 +21,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "infer", help="route and run local files through the models (no Azure needed)"
     )
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    parser.add_argument("files", nargs="+", type=readable_file, metavar="FILE")
     parser.add_argument("--json", action="store_true", help="print one JSON object per file")
     parser.set_defaults(handler=run)
 

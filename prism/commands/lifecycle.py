@@ -5,28 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from datetime import date
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
+from prism.commands.arguments import iso_date, output_file, positive_int, readable_file
 from prism.settings import Env
 
 # Azurite's well-known local endpoint; the env var overrides it, --connection-string both.
 _LOCAL_STORAGE = "UseDevelopmentStorage=true"
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -40,37 +26,48 @@ def register(subparsers: Any) -> None:
         help="simulate a policy day by day and compare its cost with keeping everything hot",
     )
     simulate.add_argument(
-        "--policy", type=Path, help="policy JSON (default: lifecycle_policies/default.json)"
+        "--policy",
+        type=readable_file,
+        help="policy JSON (default: lifecycle_policies/default.json)",
     )
     source = simulate.add_mutually_exclusive_group(required=True)
-    source.add_argument("--inventory", type=Path, help="Azure blob inventory report (CSV)")
-    source.add_argument("--workload", type=Path, help="synthetic workload (JSON)")
-    simulate.add_argument("--days", type=_positive, default=365, help="days to simulate")
+    source.add_argument("--inventory", type=readable_file, help="Azure blob inventory report (CSV)")
+    source.add_argument("--workload", type=readable_file, help="synthetic workload (JSON)")
+    simulate.add_argument("--days", type=positive_int, default=365, help="days to simulate")
     simulate.add_argument(
         "--start",
-        type=_date,
+        type=iso_date,
         help="day 0 for an inventory (default: the date of its newest blob)",
     )
-    simulate.add_argument("--prices", type=Path, help="price table JSON overriding the default")
+    simulate.add_argument(
+        "--prices", type=readable_file, help="price table JSON overriding the default"
+    )
     simulate.add_argument(
         "--run-every",
-        type=_positive,
+        type=positive_int,
         default=1,
         metavar="DAYS",
         help="run the policy every DAYS days, not daily: what late runs cost (early deletion)",
     )
     simulate.add_argument("--json", action="store_true", help="print the full report as JSON")
-    simulate.add_argument("--plot", type=Path, metavar="PNG", help="write the tier/cost plot")
+    simulate.add_argument(
+        "--plot", type=output_file, metavar="PNG", help="write the tier/cost plot"
+    )
     simulate.set_defaults(handler=run_simulate)
 
     apply = commands.add_parser(
         "apply", help="tier and delete blobs in the local storage emulator as Azure would"
     )
     apply.add_argument(
-        "--policy", type=Path, help="policy JSON (default: lifecycle_policies/default.json)"
+        "--policy",
+        type=readable_file,
+        help="policy JSON (default: lifecycle_policies/default.json)",
     )
     apply.add_argument(
-        "--as-of", type=_date, default=None, help="the day the policy runs (default: today)"
+        "--as-of",
+        type=iso_date,
+        default=None,
+        help="the day the policy runs (default: today in UTC)",
     )
     apply.add_argument("--dry-run", action="store_true", help="print the changes, make none")
     apply.add_argument(
@@ -128,7 +125,9 @@ def run_apply(args: argparse.Namespace) -> int:
     from prism.lifecycle.validation import DEFAULT_POLICY_PATH
 
     policy = load_policy(args.policy or DEFAULT_POLICY_PATH)
-    as_of = args.as_of or date.today()
+    # Azure runs lifecycle policies on UTC days, and every blob date is a UTC day
+    # (prism.lifecycle.apply): today must be one too, not the machine's local date.
+    as_of = args.as_of or datetime.now(UTC).date()
     connection = args.connection_string or os.environ.get(Env.STORAGE_CONNECTION) or _LOCAL_STORAGE
     service = BlobServiceClient.from_connection_string(connection)
     changes = plan_changes(list_blob_states(service, policy_containers(policy)), policy, as_of)

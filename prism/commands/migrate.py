@@ -16,6 +16,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from prism.commands.arguments import int_between, positive_int
 from prism.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -58,11 +59,14 @@ def register(subparsers: Any) -> None:
         "--local", action="store_true", help="the local stack `prism up` started (emulator)"
     )
     parser.add_argument(
-        "--page-size", type=int, default=DEFAULT_PAGE_SIZE, help="documents per read (1-1000)"
+        "--page-size",
+        type=int_between(1, 1000),
+        default=DEFAULT_PAGE_SIZE,
+        help="documents per read (1-1000)",
     )
     parser.add_argument(
         "--attempts",
-        type=int,
+        type=positive_int,
         default=DEFAULT_ATTEMPTS,
         help=f"tries per storage call before the run stops (default {DEFAULT_ATTEMPTS})",
     )
@@ -147,10 +151,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.in_place and args.source is not None:
         raise ConfigurationError("--in-place reads the target itself: not with --source")
-    if not 1 <= args.page_size <= 1000:
-        raise ConfigurationError("--page-size is 1 to 1000")
-    if args.attempts < 1:
-        raise ConfigurationError("--attempts is at least 1")
     if args.local:
         from prism.commands.pipeline import use_local_stack
 

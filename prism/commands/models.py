@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
+from prism.commands.arguments import print_error
+from prism.errors import ErrorCode
 from prism.onnx.registry import model_report
 from prism.settings import get_settings
 
@@ -43,11 +44,11 @@ def run_build(args: argparse.Namespace) -> int:
         include.add(settings.speech_model)
     try:
         ensure_built(settings.model_dir, _progress, force=args.force, include=include)
-    except ValueError as exc:
-        print(f"prism: {exc}", file=sys.stderr)
+    except ValueError as exc:  # an unknown model asked for
+        print_error(ErrorCode.BAD_REQUEST, str(exc))
         return 2
     except GateFailedError as exc:
-        print(f"prism: {exc}", file=sys.stderr)
+        print_error(ErrorCode.MODEL_UNAVAILABLE, str(exc))
         return 1
     return 0
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from prism.commands.arguments import positive_number, readable_file
 from prism.errors import ConfigurationError
 from prism.localstack import DEFAULT_STATE_DIR, LocalStack
 from prism.settings import PROJECT_ROOT, Env
@@ -25,9 +26,11 @@ SAMPLES = PROJECT_ROOT / "samples"
 
 def register(subparsers: Any) -> None:
     submit = subparsers.add_parser("submit", help="upload files into the incoming container")
-    submit.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    submit.add_argument("files", nargs="+", type=readable_file, metavar="FILE")
     submit.add_argument("--wait", action="store_true", help="wait for every result")
-    submit.add_argument("--timeout", type=float, default=300.0, help="seconds to wait")
+    submit.add_argument(
+        "--timeout", type=positive_number, default=300.0, help="seconds to wait (300)"
+    )
     submit.add_argument("--json", action="store_true", help="print JSON")
     submit.set_defaults(handler=run_submit)
 
@@ -100,19 +103,30 @@ def run_submit(args: argparse.Namespace) -> int:
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    """Replay both kinds of poison queue; one line per message left behind (which, and
+    why), a summary last. Non-zero only if something failed: a skipped message can
+    never succeed and stays for an operator, which is not a failure of the replay."""
     from prism.client import connect
     from prism.pipeline import get_pipeline
-    from prism.storage import BLOB_TRIGGER_POISON_QUEUE
+    from prism.poison import replay_blob_trigger_poison
 
     use_local_stack()
     report = connect().replay_poison()
+    pipeline = get_pipeline()
+    report.merge(
+        replay_blob_trigger_poison(
+            pipeline.queues, pipeline.settings.incoming_container, pipeline.ingest
+        )
+    )
     for queue, count in report.replayed.items():
-        print(f"{queue}: {count} message(s) replayed")
+        print(f"{queue}: {count} replayed")
     for skipped in report.skipped:
-        print(f"{skipped.queue}: message {skipped.message_id} left there: {skipped.reason}")
-    blobs = get_pipeline().replay_blob_poison()
-    print(f"{BLOB_TRIGGER_POISON_QUEUE}: {blobs} blob(s) routed again")
-    return 0
+        print(f"{skipped.queue}: message {skipped.message_id} skipped: {skipped.reason}")
+    for failed in report.failed:
+        which = "the queue" if failed.message_id is None else f"message {failed.message_id}"
+        print(f"{failed.queue}: {which} failed: {failed.reason}")
+    print(f"replay-poison: {report.summary()}")
+    return 1 if report.failed else 0
 
 
 def run_doctor(args: argparse.Namespace) -> int:

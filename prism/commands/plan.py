@@ -6,12 +6,23 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
+from prism.commands.arguments import (
+    at_least_one,
+    fraction,
+    int_between,
+    non_negative_number,
+    positive_int,
+    readable_directory,
+    readable_file,
+    whole_number,
+)
+from prism.commands.cost import INSTANCE_MB
 from prism.summary import format_table
 
 REFERENCE_RATES = (10_000, 1_000_000, 10_000_000)
+MAX_FILES_PER_DAY = 10**12
 
 
 def register(subparsers: Any) -> None:
@@ -25,33 +36,41 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--files-per-day",
         nargs="+",
+        type=int_between(1, MAX_FILES_PER_DAY),
         metavar="N",
         help="files a day, one or more (default: 10000 1000000 10000000)",
     )
     parser.add_argument("--mix", help="shares of the files: image=0.4,audio=0.1,text=0.5")
     parser.add_argument(
         "--speech-minutes-per-file",
-        type=float,
+        type=non_negative_number,
         metavar="M",
         help="minutes of speech in each audio file, which Whisper transcribes (default: "
         "as much as the benchmark's recording, bench/results/speech.json)",
     )
-    parser.add_argument("--peak-factor", type=float, help="peak rate over the day's average (10)")
-    parser.add_argument("--instance-mb", type=int, default=2048, help="512, 2048 or 4096")
-    parser.add_argument("--cache-hit-rate", type=float, default=0.0, help="duplicates (0 ≤ r < 1)")
-    parser.add_argument("--results-ttl-days", type=int, default=365, help="results kept (365)")
-    parser.add_argument("--bench-dir", type=Path, help="benchmark results (default bench/results)")
-    parser.add_argument("--prices", type=Path, help="a price table overriding the default")
+    parser.add_argument(
+        "--peak-factor", type=at_least_one, help="peak rate over the day's average (10)"
+    )
+    parser.add_argument(
+        "--instance-mb", type=whole_number, choices=INSTANCE_MB, default=2048,
+        help="512, 2048 or 4096",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cache-hit-rate", type=fraction, default=0.0, help="duplicates (0 ≤ r < 1)"
+    )
+    parser.add_argument(
+        "--results-ttl-days", type=positive_int, default=365, help="results kept (365)"
+    )
+    parser.add_argument(
+        "--bench-dir", type=readable_directory, help="benchmark results (default bench/results)"
+    )
+    parser.add_argument("--prices", type=readable_file, help="a price table overriding the default")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=run)
 
 
-def rates_of(raw: list[str] | None) -> list[int]:
-    from prism.params import parse_bounded_int
-
-    if not raw:
-        return list(REFERENCE_RATES)
-    return [parse_bounded_int(value, "files per day", 1, 10**12) for value in raw]
+def rates_of(given: list[int] | None) -> list[int]:
+    return list(given) if given else list(REFERENCE_RATES)
 
 
 def build_inputs(args: argparse.Namespace) -> Any:
@@ -59,12 +78,8 @@ def build_inputs(args: argparse.Namespace) -> Any:
     from prism.cost import BENCH_DIR, load_compute_prices, measured_from_bench, read_bench_file
     from prism.cost import storage_per_file as cost_storage
     from prism.cost.speech import speech_from_bench
-    from prism.errors import ConfigurationError
     from prism.settings import get_settings
 
-    if args.instance_mb not in (512, 2048, 4096):
-        raise ConfigurationError(f"Flex Consumption instances are 512, 2048 or 4096 MB: "
-                                 f"{args.instance_mb}")  # fmt: skip
     bench_dir = args.bench_dir or BENCH_DIR
     router = read_bench_file(bench_dir / "pipeline.json").get("router", {})
     month, tiers = blob_storage_per_file()
@@ -88,8 +103,6 @@ def run(args: argparse.Namespace) -> int:
 
     rates = rates_of(args.files_per_day)
     mix = parse_mix(args.mix) if args.mix else DEFAULT_MIX
-    if not 0 <= args.cache_hit_rate < 1:
-        raise ConfigurationError(f"cache hit rate must be in [0, 1): {args.cache_hit_rate}")
     minutes = args.speech_minutes_per_file
     longest = get_settings().max_audio_seconds / 60  # longer recordings are rejected
     if minutes is not None and not 0 <= minutes <= longest:

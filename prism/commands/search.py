@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from prism.commands.arguments import positive_int, readable_file
 from prism.commands.infer import infer_files
 from prism.errors import ErrorCode, PermanentError
 from prism.inference.engine import get_engine
@@ -28,12 +29,12 @@ def register(subparsers: Any) -> None:
         help="rank local files by meaning: text, audio transcripts, image labels (no Azure)",
     )
     parser.add_argument("query", help="what to look for, in words")
-    parser.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    parser.add_argument("files", nargs="*", type=readable_file, metavar="FILE")
     parser.add_argument(
         "--stored", action="store_true", help="search the stored results (local stack)"
     )
     parser.add_argument("--modality", choices=[m.value for m in Modality], default=None)
-    parser.add_argument("--limit", type=int, default=10, help="hits to show (default 10)")
+    parser.add_argument("--limit", type=positive_int, default=10, help="hits to show (default 10)")
     parser.add_argument("--since", default=None, help="with --stored: created at or after (UTC)")
     parser.add_argument("--until", default=None, help="with --stored: created before (UTC)")
     parser.add_argument("--json", action="store_true", help="print the hits as JSON")
@@ -41,11 +42,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    query = str(args.query).strip()
-    if not query:
-        raise PermanentError(ErrorCode.BAD_REQUEST, "the query is empty")
-    if args.limit < 1:
-        raise PermanentError(ErrorCode.BAD_REQUEST, "--limit must be at least 1")
+    from prism.http_contract import query_words
+
+    query = query_words(args.query, "QUERY")  # the rule GET /api/v1/search applies to q
     if bool(args.files) == bool(args.stored):
         raise PermanentError(ErrorCode.BAD_REQUEST, "search FILE... or --stored, one of them")
     engine = get_engine()
@@ -82,7 +81,8 @@ def _stored(query: str, args: argparse.Namespace, embed: Any) -> dict[str, Any]:
     (:func:`prism.search.search_stored`, the exact scan the emulator needs)."""
     from prism.client import connect
     from prism.commands.pipeline import use_local_stack
-    from prism.search import SearchRequest, configured_backend, search_stored
+    from prism.http_contract import SearchParameters
+    from prism.search import configured_backend, search_stored
     from prism.settings import get_settings
 
     use_local_stack()
@@ -90,9 +90,9 @@ def _stored(query: str, args: argparse.Namespace, embed: Any) -> dict[str, Any]:
     for name in ("modality", "since", "until"):
         if getattr(args, name) is not None:
             params[name] = getattr(args, name)
+    request = SearchParameters.from_params(params).request()
     backend = configured_backend(get_settings().search)
-    return search_stored(connect().results, SearchRequest.from_params(params), embed,
-                         backend=backend)  # fmt: skip
+    return search_stored(connect().results, request, embed, backend=backend)
 
 
 def _short(text: str, width: int = 60) -> str:

@@ -4,9 +4,9 @@ local Functions host) in the background."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
+from prism.commands.arguments import directory_used_or_created, file_read_or_created
 from prism.localstack import DEFAULT_STATE_DIR, LocalStack
 from prism.settings import PROJECT_ROOT
 
@@ -18,7 +18,7 @@ def register(subparsers: Any) -> None:
     up.add_argument("--app", default="function_app", help="module[:attribute] of the app")
     up.add_argument(
         "--settings",
-        type=Path,
+        type=file_read_or_created,
         default=PROJECT_ROOT / "local.settings.json",
         help="created from local.settings.example.json if missing",
     )
@@ -30,7 +30,10 @@ def register(subparsers: Any) -> None:
     status.set_defaults(handler=run_status)
     for parser in (up, down, status):
         parser.add_argument(
-            "--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="default .prism/"
+            "--state-dir",
+            type=directory_used_or_created,
+            default=DEFAULT_STATE_DIR,
+            help="default .prism/",
         )
 
 

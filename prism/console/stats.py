@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from prism.results import RESULT_MODALITIES
+from prism.modality import RESULT_MODALITIES
 from prism.settings import Settings
 from prism.storage import (
     RESULTS_ORDER_BY,

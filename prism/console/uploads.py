@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from prism.client import PipelineClient
-from prism.storage import NotFoundError
+from prism.storage import ContainerNotFoundError
 
 
 def upload_file(client: PipelineClient, name: str | None, data: bytes) -> dict[str, Any]:
@@ -19,8 +19,12 @@ def upload_file(client: PipelineClient, name: str | None, data: bytes) -> dict[s
     path = PurePosixPath(PurePosixPath((name or "").replace("\\", "/")).name or "upload")
     try:
         submission = client.upload(path, data)
-    except NotFoundError:
-        # The host and the Bicep create the container; a fresh emulator may not have it.
+    except ContainerNotFoundError:
+        # The Bicep creates the container; a fresh emulator may not have it yet. Made
+        # here as `prism submit` and the quarantine make theirs: a write that needs a
+        # container creates it (the app's identity is Storage Blob Data Owner). If it
+        # cannot be made, that storage condition is the answer: the API's 503, its log
+        # line naming "create container <name>".
         client.blobs.ensure_container(client.settings.incoming_container)
         submission = client.upload(path, data)
     return {"id": submission.id, "blob": submission.blob, "name": path.name, "size": len(data)}

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from prism.errors import TransientError
 from prism.lifecycle.policy import Action, Policy, Tier
 from prism.lifecycle.simulator import actions_due
-from prism.lifecycle.workload import Cohort
+from prism.lifecycle.workload import Cohort, utc_day
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
@@ -81,7 +81,7 @@ def policy_containers(policy: Policy) -> list[str]:
 
 
 def _day(moment: datetime | None) -> date | None:
-    return None if moment is None else moment.date()
+    return None if moment is None else utc_day(moment)
 
 
 def list_blob_states(service: BlobServiceClient, containers: Iterable[str]) -> list[BlobState]:
@@ -99,8 +99,8 @@ def list_blob_states(service: BlobServiceClient, containers: Iterable[str]) -> l
                     BlobState(
                         name=f"{container}/{blob.name}",
                         size=int(blob.size),
-                        created=blob.creation_time.date(),
-                        modified=blob.last_modified.date(),
+                        created=utc_day(blob.creation_time),
+                        modified=utc_day(blob.last_modified),
                         # A blob without an explicit tier has the account default, Hot.
                         tier=Tier.parse(blob.blob_tier) if blob.blob_tier else Tier.HOT,
                         tier_changed=_day(blob.blob_tier_change_time),

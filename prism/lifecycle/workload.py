@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,12 +105,20 @@ def workload_cohorts(document: dict[str, Any], days: int) -> list[Cohort]:
 _EXTRA_FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
+def utc_day(moment: datetime) -> date:
+    """The UTC day of ``moment``: Azure's lifecycle management counts days in UTC. A
+    time without an offset is taken as UTC (what storage writes), never as local."""
+    if moment.tzinfo is None:
+        return moment.date()
+    return moment.astimezone(UTC).date()
+
+
 def _day(text: str, start: date, column: str, line: int) -> int:
     try:
         moment = datetime.fromisoformat(_EXTRA_FRACTION.sub(r"\1", text.strip()))
     except ValueError as exc:
         raise ConfigurationError(f"inventory line {line}: {column} {text!r} is no date") from exc
-    return (moment.date() - start).days
+    return (utc_day(moment) - start).days
 
 
 def _tags(text: str, line: int) -> dict[str, str]:
@@ -130,7 +138,7 @@ def inventory_start(path: Path) -> date:
     latest: date | None = None
     for row in _inventory_rows(path):
         for column in ("Creation-Time", "Last-Modified"):
-            day = datetime.fromisoformat(_EXTRA_FRACTION.sub(r"\1", row[column].strip())).date()
+            day = utc_day(datetime.fromisoformat(_EXTRA_FRACTION.sub(r"\1", row[column].strip())))
             latest = day if latest is None or day > latest else latest
     if latest is None:
         raise ConfigurationError(f"inventory {path} has no blobs")

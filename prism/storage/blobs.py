@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
@@ -14,10 +16,12 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.storage.blob import BlobProperties, ContentSettings
 
 from prism.errors import TransientError
-from prism.storage.errors import translated
+from prism.storage.errors import ConditionFailedError, translated
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, BlobServiceClient
+
+logger = logging.getLogger("prism.storage.blobs")
 
 # A same-account copy is usually done when the request returns; past this, give up and
 # let the message be retried rather than hold an invocation for a large copy.
@@ -25,6 +29,20 @@ if TYPE_CHECKING:
 MAX_BLOB_NAME_CHARS = 1024
 COPY_TIMEOUT_SECONDS = 60.0
 _COPY_POLL_SECONDS = 0.2
+# Azure Storage keeps at most 10 index tags on a blob (Set Blob Tags: 400 TagsTooLarge).
+MAX_TAGS_PER_BLOB = 10
+# Reads and conditional writes of a blob's tags before a lost race is an error.
+TAG_WRITE_ATTEMPTS = 3
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def is_storable_blob_name(name: str) -> bool:
+    """Whether a blob can have this name. Control characters cannot be uploaded, and
+    empty, '.' or '..' segments are resolved away in the request URL — acting on such a
+    name would reach some other blob, possibly in another container."""
+    if not 0 < len(name) <= MAX_BLOB_NAME_CHARS or _CONTROL.search(name):
+        return False
+    return all(segment not in ("", ".", "..") for segment in name.split("/"))
 
 
 @dataclass(frozen=True)
@@ -80,7 +98,12 @@ class BlobStore(Protocol):
 
     def download(self, container: str, name: str, *, if_match: str | None = None) -> bytes: ...
 
-    def set_tags(self, container: str, name: str, tags: Mapping[str, str]) -> None: ...
+    def set_tags(
+        self, container: str, name: str, tags: Mapping[str, str], *, if_match: str | None = None
+    ) -> bool:
+        """Add ``tags`` to the blob's own, keeping every other tag it has; False (and
+        nothing changed) when together they would pass :data:`MAX_TAGS_PER_BLOB`."""
+        ...
 
     def tags(self, container: str, name: str) -> dict[str, str]: ...
 
@@ -107,6 +130,16 @@ class BlobStore(Protocol):
     def delete(self, container: str, name: str, *, if_match: str | None = None) -> bool: ...
 
     def list(self, container: str, prefix: str | None = None) -> Iterator[BlobInfo]: ...
+
+
+def _tags_unchanged(tags: Mapping[str, str]) -> str | None:
+    """An ``x-ms-if-tags`` condition that holds while every one of ``tags`` has its
+    value (None for no tags: nothing to hold). Tag keys and values cannot contain
+    quotes (Azure accepts letters, digits, space and + - . / : = _), so none is
+    escaped."""
+    if not tags:
+        return None
+    return " AND ".join(f"\"{key}\" = '{value}'" for key, value in sorted(tags.items()))
 
 
 def _condition(if_match: str | None, prefix: str = "") -> dict[str, Any]:
@@ -210,9 +243,51 @@ class AzureBlobStore:
             )
             return data
 
-    def set_tags(self, container: str, name: str, tags: Mapping[str, str]) -> None:
+    def set_tags(
+        self, container: str, name: str, tags: Mapping[str, str], *, if_match: str | None = None
+    ) -> bool:
+        """Add ``tags`` to the tags the blob has (a key it has already takes the new
+        value): Set Blob Tags replaces the whole set, and the tags a client put on its
+        own blob are its own. False, changing nothing, when the union would pass
+        Azure's :data:`MAX_TAGS_PER_BLOB`: the client's tags win over Prism's.
+
+        A read-modify-write. Tags are a sub-resource without an etag of their own
+        (setting them changes neither the blob's ETag nor its Last-Modified), so the
+        write is conditioned on what was read — ``x-ms-if-tags``: every tag read still
+        has the value read — and, with ``if_match``, on the blob version
+        (``x-ms-blob-if-match``). A lost race (412) reads again, up to
+        :data:`TAG_WRITE_ATTEMPTS` times, then raises :class:`ConditionFailedError`.
+        What no condition can see: a tag *added* by another writer between the read
+        and the write (the tag condition cannot say "no other tag"), which the write
+        then drops; a client that tags at upload (``x-ms-tags``) never races this.
+        (Azurite ignores both conditions; Azure honours them.)"""
+        for _ in range(TAG_WRITE_ATTEMPTS - 1):
+            with suppress(ConditionFailedError):  # lost a race: read again
+                return self._add_tags(container, name, tags, if_match)
+        return self._add_tags(container, name, tags, if_match)
+
+    def _add_tags(
+        self, container: str, name: str, tags: Mapping[str, str], if_match: str | None
+    ) -> bool:
+        """One read of the blob's tags and one write of the union, conditioned on it."""
+        client = self.client(container, name)
+        blob_version = _condition(if_match)
+        with translated(f"tags of {container}/{name}"):
+            current = dict(client.get_blob_tags(**blob_version))
+        merged = {**current, **tags}
+        if merged == current:
+            return True  # a redelivery: nothing to write
+        if len(merged) > MAX_TAGS_PER_BLOB:
+            logger.warning(
+                "%s/%s keeps its %d tags: adding %s would pass Azure's %d per blob",
+                container, name, len(current), ", ".join(sorted(tags)), MAX_TAGS_PER_BLOB,
+            )  # fmt: skip
+            return False
         with translated(f"tag {container}/{name}"):
-            self.client(container, name).set_blob_tags(dict(tags))
+            client.set_blob_tags(
+                merged, if_tags_match_condition=_tags_unchanged(current), **blob_version
+            )
+        return True
 
     def tags(self, container: str, name: str) -> dict[str, str]:
         with translated(f"tags of {container}/{name}"):

@@ -132,17 +132,18 @@ def test_a_blob_dropped_in_the_container_is_found_by_its_name(
 ) -> None:
     container = pipeline.settings.incoming_container
     pipeline.client.blobs.upload(container, "drop/notes.txt", b"Rain is forecast for Tuesday.")
-    path = "/v1/results?latest=true&blob=drop/notes.txt"
+    path = "/v1/files?name=drop/notes.txt"
     pending = served_app.request("GET", path)
-    assert pending.status == 200 and pending.body["blob"]["state"] == "pending"
-    assert pending.body["results"] == []
+    assert pending.status == 200 and pending.body["state"] == "pending"
+    assert pending.body["result"] is None
     pipeline.run_until_idle()
     done = served_app.request("GET", path)
-    assert done.status == 200 and done.body["blob"]["state"] == "done", done.body
-    assert done.body["results"][0]["source"]["blob"] == "drop/notes.txt"
+    assert done.status == 200 and done.body["state"] == "done", done.body
+    assert done.body["result"]["source"]["blob"] == "drop/notes.txt"
+    assert done.body["result"]["id"] == done.body["id"]
     listed = served_app.request("GET", "/v1/results?prefix=drop/")
-    assert [d["id"] for d in listed.body["results"]] == [done.body["blob"]["id"]]
-    missing = served_app.request("GET", "/v1/results?latest=true&blob=never-there.txt")
+    assert [d["id"] for d in listed.body["results"]] == [done.body["id"]]
+    missing = served_app.request("GET", "/v1/files?name=never-there.txt")
     assert missing.status == 404 and missing.body["error"]["code"] == "not_found"
 
 

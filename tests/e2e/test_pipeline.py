@@ -9,8 +9,9 @@ import pytest
 
 from prism.jobs import Job
 from prism.pipeline import build_pipeline
+from prism.poison import replay_blob_trigger_poison
 from prism.results import blob_result_id, utc_now
-from prism.storage import poison_queue_name
+from prism.storage import BLOB_TRIGGER_POISON_QUEUE, poison_queue_name
 from tests.e2e.conftest import PipelineUnderTest
 
 pytestmark = pytest.mark.e2e
@@ -130,11 +131,18 @@ def test_a_blob_the_router_gave_up_on_is_routed_again_by_replay(
     assert pipeline.documents() == []
 
     core = build_pipeline(pipeline.settings, storage=pipeline.storage, cosmos=pipeline.cosmos)
-    assert core.replay_blob_poison() == 1
+
+    def replay() -> int:
+        container = pipeline.settings.incoming_container
+        report = replay_blob_trigger_poison(core.queues, container, core.ingest)
+        assert report.failed == []
+        return report.replayed[BLOB_TRIGGER_POISON_QUEUE]
+
+    assert replay() == 1
     assert pipeline.client.wait([submission], timeout=5)
     assert submission.result is not None
     assert submission.result["error"]["code"] == "empty"
-    assert core.replay_blob_poison() == 0  # nothing left of ours
+    assert replay() == 0  # nothing left of ours
 
 
 def test_a_message_that_is_not_a_job_goes_straight_to_poison_and_replay_leaves_it(

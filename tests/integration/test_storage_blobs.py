@@ -12,6 +12,7 @@ from prism.storage import (
     StorageConnection,
     message_queues,
 )
+from prism.storage.blobs import MAX_TAGS_PER_BLOB
 from prism.storage.clients import blob_store
 from prism.storage.receipts import RECEIPTS_CONTAINER, BlobReceipts, receipt_name
 
@@ -99,6 +100,43 @@ def test_tags_round_trip(store: AzureBlobStore, container: str) -> None:
     store.upload(container, "b", b"x")
     store.set_tags(container, "b", {"prism-status": "quarantined", "code": "corrupt"})
     assert store.tags(container, "b") == {"prism-status": "quarantined", "code": "corrupt"}
+
+
+def test_setting_a_tag_keeps_the_tags_the_client_put_on_its_blob(
+    store: AzureBlobStore, container: str
+) -> None:
+    store.upload(container, "b", b"x")
+    store.client(container, "b").set_blob_tags({"owner": "alice", "project": "p-7"})
+
+    store.set_tags(container, "b", {"prism-tiering": "on"})
+
+    assert store.tags(container, "b") == {
+        "owner": "alice", "project": "p-7", "prism-tiering": "on"
+    }  # fmt: skip
+
+
+def test_a_tag_already_there_takes_the_new_value_and_the_others_stay(
+    store: AzureBlobStore, container: str
+) -> None:
+    uploaded = store.upload(container, "b", b"x")
+    store.client(container, "b").set_blob_tags({"owner": "alice", "prism-tiering": "off"})
+
+    assert store.set_tags(container, "b", {"prism-tiering": "on"}, if_match=uploaded.etag)
+
+    assert store.tags(container, "b") == {"owner": "alice", "prism-tiering": "on"}
+
+
+def test_a_blob_with_ten_tags_of_its_own_keeps_them_and_gets_none_more(
+    store: AzureBlobStore, container: str
+) -> None:
+    own = {f"client-{i}": str(i) for i in range(MAX_TAGS_PER_BLOB)}
+    store.upload(container, "b", b"x")
+    store.client(container, "b").set_blob_tags(own)
+
+    added = store.set_tags(container, "b", {"prism-tiering": "on"})
+
+    assert store.tags(container, "b") == own
+    assert added is False
 
 
 def test_move_copies_into_the_target_container_and_deletes_the_source(

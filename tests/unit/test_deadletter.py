@@ -11,13 +11,22 @@ https://learn.microsoft.com/azure/event-grid/delivery-and-retry): the storage ev
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from prism.deadletter import MAX_DEAD_LETTER_BYTES, DeadLetterFormatError, parse_dead_letters
+from prism.deadletter import (
+    MAX_DEAD_LETTER_BYTES,
+    DeadLetterFormatError,
+    parse_dead_letters,
+    replay_dead_letters,
+)
+from prism.errors import TransientError
+from prism.storage import BlobInfo, BlobStore
 from prism.storage.blob_events import BLOB_CREATED
 
 INCOMING = {"incoming"}
@@ -200,3 +209,42 @@ def test_any_payload_gives_storable_incoming_blobs_or_a_format_error(raw: bytes)
         assert blob.container == "incoming"
         assert blob.name
         assert ".." not in blob.name.split("/")
+
+
+class DeadLetterStore:
+    """The dead-letter container in memory: name → payload (list, download, delete)."""
+
+    def __init__(self, blobs: dict[str, bytes]) -> None:
+        self.blobs = blobs
+
+    def list(self, container: str, prefix: str | None = None) -> Iterator[BlobInfo]:
+        for name, data in list(self.blobs.items()):
+            yield BlobInfo(container, name, f'"{name}"', len(data), None, datetime.now(UTC))
+
+    def download(self, container: str, name: str, *, if_match: str | None = None) -> bytes:
+        return self.blobs[name]
+
+    def delete(self, container: str, name: str, *, if_match: str | None = None) -> bool:
+        return self.blobs.pop(name, None) is not None
+
+
+def test_a_blob_whose_ingest_fails_keeps_its_dead_letter_and_the_replay_goes_on() -> None:
+    store = DeadLetterStore(
+        {"sub/1.json": payload(blob_created("a.txt")), "sub/2.json": payload(blob_created("b.txt"))}
+    )
+    routed: list[str] = []
+
+    def ingest(container: str, name: str) -> None:
+        if name == "a.txt":
+            raise TransientError("read the head of incoming/a.txt: ServiceRequestError")
+        routed.append(name)
+
+    report = replay_dead_letters(cast(BlobStore, store), "deadletter", INCOMING, ingest)
+
+    assert routed == ["b.txt"]
+    assert [(f.dead_letter, f.blob and f.blob.name) for f in report.failed] == [
+        ("sub/1.json", "a.txt")
+    ]
+    assert "ServiceRequestError" in report.failed[0].why
+    assert report.deleted == ["sub/2.json"]
+    assert list(store.blobs) == ["sub/1.json"]  # kept: the next replay retries it

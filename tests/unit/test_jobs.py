@@ -138,3 +138,10 @@ def test_a_refused_message_too_large_to_keep_whole_keeps_its_start_within_a_queu
 @pytest.mark.parametrize("body", [b"{}", b"[]", b"not json", Job(**valid()).to_json()])
 def test_only_a_marked_envelope_has_an_unprocessable_reason(body: bytes) -> None:
     assert unprocessable_reason(body) is None
+
+
+def test_a_body_nested_too_deep_to_parse_is_invalid_and_has_no_reason() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(InvalidJobError):
+        Job.from_json(deep)
+    assert unprocessable_reason(deep) is None

@@ -12,13 +12,13 @@ from typing import Any, cast
 import pytest
 
 from prism.errors import ErrorCode, PermanentError
+from prism.http_contract import ListParameters
 from prism.queries import (
     MAX_LIST_LIMIT,
     ResultFilter,
     decode_continuation,
     encode_continuation,
     list_results,
-    list_results_from_params,
 )
 from prism.storage import RESULTS_INDEXED_FIELDS, DocumentContainer
 from tests.fakes import FakeDocuments
@@ -100,7 +100,7 @@ def test_every_filter_keeps_exactly_the_results_that_meet_it_across_pages(
 ) -> None:
     expected = [n for n in range(49, -1, -1) if keeps(document(n))]
     assert expected, "a filter that keeps nothing proves nothing"
-    filters = ResultFilter.from_params(params)
+    filters = ListParameters.from_params(params).result_filter()
     assert [n for page in every_page(results, filters, 4) for n in page] == expected
 
 
@@ -118,25 +118,25 @@ def test_every_filter_runs_on_an_indexed_field() -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"modality": "hologram"}, "modality must be one of"),
-        ({"status": "OK"}, "status must be one of"),
-        ({"error_code": "nope"}, "error_code must be one of"),
-        ({"since": "yesterday"}, "since must be a UTC date"),
-        ({"until": "2026-02-30"}, "until is not a real date"),
-        ({"since": "2026-12-01", "until": "2026-11-30"}, "since must be earlier than until"),
-        ({"blob": "a", "prefix": "b"}, "blob or prefix, not both"),
-        ({"blob": ""}, "blob must be 1 to 1024 characters"),
-        ({"prefix": "a\nb"}, "prefix must not contain control characters"),
-        ({"limit": "0"}, "limit must be between 1 and 500"),
-        ({"limit": f"{MAX_LIST_LIMIT + 1}"}, "limit must be between 1 and 500"),
-        ({"limit": "1e2"}, "limit must be a whole number"),
+        ({"modality": "hologram"}, "modality: must be one of image, audio, text, document, "
+         "video, unrouted"),
+        ({"status": "OK"}, "status: must be one of ok, rejected"),
+        ({"error_code": "nope"}, "error_code: must be one of unsupported_type"),
+        ({"since": "yesterday"}, "since: must be an RFC 3339 date or date-time"),
+        ({"until": "2026-02-30"}, "until: is not a real date"),
+        ({"blob": ""}, "blob: String should have at least 1 character"),
+        ({"prefix": "a\nb"}, "prefix: must not contain control characters"),
+        ({"limit": "0"}, "limit: Input should be greater than or equal to 1"),
+        ({"limit": f"{MAX_LIST_LIMIT + 1}"}, "limit: Input should be less than or equal to 500"),
+        ({"limit": "1e2"}, "limit: must be a whole number written in digits 0-9"),
+        ({"continuation": "a.b"}, "continuation: must be letters, digits, - and _"),
     ],
-)
+)  # fmt: skip
 def test_a_malformed_parameter_is_a_bad_request_that_says_which(
-    results: DocumentContainer, params: dict[str, str], message: str
+    params: dict[str, str], message: str
 ) -> None:
     with pytest.raises(PermanentError, match=message) as info:
-        list_results_from_params(results, params)
+        ListParameters.from_params(params)
     assert info.value.code is ErrorCode.BAD_REQUEST and info.value.http_status == 400
 
 
@@ -189,7 +189,7 @@ def test_a_token_resumes_only_the_query_it_was_issued_for(results: DocumentConta
     with pytest.raises(PermanentError) as info:
         list_results(results, ResultFilter(modality="image"), 2, first.continuation)
     assert info.value.code is ErrorCode.INVALID_CONTINUATION
-    again = list_results(results, ResultFilter.from_params({"modality": "text"}), 2,
+    again = list_results(results, ListParameters(modality="text").result_filter(), 2,
                          first.continuation)  # fmt: skip
     assert set(numbers(again.results)).isdisjoint(numbers(first.results))
 

@@ -39,7 +39,10 @@ def test_both_commands_are_make_targets() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", sorted(set(re.findall(r"\.venv/bin/prism ([a-z-]+(?: [a-z]+)?)", README)))
+    # A sub-command and its action ("lifecycle simulate"), never a file it is given
+    # ("submit photo.jpg": argparse checks that a file exists before it sees --help).
+    "command",
+    sorted(set(re.findall(r"\.venv/bin/prism ([a-z-]+(?: [a-z]+(?![.\w]))?)", README))),
 )
 def test_every_prism_command_in_the_readme_exists(
     command: str, capsys: pytest.CaptureFixture[str]

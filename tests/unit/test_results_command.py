@@ -23,17 +23,13 @@ def test_every_option_becomes_the_query_parameter_of_the_same_name() -> None:
         "since": "2026-11-30", "until": "2026-12-01T00:00Z", "prefix": "batch/",
         "limit": "50", "continuation": "abc",
     }  # fmt: skip
-    assert parsed("--blob", "a.txt", "--latest") == {"blob": "a.txt", "latest": "true"}
+    assert parsed("--blob", "a.txt", "--latest") == {"blob": "a.txt"}  # a flag, not a filter
     assert parsed() == {}
 
 
-def test_a_blob_and_a_prefix_together_are_refused_by_the_parser(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    with pytest.raises(SystemExit) as exited:
-        parsed("--blob", "a", "--prefix", "b")
-    assert exited.value.code == 2
-    assert "not allowed with" in capsys.readouterr().err
+def test_a_lookup_by_name_takes_a_blob_and_nothing_else(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["results", "--latest", "--blob", "a", "--prefix", "b"]) == 2
+    assert "--latest takes --blob and no other filter" in capsys.readouterr().err
 
 
 def test_following_every_page_cannot_start_from_a_token_or_a_lookup(

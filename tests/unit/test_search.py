@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -109,10 +110,12 @@ def test_stored_results_are_candidates_by_blob_name_and_rejections_are_not() -> 
 
 
 def test_search_takes_files_or_the_stored_results_not_both(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     from prism.cli import main
 
-    for arguments in (["search", "a cat"], ["search", "a cat", "x.txt", "--stored"]):
+    file = tmp_path / "x.txt"
+    file.write_text("a cat")
+    for arguments in (["search", "a cat"], ["search", "a cat", str(file), "--stored"]):
         assert main(arguments) == 2
         assert "one of them" in capsys.readouterr().err

@@ -21,14 +21,14 @@ from typing import Any
 
 import pytest
 
-from prism import deadletter, names
+from prism import names
 from prism.modalities import speech, text_shape
 from prism.modalities.text_labels import DocumentTextEmbedder
 from prism.modalities.text_shape import readable_text, text_format
 from prism.onnx.registry import ModelSpec, model_for
 from prism.routing import text as routing_text
 from prism.routing.text import text_label
-from prism.storage import blob_events
+from prism.storage import blob_events, blobs
 from tests.unit.conftest import package_dir
 
 # re's own parser, whose tree the engine runs (typeshed types only its old sre_* names,
@@ -217,7 +217,7 @@ UNTRUSTED_TEXT_PATTERNS: dict[str, re.Pattern[str]] = {
     "routing.text._HTML": routing_text._HTML,
     "speech._SPACES": speech._SPACES,
     "names._UNSAFE_NAME": names._UNSAFE_NAME,
-    "deadletter._CONTROL": deadletter._CONTROL,
+    "storage.blobs._CONTROL": blobs._CONTROL,
     "blob_events.BLOB_SUBJECT": blob_events.BLOB_SUBJECT,
 }
 # The patterns that were quadratic (each with the defect it had).

@@ -348,10 +348,10 @@
     if (!name) return;
     state.textContent = "looking…";
     try {
-      const body = await call(`/results?${new URLSearchParams({ blob: name, latest: "true" })}`);
-      state.textContent = `${name}: ${LOOKUP_STATES[body.blob.state] || body.blob.state}`;
+      const file = await call(`/files?${new URLSearchParams({ name })}`);
+      state.textContent = `${name}: ${LOOKUP_STATES[file.state] || file.state}`;
       // Shown in the detail view, not added to the list (it may not meet the filters).
-      if (body.results.length) showDetail(body.results[0].id, body.results[0]);
+      if (file.result) showDetail(file.result.id, file.result);
     } catch (error) {
       state.textContent = /not_found/.test(error.message)
         ? `${name}: no file and no result with this name`

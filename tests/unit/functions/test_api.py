@@ -8,12 +8,14 @@ import json
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import azure.functions as func
 import pytest
 
 from functions import api
 from prism import pipeline as pipeline_module
+from prism.http_contract import ListParameters
 from prism.pipeline import Pipeline
 from tests.fakes import FakeDocuments, RecordingDocuments
 from tests.unit.stubs import make_pipeline
@@ -29,7 +31,7 @@ def handler(name: str) -> Callable[[func.HttpRequest], Any]:
 
 def get(url: str, route_params: dict[str, str] | None = None) -> func.HttpRequest:
     query = url.partition("?")[2]
-    params = dict(pair.split("=", 1) for pair in query.split("&") if pair)
+    params = dict(parse_qsl(query, keep_blank_values=True))
     return func.HttpRequest(
         "GET", f"http://h{url}", headers={}, params=params, route_params=route_params or {},
         body=b"",
@@ -73,14 +75,15 @@ def test_limit_is_parsed_strictly(results: RecordingDocuments, limit: str) -> No
 @pytest.mark.parametrize(
     ("query", "code"),
     [
-        ("continuation=garbled!", "invalid_continuation"),
+        ("continuation=garbled!", "bad_request"),  # not of a token's form
+        ("continuation=garbled", "invalid_continuation"),  # of its form, but not issued
         ("continuation=eyJ2IjogMX0", "invalid_continuation"),  # {"v": 1}
         ("status=done", "bad_request"),
         ("since=last-week", "bad_request"),
-        ("blob=a&prefix=b", "bad_request"),
-        ("latest=true", "bad_request"),  # no blob to look up
-        ("latest=yes&blob=a", "bad_request"),
-        ("latest=true&blob=a&limit=5", "bad_request"),
+        ("since=2026-11-30T16:08Z", "bad_request"),  # RFC 3339 times have seconds
+        ("since=2026-02-30", "bad_request"),  # the form of a date, but no day
+        ("blob=a%00b", "bad_request"),  # a control character
+        ("latest=true&blob=a", "bad_request"),  # a blob's state is GET /v1/files
         ("modalty=text", "bad_request"),  # a mistyped filter would list everything
     ],
 )
@@ -90,6 +93,45 @@ def test_a_malformed_listing_is_a_400_with_its_code_before_any_storage_call(
     status, body = call("api_results", f"/api/v1/results?{query}")
     assert status == 400 and body["error"]["code"] == code
     assert results.asked == []
+
+
+def test_every_wrong_parameter_is_named_at_once_with_what_it_takes(
+    results: RecordingDocuments,
+) -> None:
+    status, body = call("api_results", "/api/v1/results?limit=0&status=done&modality=x")
+    message = body["error"]["message"]
+    assert status == 400
+    assert "limit: Input should be greater than or equal to 1" in message
+    assert "status: must be one of ok, rejected" in message
+    # The listing's modality takes unrouted; its message says so.
+    assert "modality: must be one of image, audio, text, document, video, unrouted" in message
+
+
+@pytest.mark.parametrize(
+    ("query", "since", "until"),
+    [
+        ("since=2026-11-30", "2026-11-30T00:00:00.000Z", None),
+        ("since=2026-11-30T17:08:55%2B01:00", "2026-11-30T16:08:55.000Z", None),
+        ("until=2026-11-30t16:08:55.1234z", None, "2026-11-30T16:08:55.123Z"),
+        ("until=2016-12-31T23:59:60Z", None, "2016-12-31T23:59:59.999Z"),  # a leap second
+    ],
+)
+def test_times_are_any_rfc_3339_date_or_date_time_compared_in_utc(
+    query: str, since: str | None, until: str | None
+) -> None:
+    parameters = ListParameters.from_params(dict(parse_qsl(query)))
+    assert (parameters.since, parameters.until) == (since, until)
+
+
+@pytest.mark.parametrize("query", ["blob=a&prefix=a", "since=2026-12-01&until=2026-11-30"])
+def test_filters_that_keep_nothing_together_list_nothing_rather_than_refuse(
+    results: RecordingDocuments, query: str
+) -> None:
+    # Each is schema-valid: the contract answers it with an empty page, not a 400.
+    results.upsert({"id": f"{1:064x}", "created_at": "2026-11-30T12:00:00.000Z",
+                    "modality": "text", "status": "ok", "source": {"blob": "b"}})  # fmt: skip
+    status, body = call("api_results", f"/api/v1/results?{query}")
+    assert status == 200 and body["results"] == []
 
 
 def test_a_listing_takes_the_function_key_beside_its_filters(results: RecordingDocuments) -> None:

@@ -35,12 +35,13 @@ print(json.dumps(out, default=str))
     return indexed
 
 
-def test_the_app_has_the_eighteen_functions_of_the_design(functions: dict[str, Any]) -> None:
+def test_the_app_has_the_nineteen_functions_of_the_design(functions: dict[str, Any]) -> None:
     assert set(functions) == {
         "ingest", "infer_image", "infer_audio", "infer_text", "infer_document", "infer_video",
         "api_infer", "api_result", "api_results", "api_search", "api_health", "api_models",
         "api_openapi",
-        "console_page", "console_asset", "api_files", "api_stats", "api_lifecycle",
+        "console_page", "console_asset", "api_files", "api_file_state", "api_stats",
+        "api_lifecycle",
     }  # fmt: skip
 
 
@@ -91,6 +92,7 @@ def test_http_routes_are_versioned_and_only_health_and_the_contract_are_anonymou
         "api_models": ("v1/models", "FUNCTION"),
         "api_openapi": ("v1/openapi.json", "ANONYMOUS"),
         "api_files": ("v1/files", "FUNCTION"),
+        "api_file_state": ("v1/files", "FUNCTION"),
         "api_stats": ("v1/stats", "FUNCTION"),
         "api_lifecycle": ("v1/lifecycle", "FUNCTION"),
         # The console page is not part of the versioned API; it needs the key too.

@@ -1,12 +1,15 @@
 """``GET /api/v1/search`` as the worker calls it, over an in-memory pipeline whose
 results carry their search field: hits, coded 400s before any model or storage call,
-and the scan kept off the event loop."""
+the scan kept off the event loop, and a ``modality`` error that lists what each route
+takes (search and infer: the modalities; the listing: unrouted too)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
+import azure.functions as func
 import pytest
 
 from prism import pipeline as pipeline_module
@@ -14,6 +17,8 @@ from prism.modality import Modality
 from tests.unit.functions.test_api import BlockingDocuments, call, get, handler
 from tests.unit.stubs import make_pipeline
 from tests.unit.test_search_stored import WordsEngine, words_pipeline
+
+MODALITIES = tuple(modality.value for modality in Modality)
 
 
 @pytest.fixture
@@ -56,6 +61,54 @@ def test_a_malformed_search_is_a_coded_400_before_any_model_or_storage_call(
     status, body = call("api_search", f"/api/v1/search?{query}")
     assert status == 400 and body["error"]["code"] == "bad_request" and body["error"]["message"]
     assert engine.calls == before
+
+
+@pytest.mark.parametrize(
+    "q", ["\u200b", "\u200b\u200b\u200b", "\u2060", "\ufeff", "\u200d\u00ad", "?!", "\u00a0\u200b"]
+)
+def test_a_query_without_a_letter_or_digit_is_a_coded_400_not_arbitrary_hits(
+    pipeline: Any, q: str
+) -> None:
+    engine = pipeline.engine
+    before = list(engine.calls)
+
+    status, body = call("api_search", f"/api/v1/search?q={q}")
+
+    assert status == 400, body
+    assert body["error"]["code"] == "bad_request"
+    assert "q" in body["error"]["message"]
+    assert "a letter or a digit" in body["error"]["message"]
+    assert engine.calls == before
+
+
+@pytest.mark.parametrize(
+    ("route", "url", "takes"),
+    [
+        ("api_search", "/api/v1/search?q=cat&modality=pdf", MODALITIES),
+        ("api_search", "/api/v1/search?q=cat&modality=unrouted", MODALITIES),
+        ("api_results", "/api/v1/results?modality=pdf", (*MODALITIES, "unrouted")),
+    ],
+)
+def test_a_modality_error_lists_exactly_what_its_route_takes(
+    pipeline: Any, route: str, url: str, takes: tuple[str, ...]
+) -> None:
+    status, body = call(route, url)
+
+    assert status == 400, body
+    message = body["error"]["message"]
+    assert message.endswith(f"must be one of {', '.join(takes)}"), message
+
+
+def test_infers_modality_error_lists_every_modality_and_not_unrouted(pipeline: Any) -> None:
+    request = func.HttpRequest(
+        "POST", "http://h/api/v1/infer", headers={}, params={"modality": "unrouted"}, body=b"x"
+    )
+
+    response = asyncio.run(handler("api_infer")(request))
+
+    assert response.status_code == 400
+    message = json.loads(response.get_body())["error"]["message"]
+    assert message.endswith(f"must be one of {', '.join(MODALITIES)}"), message
 
 
 def test_the_scan_never_blocks_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
