@@ -11,7 +11,6 @@ marked so that a replay skips it and says why (:func:`unprocessable_envelope`).
 from __future__ import annotations
 
 import base64
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -170,36 +169,60 @@ def _reasons(errors: list[ErrorDetails]) -> str:
     return "; ".join(reasons)
 
 
-def unprocessable_envelope(body: bytes, error: PermanentError) -> bytes:
+class RefusalMarker(BaseModel):
+    """Why a message was refused as one that can never succeed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: str
+    reason: str
+
+
+class KeptBody(BaseModel):
+    """The refused message's body: as text when it is UTF-8, else base64; a body too
+    large to keep whole keeps its start, with its full size."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    text: str | None = None
+    base64: str | None = None
+    bytes: int | None = None
+    truncated: bool = False
+
+
+class UnprocessableEnvelope(BaseModel):
     """What goes to the poison queue for a message that can never succeed: the original
-    body (as text when it is UTF-8, else base64) under a marker that replay recognises.
+    body under a marker that replay recognises (and skips, saying why)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    marker: RefusalMarker = Field(alias=UNPROCESSABLE_KEY)
+    body: KeptBody
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True, exclude_defaults=True).encode()
+
+
+def unprocessable_envelope(body: bytes, error: PermanentError) -> bytes:
+    """The poison-queue message for ``body``, refused for ``error``.
 
     A body too large to fit beside the marker in one queue message keeps its first
     :data:`KEPT_BODY_BYTES` (base64), with its full size: a whole copy could not be sent
     at all, and the refusal would become a failure retried until the host poisons it."""
-    marker = {"code": error.code.value, "reason": error.message}
+    marker = RefusalMarker(code=error.code.value, reason=error.message)
     try:
-        original: dict[str, Any] = {"text": body.decode("utf-8")}
+        whole = KeptBody(text=body.decode("utf-8"))
     except UnicodeDecodeError:
-        original = {"base64": base64.b64encode(body).decode("ascii")}
-    envelope = _envelope(marker, original)
+        whole = KeptBody(base64=base64.b64encode(body).decode("ascii"))
+    envelope = UnprocessableEnvelope(marker=marker, body=whole).to_json()
     if len(envelope) <= MAX_MESSAGE_BYTES:
         return envelope
-    kept = base64.b64encode(body[:KEPT_BODY_BYTES]).decode("ascii")
-    return _envelope(marker, {"base64": kept, "bytes": len(body), "truncated": True})
-
-
-def _envelope(marker: dict[str, str], original: dict[str, Any]) -> bytes:
-    return json.dumps({UNPROCESSABLE_KEY: marker, "body": original}, separators=(",", ":")).encode()
+    start = base64.b64encode(body[:KEPT_BODY_BYTES]).decode("ascii")
+    kept = KeptBody(base64=start, bytes=len(body), truncated=True)
+    return UnprocessableEnvelope(marker=marker, body=kept).to_json()
 
 
 def unprocessable_reason(body: bytes) -> str | None:
-    """Why a poisoned message was refused as unprocessable, or None if it was not."""
+    """Why a poisoned message was refused as unprocessable, or None if it is not an
+    envelope of :func:`unprocessable_envelope` (a job, or anything else)."""
     try:
-        raw = json.loads(body)
-    except (ValueError, TypeError, RecursionError):  # RecursionError: JSON nested too deep
+        return UnprocessableEnvelope.model_validate_json(body).marker.reason
+    except ValidationError:  # not JSON (nested too deep too), or not an envelope
         return None
-    marker = raw.get(UNPROCESSABLE_KEY) if isinstance(raw, dict) else None
-    if isinstance(marker, dict) and isinstance(marker.get("reason"), str):
-        return str(marker["reason"])
-    return None
