@@ -35,7 +35,7 @@ from prism.errors import ErrorCode, PermanentError
 from prism.modality import RESULT_MODALITIES, Modality
 from prism.params import KEY_PARAMETER, is_ascii_number
 from prism.queries import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_TOKEN_CHARS, ResultFilter
-from prism.results import SCHEMA_VERSIONS
+from prism.results import RESULT_ID, SCHEMA_VERSIONS
 from prism.search import DEFAULT_SEARCH_LIMIT, MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, SearchRequest
 from prism.storage.blobs import MAX_BLOB_NAME_CHARS
 
@@ -80,9 +80,12 @@ def stored_time(raw: Any) -> Any:
             fraction = "999" if leap else (match["fraction"] or ".")[1:4].ljust(3, "0")
             offset = "+00:00" if match["offset"] in "Zz" else match["offset"]
             moment = datetime.fromisoformat(f"{match['date']}T{clock}.{fraction}{offset}")
+        utc = moment.astimezone(UTC)
     except ValueError:
         raise ValueError("is not a real date or time") from None
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    except OverflowError:  # in UTC before year 1 or after 9999
+        raise ValueError("is outside the years 1 to 9999 once in UTC") from None
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _visible(text: str) -> str:
@@ -128,7 +131,7 @@ UtcTime = Annotated[
 BlobName = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_BLOB_NAME_CHARS, pattern=_PRINTABLE)
 ]
-ResultId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+ResultId = Annotated[str, StringConstraints(pattern=RESULT_ID.pattern)]
 # An upload's or a posted file's name: any text (it is made safe before it is stored or
 # logged), empty for none.
 FileName = Annotated[str, StringConstraints(max_length=MAX_BLOB_NAME_CHARS)]
@@ -169,7 +172,9 @@ class Parameters(BaseModel):
 def _reason(model: type[BaseModel], error: ErrorDetails) -> str:
     name = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
-        return f"unknown parameter {name!r}; this route takes {', '.join(model.model_fields)}"
+        # The caller's text: echoed short (a name may be any length).
+        shown = repr(name) if len(name) <= 40 else f"{name[:37]!r}..."
+        return f"unknown parameter {shown}; this route takes {', '.join(model.model_fields)}"
     pattern = str(error.get("ctx", {}).get("pattern"))
     what = _PATTERN_RULES.get(pattern, error["msg"].removeprefix("Value error, "))
     return f"{name}: {what}"
