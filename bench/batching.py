@@ -8,8 +8,15 @@ policy. Both run the real engine (decode → preprocess → int8 model → postp
 same inputs in this process, with ONNX Runtime on one thread per session.
 
 The machine is shared, so a lone run can land in someone else's busy second: each
-policy is measured ``ROUNDS`` times, interleaved with "off" (off, on, off, on, …), and
-a ratio is the median of the rounds' paired ratios.
+policy is measured ``ROUNDS`` times (images: ``ROUNDS_BY_MODALITY``), interleaved with
+"off" (off, on, off, on, …), and a ratio is the median of the rounds' paired ratios
+(each round's ratio is kept in the row, ``round_ratios``, so their spread shows).
+
+The modalities measured are those that go through a micro-batcher (:data:`MODALITIES`).
+A document and a video are one file a call by construction (``Settings.batching`` fixes
+their batch at 1: a document's pages are its batch), so there is no "on" to set beside
+"off"; what one costs is the ``media`` suite's figure. :func:`payloads` still has real
+inputs of every modality (PDFs, a video), so any modality can be measured here.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import io
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,19 +41,61 @@ from prism.settings import PROJECT_ROOT, get_settings
 
 CONCURRENCY = (1, 2, 4, 8, 12, 16, 24, 32)
 ITEMS_PER_RUN = 192
-# Audio is transcribed too (Whisper, ~0.5 s a file on a core): fewer items per run, and
-# the warm-up's few items already load every session.
-ITEMS_PER_RUN_BY_MODALITY = {Modality.AUDIO: 32}
+# Audio is transcribed too (Whisper, ~0.5 s a file on a core), and an image read for
+# words (the OCR detector on every one, ~45 ms): fewer items per run.
+ITEMS_PER_RUN_BY_MODALITY = {
+    Modality.IMAGE: 64, Modality.AUDIO: 32, Modality.DOCUMENT: 16, Modality.VIDEO: 8,
+}  # fmt: skip
 ROUNDS = 5
+# Images in three rounds: batching them changed nothing beyond the noise in any run
+# (0.86-1.10x, the control's spread), and at 192 items in five rounds they took over
+# half of the suite's 23 minutes (2026-12-05, from the runs' rates); text's ratios
+# decide its policy and keep five.
+ROUNDS_BY_MODALITY = {Modality.IMAGE: 3}
+# Items through each run's policy before it is timed (the executor's threads, the
+# batcher); every input once per modality before that (sessions, their buffers). Each
+# run used to warm up on every input four times over: for text, a second run of 192.
+WARM_UP_ITEMS = 16
+# A modality with no policy to set beside "off" (audio: a file's VAD is stateful, so its
+# files never share a call) is measured only one file at a time and at 32, the
+# concurrency prism.cost reads: its other levels compared nothing.
+UNCHOSEN_CONCURRENCY = (1, 32)
+# The modalities measured by default: those that go through a micro-batcher.
+MODALITIES = (Modality.IMAGE, Modality.AUDIO, Modality.TEXT)
 SAMPLES = PROJECT_ROOT / "samples"
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How much each measurement runs: the full run, or :data:`QUICK` (``python -m bench
+    --quick``: every code path on every modality, in seconds, measuring nothing)."""
+
+    concurrency: tuple[int, ...] = CONCURRENCY
+    rounds: int | None = None  # None: ROUNDS(_BY_MODALITY)
+    items: int | None = None  # per run; None: ITEMS_PER_RUN(_BY_MODALITY)
+    warm_up: bool = True  # a few items through first, outside the timing
+
+    def rounds_of(self, modality: Modality) -> int:
+        return self.rounds or ROUNDS_BY_MODALITY.get(modality, ROUNDS)
+
+    def items_of(self, modality: Modality) -> int:
+        return self.items or ITEMS_PER_RUN_BY_MODALITY.get(modality, ITEMS_PER_RUN)
+
+
+FULL = Budget()
+QUICK = Budget(concurrency=(2,), rounds=1, items=2, warm_up=False)
+
+
 def payloads(modality: Modality) -> list[bytes]:
-    """Real inputs: the samples, plus generated variants of the same kind."""
+    """Real inputs of ``modality``: the samples, plus generated variants of the same kind."""
     if modality is Modality.IMAGE:
         return [(SAMPLES / n).read_bytes() for n in ("cat.jpg", "coffee.png", "rocket.webp")]
     if modality is Modality.AUDIO:
         return [(SAMPLES / "greeting.flac").read_bytes()]
+    if modality is Modality.DOCUMENT:  # a text layer, and a page read by OCR
+        return [(SAMPLES / n).read_bytes() for n in ("report.pdf", "scanned.pdf")]
+    if modality is Modality.VIDEO:  # stills over a narration
+        return [(SAMPLES / "launch.mp4").read_bytes()]
     from models.datasets import sentences
 
     return [s.encode() for s in sentences(64)]
@@ -75,7 +125,11 @@ async def _closed_loop(
 
 
 async def measure(
-    engine: Engine, modality: Modality, concurrency: int, policy: BatchPolicy | None
+    engine: Engine,
+    modality: Modality,
+    concurrency: int,
+    policy: BatchPolicy | None,
+    budget: Budget = FULL,
 ) -> dict[str, Any]:
     inputs = payloads(modality)
     loop = asyncio.get_running_loop()
@@ -91,9 +145,9 @@ async def measure(
     else:
         batcher = MicroBatcher(partial(engine.run, modality), policy)
         call = batcher.submit
-    items = ITEMS_PER_RUN_BY_MODALITY.get(modality, ITEMS_PER_RUN)
-    # Warm-up: sessions, caches.
-    await _closed_loop(call, inputs, min(concurrency, 4), min(items, 4 * len(inputs) + 4))
+    items = budget.items_of(modality)
+    if budget.warm_up:  # the executor's threads, the batcher
+        await _closed_loop(call, inputs, min(concurrency, 4), min(items, WARM_UP_ITEMS))
     elapsed, latencies = await _closed_loop(call, inputs, concurrency, items)
     if batcher is not None:
         await batcher.close()
@@ -119,19 +173,32 @@ ALTERNATIVES: dict[Modality, tuple[tuple[int, float, int], ...]] = {
 }
 
 
-def run(modalities: tuple[Modality, ...] = tuple(Modality)) -> dict[str, Any]:
+def run(modalities: tuple[Modality, ...] = MODALITIES, *, quick: bool = False) -> dict[str, Any]:
+    budget = QUICK if quick else FULL
     settings = get_settings()
     engine = Engine(settings)
     rows = []
+    rounds: dict[str, int] = {}
     for modality in modalities:
+        if budget.warm_up:  # sessions and their buffers: every input, alone and together
+            inputs = payloads(modality)
+            for data in inputs:
+                engine.run(modality, [data])
+            engine.run(modality, inputs[:16])
         default = settings.batching(modality.value)
         # A batch size of 1 bypasses the batcher in the pipeline: "off" is the default then.
         tried = list(ALTERNATIVES.get(modality, ()))
         if default[0] > 1:
             tried = list(dict.fromkeys([default, *tried]))
-        for concurrency in CONCURRENCY:
-            rows += _measure_concurrency(engine, modality, concurrency, default, tried)
-    return {"rows": rows, "comparison": compare(rows), "rounds": ROUNDS,
+        rounds[modality.value] = budget.rounds_of(modality) if tried else 1
+        levels = budget.concurrency
+        if not tried:  # nothing to set beside "off": where the cost model reads it, and alone
+            levels = tuple(c for c in levels if c in UNCHOSEN_CONCURRENCY) or levels
+        for concurrency in levels:
+            rows += _measure_concurrency(
+                engine, modality, concurrency, default, tried, budget=budget
+            )
+    return {"rows": rows, "comparison": compare(rows), "rounds": rounds,
             "inputs": describe_inputs()}  # fmt: skip
 
 
@@ -152,23 +219,25 @@ def _measure_concurrency(
     concurrency: int,
     default: tuple[int, float, int],
     tried: list[tuple[int, float, int]],
+    *,
+    budget: Budget = FULL,
 ) -> list[dict[str, Any]]:
     """Each round: "off", every policy, "off" again. A policy's ratio in a round is over
     the mean of the round's two "off" runs; the two "off" runs' own ratio is the noise
     floor of that round (the same code measured twice)."""
     settings = get_settings()
-    rounds = ROUNDS if tried else 1
+    rounds = budget.rounds_of(modality) if tried else 1
     ons: dict[tuple[int, float, int], list[dict[str, Any]]] = {p: [] for p in tried}
     offs: list[dict[str, Any]] = []
     agains: list[dict[str, Any]] = []
     for _ in range(rounds):
-        offs.append(asyncio.run(measure(engine, modality, concurrency, None)))
+        offs.append(asyncio.run(measure(engine, modality, concurrency, None, budget)))
         for policy in tried:
             batch = BatchPolicy(policy[0], policy[1], max(256, policy[0]),
                                 settings.batches_in_flight, policy[2])  # fmt: skip
-            ons[policy].append(asyncio.run(measure(engine, modality, concurrency, batch)))
+            ons[policy].append(asyncio.run(measure(engine, modality, concurrency, batch, budget)))
         if tried:
-            agains.append(asyncio.run(measure(engine, modality, concurrency, None)))
+            agains.append(asyncio.run(measure(engine, modality, concurrency, None, budget)))
     bases = (
         [(a["items_per_s"] + b["items_per_s"]) / 2 for a, b in zip(offs, agains, strict=True)]
         if agains
@@ -179,12 +248,13 @@ def _measure_concurrency(
     if agains:
         control = [b["items_per_s"] / a["items_per_s"] for a, b in zip(offs, agains, strict=True)]
         rows.append({**median_row(agains), "default": False, "min_backlog": 0,
-                     "paired_ratio": statistics.median(control), "control": True})  # fmt: skip
+                     "paired_ratio": statistics.median(control), "control": True,
+                     "round_ratios": control})  # fmt: skip
     for policy, measured in ons.items():
         ratios = [on["items_per_s"] / base for on, base in zip(measured, bases, strict=True)]
         rows.append({**median_row(measured), "default": policy == default,
                      "min_backlog": policy[2], "paired_ratio": statistics.median(ratios),
-                     "control": False})  # fmt: skip
+                     "control": False, "round_ratios": ratios})  # fmt: skip
     return rows
 
 
@@ -225,6 +295,7 @@ def compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "off_items_per_s": off["items_per_s"],
                 "on_items_per_s": row["items_per_s"],
                 "throughput_ratio": row["paired_ratio"],
+                "round_ratios": row.get("round_ratios", []),
                 "off_p50_ms": off["p50_ms"],
                 "on_p50_ms": row["p50_ms"],
                 "off_p95_ms": off["p95_ms"],

@@ -34,7 +34,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,12 +45,15 @@ from prism.localstack.processes import free_port
 from prism.settings import PROJECT_ROOT, load_settings
 
 SAMPLES = PROJECT_ROOT / "samples"
+RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 FUNCTION_KEY = "bench-budget-key"
 MIB = 1024 * 1024
 SAMPLE_EVERY_S = 0.1
 PROBE_EVERY_S = 0.25
 FLEX_MEMORY_MB = 2048
 STORAGE_PAUSE_S = 30.0  # the "paused" mix: storage stopped this long, files in flight
+# One of each modality, sent to a host before a mix: every model loaded.
+PRELOADED = ("cat.jpg", "review.txt", "greeting.flac", "scanned.pdf", "launch.mp4")
 STALLED_S = 240  # no new result for this long: the rest are lost (or stuck)
 
 
@@ -101,9 +104,19 @@ def noise_video(seed: int, seconds: int, *, size: tuple[int, int] = (640, 360)) 
     return out.getvalue()
 
 
-def hostile_mix() -> list[tuple[str, bytes]]:
+def hostile_mix(quick: bool = False) -> list[tuple[str, bytes]]:
     from tests.fixtures import costs, hostile, pdfs
 
+    if quick:  # one small file of each kind the full mix has
+        return [
+            ("wide-20000x2.png", hostile.png_bomb(20_000, 2)),
+            ("posters-1x842pt.pdf", costs.blank_pages_pdf(1, 842)),
+            ("minute-stamped-zero.mkv", hostile.mkv_sound_stamped_zero(60)),
+            ("keyframes-stamped-zero.webm", hostile.key_frames_stamped_zero(4)),
+            ("nested-900.json", b"[" * 900 + b"]" * 900),
+            ("photo-1mp.jpg", photo(0, 1200, 800)),
+            ("clip-0.mp4", noise_video(0, 2, size=(160, 90))),
+        ]
     files = [
         ("wide-20000x2.png", hostile.png_bomb(20_000, 2)),
         ("wide-40000x1.png", hostile.png_bomb(40_000, 1)),
@@ -121,10 +134,18 @@ def hostile_mix() -> list[tuple[str, bytes]]:
     return files
 
 
-def limits_mix() -> list[tuple[str, bytes]]:
+def limits_mix(quick: bool = False) -> list[tuple[str, bytes]]:
     from tests.fixtures import costs
 
     prose = (SAMPLES / "review.txt").read_bytes().replace(b"\n", b" ")
+    if quick:  # one small file of each modality
+        return [
+            ("photo-1mp-0.jpg", photo(100, 1200, 800)),
+            ("text-16kib-0.txt", (prose * (16 * 1024 // len(prose) + 1))[: 16 * 1024]),
+            ("sound-5s-0.flac", costs.noise_flac(5)),
+            ("scans-1p-0.pdf", costs.blank_pages_pdf(1, 595)),
+            ("video-3s.mp4", noise_video(1000, 3, size=(160, 90))),
+        ]
     files = [(f"photo-40mp-{i}.jpg", photo(100 + i)) for i in range(8)]
     files += [(f"text-1mib-{i}.txt", (b"%d " % i + prose * (MIB // len(prose) + 1))[:MIB])
               for i in range(16)]  # fmt: skip
@@ -257,48 +278,70 @@ def served(environ: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Pope
                 process.kill()
 
 
-def run_mix(
-    name: str, files: list[tuple[str, bytes]], *, pause_storage_s: float = 0.0,
-    timeout_s: float = 1800,
-) -> dict[str, Any]:  # fmt: skip
-    """Drop ``files`` into a private stack's ``incoming`` and measure (see the module
-    docstring); with ``pause_storage_s``, storage (Azurite) is then stopped that long,
-    with files in flight, and ``/api/v1/health`` is asked once while it is."""
+@dataclass
+class Host:
+    """A private stack's ``incoming``, served by the local host with its models loaded."""
+
+    state: Any  # StackState
+    client: Any  # prism.client.Client
+    container: str
+    process: subprocess.Popen[bytes]
+    base_url: str
+    idle_mb: float  # host and worker, every model loaded, before any file
+
+
+@contextmanager
+def hosting(tag: str, log: Path, *, preload: bool = True) -> Iterator[Host]:
+    """A stack (:func:`private_stack`) and the local host serving it, its output in
+    ``log``, every model loaded first (``preload``): what is resident whatever the files."""
     from prism.client import connect
-    from prism.queries import every_result
     from prism.storage import CosmosConnection, StorageConnection
     from tests.isolation import provision
 
     with private_stack() as state:
-        environ = {**stack_environment(state, f"budget{name}"), "PRISM_FUNCTION_KEY": FUNCTION_KEY}
+        environ = {**stack_environment(state, f"budget{tag}"), "PRISM_FUNCTION_KEY": FUNCTION_KEY}
         settings = load_settings(environ)
-        storage = StorageConnection(connection_string=state.azurite.connection_string)
-        cosmos = CosmosConnection(endpoint=state.cosmos.endpoint, key=state.cosmos.key)
+        # From the stack's settings, as the pipeline suite does: uploads are announced as
+        # BlobCreated events, so the host sees them at once (a bare connection string
+        # left them to the host's listing every 30 s, which padded every mix's time).
+        storage = StorageConnection.from_environ(environ)
+        cosmos = CosmosConnection.from_environ(environ)
         client = connect(settings, storage=storage, cosmos=cosmos)
         provision(client.blobs, client.queues, settings)
-        log = PROJECT_ROOT / "bench" / "results" / f"budget-{name}.log"
-        log.parent.mkdir(exist_ok=True)
+        log.parent.mkdir(parents=True, exist_ok=True)
         with served(environ, log) as (process, base_url):
-            # Load every model first: what is resident whatever the files.
-            for sample in ("cat.jpg", "review.txt", "greeting.flac", "scanned.pdf", "launch.mp4"):
+            for sample in PRELOADED if preload else ():
                 _request(f"{base_url}/v1/infer?name={sample}", method="POST",
                          body=(SAMPLES / sample).read_bytes(), timeout=300)  # fmt: skip
-            watch = Watch(process.pid, base_url)
             idle_mb = sum(_status_kib(pid, "VmRSS") for pid in _descendants(process.pid)) / 1024
-            with watch.running():
-                start = time.perf_counter()
-                for file_name, data in files:
-                    client.blobs.upload(settings.incoming_container, file_name, data)
-                health = (
-                    _pause(state.azurite.pid, pause_storage_s, base_url)
-                    if pause_storage_s
-                    else None
-                )
-                done = _wait_for(lambda: _blob_results(client), len(files), timeout_s)
-                elapsed = time.perf_counter() - start
-                kernel = watch.kernel_peaks_mb()
-            documents = [d for d in every_result(client.results)
-                         if d.get("source", {}).get("kind") == "blob"]  # fmt: skip
+            yield Host(state, client, settings.incoming_container, process, base_url, idle_mb)
+
+
+def run_mix(
+    name: str, files: list[tuple[str, bytes]], host: Host, *, pause_storage_s: float = 0.0,
+    timeout_s: float = 1800, poll_s: float = 2.0,
+) -> dict[str, Any]:  # fmt: skip
+    """Drop ``files`` into ``host``'s ``incoming`` (each named after the mix) and measure
+    (see the module docstring); with ``pause_storage_s``, storage (Azurite) is then
+    stopped that long, with files in flight, and ``/api/v1/health`` is asked once while
+    it is. Results are counted every ``poll_s``."""
+    from prism.queries import every_result
+
+    names = {f"{name}-{file_name}" for file_name, _ in files}
+    watch = Watch(host.process.pid, host.base_url)
+    with watch.running():
+        start = time.perf_counter()
+        for file_name, data in files:
+            host.client.blobs.upload(host.container, f"{name}-{file_name}", data)
+        health = (
+            _pause(host.state.azurite.pid, pause_storage_s, host.base_url)
+            if pause_storage_s
+            else None
+        )
+        done = _wait_for(lambda: _blob_results(host.client, names), len(files), timeout_s, poll_s)
+        elapsed = time.perf_counter() - start
+        kernel = watch.kernel_peaks_mb()
+    documents = [d for d in every_result(host.client.results) if _of_mix(d, names)]
     outcomes = Counter(
         d["status"] if d["status"] == "ok" else f"rejected: {d['error']['code']}" for d in documents
     )
@@ -309,7 +352,7 @@ def run_mix(
         "all_done": done,
         "outcomes": dict(sorted(outcomes.items())),
         "seconds": round(elapsed, 1),
-        "idle_with_models_mb": round(idle_mb, 1),
+        "idle_with_models_mb": round(host.idle_mb, 1),
         "peak_host_and_worker_mb": round(watch.peak_total_mb, 1),
         "kernel_peak_by_process_mb": {str(pid): round(mb, 1) for pid, mb in kernel.items()},
         "kernel_peak_sum_mb": round(sum(kernel.values()), 1),
@@ -320,6 +363,11 @@ def run_mix(
         "host_and_worker_mb_each_second": watch.series,
         **({"storage_paused_s": pause_storage_s, "health_while_paused": health} if health else {}),
     }
+
+
+def _of_mix(document: dict[str, Any], names: set[str]) -> bool:
+    source = document.get("source", {})
+    return bool(source.get("kind") == "blob" and source.get("name") in names)
 
 
 def _pause(azurite_pid: int, seconds: float, base_url: str) -> dict[str, Any]:
@@ -340,13 +388,13 @@ def _pause(azurite_pid: int, seconds: float, base_url: str) -> dict[str, Any]:
     return {"status": status, "ms": round(answered_ms, 1)}
 
 
-def _blob_results(client: Any) -> int:
+def _blob_results(client: Any, names: set[str]) -> int:
     from prism.queries import every_result
 
-    return sum(1 for d in every_result(client.results) if d["source"].get("kind") == "blob")
+    return sum(1 for d in every_result(client.results) if _of_mix(d, names))
 
 
-def _wait_for(count: Callable[[], int], wanted: int, timeout_s: float) -> bool:
+def _wait_for(count: Callable[[], int], wanted: int, timeout_s: float, poll_s: float = 2.0) -> bool:
     """Wait until ``count()`` reaches ``wanted``; False if it does not within
     ``timeout_s``, or stops growing for ``STALLED_S`` (files lost to the poison queue
     never get a result)."""
@@ -358,21 +406,47 @@ def _wait_for(count: Callable[[], int], wanted: int, timeout_s: float) -> bool:
             return True
         if now != last:
             last, changed = now, time.monotonic()
-        time.sleep(2)
+        time.sleep(poll_s)
     return False
 
 
-def paused_mix() -> list[tuple[str, bytes]]:
+def paused_mix(quick: bool = False) -> list[tuple[str, bytes]]:
     """Photos and texts in flight (downloads, result writes) when storage stops."""
-    return [item for item in limits_mix() if item[0].startswith(("photo", "text"))]
+    return [item for item in limits_mix(quick) if item[0].startswith(("photo", "text"))]
 
 
-def run(mixes: tuple[str, ...] = ("hostile", "limits", "paused")) -> dict[str, Any]:
+def run(
+    mixes: tuple[str, ...] = ("hostile", "limits", "paused"),
+    *,
+    quick: bool = False,
+    log_dir: Path = RESULTS_DIR,
+) -> dict[str, Any]:
+    """Each mix on a stack and host of its own (their memory peaks are the mix's alone).
+
+    ``quick``: a few small files of the same kinds, one mix after another on one host
+    (budget-quick.log) with no model loaded first; without the paused mix, whose files
+    are the limits mix's: what it adds, storage stopped, costs up to the host's 30 s
+    poll deadline whatever the files (tests/unit/test_bench.py drives its pause)."""
     makers = {"hostile": hostile_mix, "limits": limits_mix, "paused": paused_mix}
     pauses = {"paused": STORAGE_PAUSE_S}
-    return {
-        name: run_mix(name, makers[name](), pause_storage_s=pauses.get(name, 0.0)) for name in mixes
-    }
+    if quick:
+        mixes = tuple(name for name in mixes if name != "paused")
+    report = {}
+    with ExitStack() as stack:
+        shared = (
+            stack.enter_context(hosting("quick", log_dir / "budget-quick.log", preload=False))
+            if quick
+            else None
+        )
+        for name in mixes:
+            with (
+                nullcontext(shared) if shared else hosting(name, log_dir / f"budget-{name}.log")
+            ) as host:
+                report[name] = run_mix(
+                    name, makers[name](quick), host, pause_storage_s=pauses.get(name, 0.0),
+                    poll_s=0.25 if quick else 2.0,
+                )  # fmt: skip
+    return report
 
 
 def render(report: dict[str, Any]) -> str:

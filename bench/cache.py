@@ -15,6 +15,8 @@ shared cache (``PRISM_SHARED_CACHE``, see README "Performance").
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.documents import stored_kb
@@ -49,7 +51,12 @@ def break_even_hit_rate(
     return rate if rate <= 1 else None
 
 
-def run(repeats: int = 40) -> dict[str, Any]:
+QUICK_REPEATS = 2  # --quick
+INFERENCE_S = 3.0
+MIN_INFERENCE_REPEATS = 5
+
+
+def run(repeats: int = 40, *, quick: bool = False) -> dict[str, Any]:
     from dataclasses import replace
 
     from prism.cache import PredictionCache, cache_key
@@ -66,6 +73,7 @@ def run(repeats: int = 40) -> dict[str, Any]:
     per_ru = prices["cosmos_serverless_per_million_ru"] / 1e6
     per_gb_s = prices["flex_on_demand_per_gb_s"]
     rows = {}
+    repeats = min(repeats, QUICK_REPEATS) if quick else repeats
     with private_stack() as state:
         settings = load_settings(stack_environment(state, "benchcache"))
         cosmos = CosmosConnection(endpoint=state.cosmos.endpoint, key=state.cosmos.key)
@@ -104,7 +112,7 @@ def run(repeats: int = 40) -> dict[str, Any]:
                 assert warm.get(key, shared=False) is not None
 
             ms = {
-                "inference_ms": median_ms(inference, repeats),
+                "inference_ms": median_ms(inference, _inference_repeats(inference, repeats)),
                 "shared_hit_ms": median_ms(shared_hit, repeats),
                 "shared_miss_ms": median_ms(shared_miss, repeats),
                 "memory_hit_ms": median_ms(memory_hit, repeats),
@@ -126,6 +134,15 @@ def run(repeats: int = 40) -> dict[str, Any]:
                 "shared_cache_pays": rate is not None and time_ratio >= MIN_TIME_RATIO,
             }
     return {"per_modality": rows, "rule": {"min_time_ratio": MIN_TIME_RATIO}}
+
+
+def _inference_repeats(inference: Callable[[int], None], repeats: int) -> int:
+    """``repeats``, or fewer for a slow model (a recording: ~0.6 s a call): as many as
+    fit in INFERENCE_S, at least MIN_INFERENCE_REPEATS (a model's median is steady)."""
+    started = time.perf_counter()
+    inference(0)
+    one = time.perf_counter() - started
+    return min(repeats, max(MIN_INFERENCE_REPEATS, int(INFERENCE_S / max(one, 1e-6))))
 
 
 def index_of(name: str) -> int:

@@ -39,19 +39,21 @@ def stored_kb(document: dict[str, Any]) -> float:
     return len(text.encode()) / 1024
 
 
-def inputs() -> dict[Modality, list[tuple[str, bytes]]]:
+def inputs(quick: bool = False) -> dict[Modality, list[tuple[str, bytes]]]:
+    """Real files of each modality measured (``quick``: one or two of each)."""
     from models.datasets import sentences
 
     texts = [
         (f"note-{i}.txt", f"{text} (note {i})".encode()) for i, text in enumerate(sentences(40))
     ]
-    return {
+    files = {
         Modality.IMAGE: [
             (n, (SAMPLES / n).read_bytes()) for n in ("cat.jpg", "coffee.png", "rocket.webp")
         ],
         Modality.AUDIO: [("greeting.flac", (SAMPLES / "greeting.flac").read_bytes())],
         Modality.TEXT: texts,
     }
+    return {modality: items[:2] for modality, items in files.items()} if quick else files
 
 
 def pipeline_document(
@@ -84,12 +86,12 @@ def pipeline_document(
     )
 
 
-def run() -> dict[str, Any]:
+def run(*, quick: bool = False) -> dict[str, Any]:
     settings = get_settings()
     engine = Engine(settings)
     table = load_ru_table()
     rows = []
-    for modality, files in inputs().items():
+    for modality, files in inputs(quick).items():
         outcomes = engine.run(modality, [data for _, data in files])
         floats: list[Any] = [None] * len(files)
         if modality is Modality.TEXT:

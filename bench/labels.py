@@ -75,10 +75,11 @@ def classify(model: Any, data: bytes) -> dict[str, Any]:
     return result
 
 
-def evaluate(config: str, split: str) -> dict[str, Any]:
+def evaluate(config: str, split: str, limit: int | None = None) -> dict[str, Any]:
+    """``config`` on ``split``'s documents (its first ``limit`` of them)."""
     model = embedder(config)
     rows = []
-    for name, data, truth in documents(split):
+    for name, data, truth in documents(split)[:limit]:
         result = classify(model, data)
         first = result["labels"][0]
         rows.append({"document": name, "truth": truth, "label": first["label"],
@@ -94,8 +95,12 @@ def evaluate(config: str, split: str) -> dict[str, Any]:
     }
 
 
-def run(configs: tuple[str, ...] = ("before", "after")) -> dict[str, Any]:
-    runs = [evaluate(config, split) for config in configs for split in SPLITS]
+QUICK_DOCUMENTS = 2  # per set, with --quick
+
+
+def run(configs: tuple[str, ...] = ("before", "after"), *, quick: bool = False) -> dict[str, Any]:
+    limit = QUICK_DOCUMENTS if quick else None
+    runs = [evaluate(config, split, limit) for config in configs for split in SPLITS]
     return {
         "runs": runs,
         "accuracy": {f"{r['config']} {r['split']}": r["accuracy"] for r in runs},

@@ -14,6 +14,8 @@ import resource
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +30,40 @@ THREADS = (1, 2)
 # Enough repetitions for a stable median on a quiet 2-core machine, bounded in time.
 MIN_REPEATS = 5
 TIME_BUDGET_S = 1.5
+# A call this long (Whisper, a page of OCR: 0.5-6 s each) is timed three times, not
+# five: on the project's machine (2026-12-05) Whisper's p95 was within 2-9 % of its
+# median, and these rows cost ~4 of the suite's ~6 minutes. (Prism's cost model reads
+# neither: transcription is the speech suite's, a page of OCR the media suite's.)
+LONG_CALL_S = 0.5
+LONG_CALL_REPEATS = 3
+# Whisper and OCR are timed at one thread, as the app runs every model: a second thread
+# was no faster on the 2-core machine (0.6-1.05x one thread's speed) at 0.5-6 s a call.
+SLOW_MODEL_THREADS = (1,)
+SPEECH_BATCHES = (1, 4)  # 30 s windows per call: one utterance each
+OCR_PAGES = 2  # pages read per call (a document's pages are read one after another)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What each model is timed on: the full run, or :data:`QUICK` (``python -m bench
+    --quick``: one call of each model at each precision, in one child process)."""
+
+    batch_sizes: tuple[int, ...] = BATCH_SIZES
+    threads: tuple[int, ...] = THREADS
+    slow_threads: tuple[int, ...] = SLOW_MODEL_THREADS  # Whisper's and OCR's
+    speech_batches: tuple[int, ...] = SPEECH_BATCHES
+    ocr_pages: tuple[int, ...] = (1, OCR_PAGES)
+    min_repeats: int = MIN_REPEATS
+    long_call_repeats: int = LONG_CALL_REPEATS
+    seconds: float = TIME_BUDGET_S
+    warm_up: bool = True  # a first call outside the timings (it allocates)
+    ocr_paragraphs: int = 4  # of prose on each page read
+
+
+FULL = Budget()
+QUICK = Budget(batch_sizes=(1,), threads=(1,), speech_batches=(1,), ocr_pages=(1,),
+               min_repeats=1, long_call_repeats=1, seconds=0.0, warm_up=False,
+               ocr_paragraphs=1)  # fmt: skip
 
 
 def image_inputs(spec: ModelSpec, batch: int) -> dict[str, np.ndarray]:
@@ -62,13 +98,19 @@ def audio_inputs(spec: ModelSpec, batch: int) -> dict[str, np.ndarray]:
 INPUTS = {"image": image_inputs, "text": text_inputs, "audio": audio_inputs}
 
 
-def _time_calls(call: Callable[[], object]) -> list[float]:
-    """Seconds per ``call()``: at least MIN_REPEATS, for TIME_BUDGET_S, after a warm-up
+def _time_calls(call: Callable[[], object], budget: Budget = FULL) -> list[float]:
+    """Seconds per ``call()``: at least ``budget.min_repeats`` (``long_call_repeats`` if
+    the warm-up took ``LONG_CALL_S`` or more), for ``budget.seconds``, after a warm-up
     (the first run allocates)."""
-    call()
+    min_repeats, seconds = budget.min_repeats, budget.seconds
+    if budget.warm_up:
+        start = time.perf_counter()
+        call()
+        if time.perf_counter() - start >= LONG_CALL_S:
+            min_repeats = budget.long_call_repeats
     timings: list[float] = []
-    deadline = time.perf_counter() + TIME_BUDGET_S
-    while len(timings) < MIN_REPEATS or time.perf_counter() < deadline:
+    deadline = time.perf_counter() + seconds
+    while len(timings) < min_repeats or time.perf_counter() < deadline:
         start = time.perf_counter()
         call()
         timings.append(time.perf_counter() - start)
@@ -86,7 +128,7 @@ def _row(threads: int, batch: int, timings: list[float]) -> dict[str, Any]:
     }
 
 
-def measure(role: str, precision: str, model_dir: str) -> dict[str, Any]:
+def measure(role: str, precision: str, model_dir: str, budget: Budget = FULL) -> dict[str, Any]:
     """Runs in a child process: load time, latencies per batch/threads, peak RSS."""
     import onnxruntime
 
@@ -94,7 +136,7 @@ def measure(role: str, precision: str, model_dir: str) -> dict[str, Any]:
     path = spec.onnx_path(precision)  # type: ignore[arg-type]
     rows = []
     load_s = 0.0
-    for threads in THREADS:
+    for threads in budget.threads:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         start = time.perf_counter()
@@ -102,9 +144,10 @@ def measure(role: str, precision: str, model_dir: str) -> dict[str, Any]:
             str(path), sess_options=options, providers=["CPUExecutionProvider"]
         )
         load_s = max(load_s, time.perf_counter() - start)
-        for batch in BATCH_SIZES:
+        for batch in budget.batch_sizes:
             feeds = INPUTS[role](spec, batch)
-            rows.append(_row(threads, batch, _time_calls(partial(session.run, None, feeds))))
+            call = partial(session.run, None, feeds)
+            rows.append(_row(threads, batch, _time_calls(call, budget)))
     return {
         "role": role,
         "precision": precision,
@@ -115,10 +158,9 @@ def measure(role: str, precision: str, model_dir: str) -> dict[str, Any]:
     }
 
 
-SPEECH_BATCHES = (1, 4)  # 30 s windows per call: one utterance each
-
-
-def measure_speech(precision: str, model_dir: str, model: str, language: str) -> dict[str, Any]:
+def measure_speech(
+    precision: str, model_dir: str, model: str, language: str, budget: Budget = FULL
+) -> dict[str, Any]:
     """Runs in a child process: a whole transcription of each window (encoder, then
     greedy decoding token by token) in the same shape as :func:`measure`'s rows."""
     import json
@@ -142,24 +184,25 @@ def measure_speech(precision: str, model_dir: str, model: str, language: str) ->
     budgets = [window_token_budget(audio.size / SAMPLE_RATE) for audio in clips]
     rows = []
     load_s = 0.0
-    for threads in THREADS:
+    for threads in budget.slow_threads:
         start = time.perf_counter()
         encoder = get_session(spec.onnx_path(chosen, "encoder"), threads)
         decoder = get_session(spec.onnx_path(chosen, "decoder"), threads)
         load_s = max(load_s, time.perf_counter() - start)
-        for batch in SPEECH_BATCHES:
+        for batch in budget.speech_batches:
             stacked = np.stack([features[i % len(features)] for i in range(batch)])
-            budget = [budgets[i % len(budgets)] for i in range(batch)]
+            allowed = [budgets[i % len(budgets)] for i in range(batch)]
 
             def transcribe(
                 stacked: np.ndarray = stacked,
-                budget: list[int] = budget,
+                allowed: list[int] = allowed,
                 encoder: Any = encoder,
                 decoder: Any = decoder,
             ) -> None:
-                greedy_decode(encoder, decoder, stacked, generation, budget, language=language)
+                greedy_decode(encoder, decoder, stacked, generation, allowed, language=language)
 
-            rows.append(_row(threads, batch, _time_calls(transcribe)))
+            timings = _time_calls(transcribe, budget)
+            rows.append(_row(threads, batch, timings))
     return {
         "role": "speech",
         "model": spec.name,
@@ -172,7 +215,6 @@ def measure_speech(precision: str, model_dir: str, model: str, language: str) ->
     }
 
 
-OCR_PAGES = 2  # pages read per call (a document's pages are read one after another)
 OCR_PROSE = (
     "Prism routes every file by what it really is, never by its name, and writes one "
     "result per file. A scanned page has no text layer, so its words come from the OCR "
@@ -180,7 +222,7 @@ OCR_PROSE = (
 )
 
 
-def measure_ocr(precision: str, model_dir: str) -> dict[str, Any]:
+def measure_ocr(precision: str, model_dir: str, budget: Budget = FULL) -> dict[str, Any]:
     """Runs in a child process: whole A4 pages read end to end (detection, then each
     line's recognition), as the document modality reads a page without a text layer."""
     from models.ocr import render_page
@@ -189,22 +231,23 @@ def measure_ocr(precision: str, model_dir: str) -> dict[str, Any]:
 
     spec = model_for("ocr", Path(model_dir))
     chosen = cast("Precision", precision)
-    pages = [render_page([OCR_PROSE] * 4, seed, scanned=seed % 2 == 1)[0] for seed in range(4)]
+    prose = [OCR_PROSE] * budget.ocr_paragraphs
+    pages = [render_page(prose, seed, scanned=seed % 2 == 1)[0] for seed in range(4)]
     rows = []
     load_s = 0.0
-    for threads in THREADS:
+    for threads in budget.slow_threads:
         start = time.perf_counter()
         for part in spec.parts:
             get_session(spec.onnx_path(chosen, part), threads)  # what the reader will use
         load_s = max(load_s, time.perf_counter() - start)
         reader = TextReader(spec, threads, precision=chosen)
-        for batch in (1, OCR_PAGES):
+        for batch in budget.ocr_pages:
 
             def read(batch: int = batch, reader: TextReader = reader) -> None:
                 for page in pages[:batch]:
                     reader.read(page)
 
-            rows.append(_row(threads, batch, _time_calls(read)))
+            rows.append(_row(threads, batch, _time_calls(read, budget)))
     return {
         "role": "ocr",
         "precision": precision,
@@ -215,7 +258,13 @@ def measure_ocr(precision: str, model_dir: str) -> dict[str, Any]:
     }
 
 
-def run(roles: tuple[str, ...] = ("image", "text", "audio", "speech", "ocr")) -> dict[str, Any]:
+ROLES = ("image", "text", "audio", "speech", "ocr")
+
+
+def run(roles: tuple[str, ...] = ROLES, *, quick: bool = False) -> dict[str, Any]:
+    """Each (model, precision) in a child process of its own, so its load time and peak
+    RSS are its own; ``quick``: all of them in one child, once each."""
+    budget = QUICK if quick else FULL
     settings = get_settings()
     model_dir = str(settings.model_dir)
     context = multiprocessing.get_context("spawn")
@@ -224,16 +273,22 @@ def run(roles: tuple[str, ...] = ("image", "text", "audio", "speech", "ocr")) ->
         roles = tuple(role for role in roles if role != "speech")
     # Detection is measured per window in the transcriber; here a set language.
     language = "en" if settings.speech_language == "auto" else settings.speech_language
-    for role in roles:
-        for precision in ("fp32", "int8"):
-            with context.Pool(1) as pool:
-                if role == "speech":
-                    arguments = (precision, model_dir, settings.speech_model, language)
-                    results.append(pool.apply(measure_speech, arguments))
-                elif role == "ocr":
-                    results.append(pool.apply(measure_ocr, (precision, model_dir)))
-                else:
-                    results.append(pool.apply(measure, (role, precision, model_dir)))
+    shared = context.Pool(1) if quick else None
+    try:
+        for role in roles:
+            for precision in ("fp32", "int8"):
+                with nullcontext(shared) if shared else context.Pool(1) as pool:
+                    if role == "speech":
+                        arguments = (precision, model_dir, settings.speech_model, language, budget)
+                        results.append(pool.apply(measure_speech, arguments))
+                    elif role == "ocr":
+                        results.append(pool.apply(measure_ocr, (precision, model_dir, budget)))
+                    else:
+                        results.append(pool.apply(measure, (role, precision, model_dir, budget)))
+    finally:
+        if shared is not None:
+            shared.close()
+            shared.join()
     return {"results": results, "comparison": compare(results)}
 
 

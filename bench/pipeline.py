@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,8 +39,17 @@ SAMPLES = PROJECT_ROOT / "samples"
 STAGES = ("route", "queue_wait", "download", "cache", "inference", "write")
 
 
+# A running stack the suites use instead of starting their own (see :func:`sharing`).
+_shared_stack: StackState | None = None
+
+
 @contextmanager
 def private_stack() -> Iterator[StackState]:
+    """A local stack of this run's own on free ports, stopped at the end; or the stack
+    given to :func:`sharing`, left running."""
+    if _shared_stack is not None:
+        yield _shared_stack
+        return
     with tempfile.TemporaryDirectory(prefix="prism-bench-") as state_dir:
         stack = LocalStack(Path(state_dir), prefer_default_ports=False)
         try:
@@ -48,17 +58,37 @@ def private_stack() -> Iterator[StackState]:
             stack.stop()
 
 
+@contextmanager
+def sharing(state: StackState) -> Iterator[None]:
+    """Inside the block the suites run against ``state``'s emulators (the test session's
+    stack, for ``--quick``) instead of starting a stack each: every run still gets
+    containers, queues and a database of its own (:func:`stack_environment`)."""
+    global _shared_stack  # noqa: PLW0603 - one stack per process, set for a block
+    previous, _shared_stack = _shared_stack, state
+    try:
+        yield
+    finally:
+        _shared_stack = previous
+
+
 def stack_environment(state: StackState, tag: str) -> dict[str, str]:
+    """The app settings of a run against ``state``: resources named after ``tag`` and a
+    random suffix (no two runs on a shared stack see each other's)."""
     return {
         **os.environ,
         **state.app_settings(),
-        **own_resources(tag),
+        **own_resources(f"{tag}{uuid.uuid4().hex[:8]}"),
     }
+
+
+# Each ten files: 40 % photos, 10 % speech, 50 % texts, the first three one of each.
+KINDS = ("image", "audio", "text", "image", "text", "image", "text", "image", "text", "text")
 
 
 def mixed_files(count: int, seed: int = 0) -> list[tuple[str, bytes]]:
     """``count`` distinct real files (so no cache hits): the sample photos re-cropped,
-    the sample speech with a little noise, sentences with their own numbers."""
+    the sample speech with a little noise, sentences with their own numbers; in the
+    shares of :data:`KINDS`."""
     import soundfile
     from PIL import Image
 
@@ -70,20 +100,20 @@ def mixed_files(count: int, seed: int = 0) -> list[tuple[str, bytes]]:
     texts = sentences(64)
     files: list[tuple[str, bytes]] = []
     for index in range(count):
-        kind = index % 10
-        if kind < 4:  # 40 % images
+        kind = KINDS[index % len(KINDS)]
+        if kind == "image":
             photo = photos[index % len(photos)]
             left, top = int(rng.integers(0, 40)), int(rng.integers(0, 40))
             crop = photo.crop((left, top, photo.width - 40 + left, photo.height - 40 + top))
             buffer = io.BytesIO()
             crop.save(buffer, format="JPEG", quality=int(rng.integers(70, 95)))
             files.append((f"photo-{index}.jpg", buffer.getvalue()))
-        elif kind < 5:  # 10 % audio
+        elif kind == "audio":
             noisy = speech + rng.normal(0, 0.002, speech.shape).astype(np.float32)
             buffer = io.BytesIO()
             soundfile.write(buffer, noisy, rate, format="FLAC")
             files.append((f"speech-{index}.flac", buffer.getvalue()))
-        else:  # 50 % text
+        else:
             text = f"{texts[index % len(texts)]} (note {index})"
             files.append((f"note-{index}.txt", text.encode()))
     return files
@@ -205,9 +235,10 @@ def median_ms(call: Callable[[int], object], repeats: int) -> float:
     return statistics.median(timings) * 1000
 
 
-def router(repeats: int = 20) -> dict[str, Any]:
+def router(repeats: int = 20, large_mib: int = 100) -> dict[str, Any]:
     """Ingest (properties, two ranged reads, routing, enqueue) of the same PNG image as
-    a 1 KB file and as a 100 MB file: routing must not read the whole file."""
+    a 1 KB file and as a 100 MB file (``large_mib``): routing must not read the whole
+    file."""
     from PIL import Image
 
     from prism.pipeline import build_pipeline
@@ -215,7 +246,7 @@ def router(repeats: int = 20) -> dict[str, Any]:
     buffer = io.BytesIO()
     Image.new("RGB", (16, 16), (10, 20, 30)).save(buffer, format="PNG")
     small = buffer.getvalue() + b"\0" * (1024 - len(buffer.getvalue()))
-    large = buffer.getvalue() + b"\0" * (100 * 1024 * 1024 - len(buffer.getvalue()))
+    large = buffer.getvalue() + b"\0" * (large_mib * 1024 * 1024 - len(buffer.getvalue()))
     with private_stack() as state:
         environ = stack_environment(state, "benchroute")
         settings = load_settings(environ, max_image_bytes=200 * 1024 * 1024)
@@ -234,6 +265,7 @@ def router(repeats: int = 20) -> dict[str, Any]:
             )
             route_ms[label] = statistics.median(routes)
     return {
+        "large_bytes": len(large),
         "route_1KB_ms": route_ms["1KB"],
         "route_100MB_ms": route_ms["100MB"],
         "route_large_over_small": route_ms["100MB"] / route_ms["1KB"],
@@ -293,7 +325,18 @@ def cold_start(repeats: int = 5) -> dict[str, Any]:
     }
 
 
-def run_all(files: int) -> dict[str, Any]:
+QUICK_FILES = 3  # --quick: one photo, one recording, one text end to end
+
+
+def run_all(files: int, *, quick: bool = False) -> dict[str, Any]:
+    """``quick``: a file of each modality end to end, a 2 MiB file against the 1 KB one,
+    each cold start once."""
+    if quick:
+        return {
+            "end_to_end": end_to_end(min(files, QUICK_FILES)),
+            "router": router(repeats=2, large_mib=2),
+            "cold_start": cold_start(repeats=1),
+        }
     return {
         "end_to_end": end_to_end(files),
         "router": router(),

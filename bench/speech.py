@@ -22,20 +22,22 @@ from __future__ import annotations
 import json
 import multiprocessing
 import statistics
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 
-from bench.models import _time_calls
+from bench.models import FULL, QUICK, Budget, _time_calls
 from prism.onnx.registry import Precision, model_for, model_named
 from prism.settings import get_settings
 
 UTTERANCES = 4  # clips timed alone, each in its own window
 THREADS = 1  # one core's time: the cost model divides by an instance's cores
+QUICK_CLIPS = 1  # --quick: one utterance, alone in the "full" window too
 
 
-def measure(precision: str, model_dir: str, model: str) -> dict[str, Any]:
+def measure(precision: str, model_dir: str, model: str, budget: Budget = FULL) -> dict[str, Any]:
     """Runs in a child process: the utterance and full windows at one thread."""
     from models.datasets import transcription_clips
     from prism.modalities.speech import (
@@ -56,23 +58,26 @@ def measure(precision: str, model_dir: str, model: str) -> dict[str, Any]:
     encoder = get_session(spec.onnx_path(chosen, "encoder"), THREADS)
     decoder = get_session(spec.onnx_path(chosen, "decoder"), THREADS)
     clips = [audio for _, audio in transcription_clips(SAMPLE_RATE)]
+    if budget == QUICK:
+        clips = clips[:QUICK_CLIPS]
+    utterance_clips = clips[: 1 if budget == QUICK else UTTERANCES]
 
     def window(audio: np.ndarray) -> dict[str, Any]:
         features = log_mel(audio, filters)[None]
-        budget = [window_token_budget(audio.size / SAMPLE_RATE)]
+        allowed = [window_token_budget(audio.size / SAMPLE_RATE)]
         tokens: list[int] = []
 
         def transcribe() -> None:
-            tokens[:] = greedy_decode(encoder, decoder, features, generation, budget)[0]
+            tokens[:] = greedy_decode(encoder, decoder, features, generation, allowed)[0]
 
-        timings = _time_calls(transcribe)
+        timings = _time_calls(transcribe, budget)
         return {
             "speech_s": audio.size / SAMPLE_RATE,
             "cpu_ms": statistics.median(timings) * 1000,
             "tokens": len(tokens),
         }
 
-    utterances = [window(audio) for audio in clips[:UTTERANCES]]
+    utterances = [window(audio) for audio in utterance_clips]
     limit = int((WINDOW_SECONDS - 2 * CONTEXT_SECONDS) * SAMPLE_RATE)
     full: list[np.ndarray] = []
     for audio in clips:
@@ -91,11 +96,13 @@ def measure(precision: str, model_dir: str, model: str) -> dict[str, Any]:
         },
         "full": {**full_window, "clips": len(full)},
         "model": spec.name,
-        "recording": _recording(chosen, Path(model_dir), model),
+        "recording": _recording(chosen, Path(model_dir), model, budget),
     }
 
 
-def _recording(precision: Precision, model_dir: Path, model: str) -> dict[str, Any]:
+def _recording(
+    precision: Precision, model_dir: Path, model: str, budget: Budget = FULL
+) -> dict[str, Any]:
     """The batching benchmark's recording (``samples/greeting.flac``) as the pipeline
     transcribes it: its speech spans from the VAD, then Whisper over them."""
     from bench.batching import payloads
@@ -112,7 +119,7 @@ def _recording(precision: Precision, model_dir: Path, model: str) -> dict[str, A
     prepared = analyzer.preprocess(decoded)
     [raw] = analyzer.execute([prepared])
     spans = speech_segments(raw, analyzer.params, decoded.samples.size)
-    timings = _time_calls(lambda: transcriber.transcribe(decoded.samples, spans))
+    timings = _time_calls(lambda: transcriber.transcribe(decoded.samples, spans), budget)
     return {
         "duration_s": decoded.duration,
         "speech_s": sum(end - start for start, end in spans) / SAMPLE_RATE,
@@ -120,15 +127,24 @@ def _recording(precision: Precision, model_dir: Path, model: str) -> dict[str, A
     }
 
 
-def run() -> dict[str, Any]:
+def run(*, quick: bool = False) -> dict[str, Any]:
+    """Each precision in a child process of its own; ``quick``: both in one, each window
+    transcribed once."""
+    budget = QUICK if quick else FULL
     settings = get_settings()
     model_dir = str(settings.model_dir)
     context = multiprocessing.get_context("spawn")
     results = {}
-    for precision in ("int8", "fp32"):
-        with context.Pool(1) as pool:
-            arguments = (precision, model_dir, settings.speech_model)
-            results[precision] = pool.apply(measure, arguments)
+    shared = context.Pool(1) if quick else None
+    try:
+        for precision in ("int8", "fp32"):
+            with nullcontext(shared) if shared else context.Pool(1) as pool:
+                arguments = (precision, model_dir, settings.speech_model, budget)
+                results[precision] = pool.apply(measure, arguments)
+    finally:
+        if shared is not None:
+            shared.close()
+            shared.join()
     rates = {
         precision: {
             shape: result[shape]["cpu_ms"] / 1000 / result[shape]["speech_s"]

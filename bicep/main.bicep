@@ -95,7 +95,7 @@ param resultsTtlDays int = 365
 param scalePreset string = 'small'
 
 @minValue(1000)
-@description('Large preset only: the autoscale maximum RU/s of the results container (`prism plan` gives it).')
+@description('Large preset only: the results container\'s autoscale maximum RU/s; set the one `prism plan --files-per-day N` prints. Cosmos DB accepts no maximum below max(1,000, 10 RU/s per GB stored, a tenth of the highest maximum ever set), and raises a lower one by itself as the container grows, after which a deployment that sets the lower value again is refused. The default fits up to 1 TB of results.')
 param resultsMaxThroughput int = 10000
 
 @minValue(1)

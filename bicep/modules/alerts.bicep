@@ -48,6 +48,9 @@ var actions = empty(alertEmail) ? [] : [
 ]
 
 // Every message written to a *-poison queue is an input the pipeline gave up on.
+// StorageQueueLogs exists in the workspace only once the queue logs' diagnostic setting
+// has sent its first rows, and Azure validates a rule's query when it creates the rule:
+// in a deployment that creates the workspace too, validation would refuse the rule.
 resource poisonMessages 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   name: '${namePrefix}-poison-messages'
   location: location
@@ -75,6 +78,7 @@ resource poisonMessages 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
         }
       ]
     }
+    skipQueryValidation: true
     actions: {
       actionGroups: actions
     }

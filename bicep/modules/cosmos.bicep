@@ -29,7 +29,7 @@ param resultsTtlDays int = 365
 param scalePreset string = 'small'
 
 @minValue(1000)
-@description('Large preset: the results container\'s autoscale maximum RU/s (prism plan gives it).')
+@description('Large preset only: the results container\'s autoscale maximum RU/s; set the one `prism plan --files-per-day N` prints. Cosmos DB accepts no maximum below max(1,000, 10 RU/s per GB stored, a tenth of the highest maximum ever set), and raises a lower one by itself as the container grows, after which a deployment that sets the lower value again is refused. The default fits up to 1 TB of results.')
 param resultsMaxThroughput int = 10000
 
 @minValue(1)
@@ -46,6 +46,8 @@ var resultsOptions = serverless ? {} : {
   }
 }
 // The cache is point reads and small writes: the smallest autoscale range is plenty.
+// Cosmos DB's minimum (10 RU/s per GB stored) stays under 1,000 while the cache holds
+// under 100 GB; `prism plan` says at which volume it would not.
 var cacheOptions = serverless ? {} : {
   autoscaleSettings: {
     maxThroughput: 1000
@@ -116,9 +118,10 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15
 // this one until it is copied over and deleted (docs/scale.md, "Moving from v1").
 // Search by meaning (prism/search.py): every ok result carries `search.vector`, the 384
 // int8 codes of its compact text-model embedding, ranked by VectorDistance (cosine) over
-// the diskANN vector index. Cosmos DB sets a vector embedding policy only when a
-// container is created: a 'results-v2' created before this policy existed cannot take it
-// in place (docs/scale.md, "Search on an existing deployment").
+// the diskANN vector index. Cosmos DB accepts a new vector path in an existing
+// container's vector embedding policy, so a 'results-v2' created before this policy
+// existed takes it on the next deployment; results written before then need their
+// `search` field backfilled (docs/scale.md, "Search on an existing deployment").
 resource results 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = {
   parent: database
   name: 'results-v2'

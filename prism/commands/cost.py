@@ -37,8 +37,10 @@ def register(subparsers: Any) -> None:
         "--io-overlap", type=positive_int, default=8, help="invocations whose I/O waits overlap"
     )
     parser.add_argument(
-        "--bench-dir", type=readable_directory, help="benchmark results (default bench/results)"
-    )
+        "--bench-dir", type=readable_directory,
+        help="benchmark results (default: bench/results if `make bench` wrote them, else the "
+        "reference results in bench/reference)",
+    )  # fmt: skip
     parser.add_argument(
         "--prices", type=readable_file, help="compute price table overriding the default"
     )
@@ -47,8 +49,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from prism.commands.measurements import measurements
     from prism.cost import (
-        BENCH_DIR,
         as_dict,
         estimate,
         load_compute_prices,
@@ -58,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
     from prism.settings import get_settings
 
     prices = load_compute_prices(args.prices)
-    measured = measured_from_bench(args.bench_dir or BENCH_DIR, storage_per_file())
+    # bench/results if `make bench` has written it, else the reference results shipped.
+    source = measurements(args.bench_dir)
+    bench_dir = source.directory
+    measured = measured_from_bench(bench_dir, storage_per_file())
     lines = estimate(
         measured,
         prices,
@@ -67,11 +72,12 @@ def run(args: argparse.Namespace) -> int:
         cache_hit_rate=args.cache_hit_rate,
         shared_cache=frozenset(get_settings().shared_cache),
     )
-    managed = compare_with_managed(lines, prices, args.bench_dir or BENCH_DIR)
-    speech = speech_lines(prices, args.bench_dir or BENCH_DIR, args.instance_mb)
+    managed = compare_with_managed(lines, prices, bench_dir)
+    speech = speech_lines(prices, bench_dir, args.instance_mb)
     if args.json:
         document = {
             "currency": prices["currency"],
+            "measurements": source.to_dict(),
             "prices_recorded": prices["recorded"],
             "prices_source": prices["source"],
             "instance_mb": args.instance_mb,
@@ -99,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
               "speech: compute only, beside Azure AI Speech's list price for a minute of "
               "audio")  # fmt: skip
         print(render_speech(speech))
+    print(f"\n{source.describe()}")
     return 0
 
 

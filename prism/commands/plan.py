@@ -13,6 +13,7 @@ from prism.commands.arguments import (
     fraction,
     int_between,
     non_negative_number,
+    output_file,
     positive_int,
     readable_directory,
     readable_file,
@@ -46,7 +47,7 @@ def register(subparsers: Any) -> None:
         type=non_negative_number,
         metavar="M",
         help="minutes of speech in each audio file, which Whisper transcribes (default: "
-        "as much as the benchmark's recording, bench/results/speech.json)",
+        "as much as the benchmark's recording, speech.json)",
     )
     parser.add_argument(
         "--peak-factor", type=at_least_one, help="peak rate over the day's average (10)"
@@ -62,10 +63,31 @@ def register(subparsers: Any) -> None:
         "--results-ttl-days", type=positive_int, default=365, help="results kept (365)"
     )
     parser.add_argument(
-        "--bench-dir", type=readable_directory, help="benchmark results (default bench/results)"
-    )
+        "--bench-dir", type=readable_directory,
+        help="benchmark results (default: bench/results if `make bench` wrote them, else the "
+        "reference results in bench/reference)",
+    )  # fmt: skip
     parser.add_argument("--prices", type=readable_file, help="a price table overriding the default")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--simulate",
+        nargs="?",
+        const="",
+        metavar="SHAPE",
+        help="replay a day of arrivals through a model of Flex Consumption's scale-out "
+        "instead (SHAPE: key=value,… e.g. burst-at=09:30,burst-minutes=20,scale-step=8; "
+        "docs/scale.md)",
+    )
+    parser.add_argument(
+        "--plot", type=output_file, metavar="PNG", help="with --simulate: write the day's plot"
+    )
+    parser.add_argument(
+        "--against-load",
+        type=readable_file,
+        metavar="JSON",
+        help="with --simulate: the simulator with one instance against a `make load` run "
+        "(bench/results/load-5000.json)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -75,12 +97,14 @@ def rates_of(given: list[int] | None) -> list[int]:
 
 def build_inputs(args: argparse.Namespace) -> Any:
     from prism.capacity import Inputs, blob_storage_per_file
-    from prism.cost import BENCH_DIR, load_compute_prices, measured_from_bench, read_bench_file
+    from prism.commands.measurements import measurements
+    from prism.cost import load_compute_prices, measured_from_bench, read_bench_file
     from prism.cost import storage_per_file as cost_storage
     from prism.cost.speech import speech_from_bench
     from prism.settings import get_settings
 
-    bench_dir = args.bench_dir or BENCH_DIR
+    # bench/results if `make bench` has written it, else the reference results shipped.
+    bench_dir = measurements(args.bench_dir).directory
     router = read_bench_file(bench_dir / "pipeline.json").get("router", {})
     month, tiers = blob_storage_per_file()
     speech = speech_from_bench(bench_dir)
@@ -98,6 +122,7 @@ def build_inputs(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from prism.capacity import DEFAULT_MIX, DEFAULT_PEAK_FACTOR, parse_mix, plan
+    from prism.commands.measurements import measurements
     from prism.errors import ConfigurationError
     from prism.settings import get_settings
 
@@ -111,6 +136,11 @@ def run(args: argparse.Namespace) -> int:
             f"(PRISM_MAX_AUDIO_SECONDS): {minutes}"
         )
     inputs = build_inputs(args)
+    source = measurements(args.bench_dir)  # what build_inputs read
+    if args.simulate is not None or args.plot or args.against_load:
+        from prism.capacity.simulate import command
+
+        return command(args, inputs, rates, mix, source.directory)
     plans = [
         plan(
             rate,
@@ -124,9 +154,12 @@ def run(args: argparse.Namespace) -> int:
         for rate in rates
     ]
     if args.json:
-        print(json.dumps({"currency": inputs.prices["currency"], "plans": plans}, indent=2))
+        document = {"currency": inputs.prices["currency"], "measurements": source.to_dict(),
+                    "plans": plans}  # fmt: skip
+        print(json.dumps(document, indent=2))
         return 0
     print(render(plans, inputs.prices["currency"]))
+    print(source.describe())
     return 0
 
 
@@ -202,6 +235,9 @@ def render(plans: list[dict[str, Any]], currency: str) -> str:
         notes.append(
             f"Speech: {speech['minutes_per_audio_file'] * 60:.1f} s in each audio file"
             f"{assumed}, transcribed by Whisper int8 in windows of up to 29.5 s "
-            "(bench/results/speech.json)."
+            "(speech.json of the measurements below)."
         )
+    from prism.capacity import render_notes
+
+    notes += render_notes(plans)
     return format_table(rows, headers) + "\n".join(notes)

@@ -11,7 +11,10 @@ Per file, on Flex Consumption with instances of ``instance_mb`` (1 core per 2048
   and the result document's write; where the modality uses the shared cache, also the
   entry's lookup, on a hit the read of the result document it names, and on a miss the
   entry's write. RUs per operation come from the document's size by the table Microsoft
-  publishes (:mod:`prism.cost.cosmos`); sizes from ``bench/results/documents.json``;
+  publishes, measured with indexing off (:mod:`prism.cost.cosmos`); a result write adds
+  the table's allowance for the results container's index (its paths, composite index
+  and vector index: not measured, flagged unverified in ``cosmos_ru.json``); sizes from
+  ``bench/results/documents.json``;
 * storage = the raw input's storage, operations and early-deletion charges over a year,
   from the lifecycle simulator on the example workload's stream for that modality.
 
@@ -191,8 +194,10 @@ def storage_per_file(days: int = 365) -> dict[str, tuple[float, float]]:
 def request_units(
     measured: Measured, *, shared_cache: bool, cache_hit_rate: float, table: RuTable
 ) -> float:
-    """Cosmos DB RUs one file costs (see the module docstring)."""
-    ru = table.read_ru(0) + table.write_ru(measured.document_kb)  # done-check, the result
+    """Cosmos DB RUs one file costs (see the module docstring): the result write
+    includes the table's index allowance (:meth:`RuTable.result_write_ru`), the cache
+    entry's write none (its container indexes nothing)."""
+    ru = table.read_ru(0) + table.result_write_ru(measured.document_kb)  # done-check, result
     if shared_cache:
         ru += table.read_ru(measured.entry_kb)  # the entry's lookup
         ru += cache_hit_rate * table.read_ru(measured.document_kb)  # a hit: the document

@@ -616,3 +616,38 @@ def publishing_credential_problems(bicep: BicepFile) -> list[str]:
         for policy in ("ftp", "scm")
         if policy not in names
     ]
+
+
+# Log Analytics tables a diagnostic setting fills: Azure Monitor creates each in the
+# workspace when its first rows arrive, so in a deployment that creates the workspace
+# (or the setting) they do not exist yet when the alert rules are created.
+TABLES_CREATED_BY_THEIR_FIRST_ROWS = frozenset(
+    {"StorageBlobLogs", "StorageQueueLogs", "StorageTableLogs", "StorageFileLogs",
+     "AzureDiagnostics"}
+)  # fmt: skip
+
+
+def query_validation_problems(bicep: BicepFile) -> list[str]:
+    """A scheduled query rule that reads a table created by its first rows sets
+    ``skipQueryValidation: true``: Azure validates the query when it creates the rule,
+    and refuses one naming a table the workspace does not have yet."""
+    problems = []
+    for node, resource_type, body in bicep.resources():
+        if not resource_type.startswith("Microsoft.Insights/scheduledQueryRules@"):
+            continue
+        criteria = property_node(body, "properties.criteria.allOf")
+        queries = [] if criteria is None else criteria.named_children
+        tables = {
+            re.split(r"[\s|]", query.strip(), maxsplit=1)[0]
+            for item in queries
+            if (query := _literal(bicep, property_node(item, "query"))) is not None
+        }
+        late = sorted(tables & TABLES_CREATED_BY_THEIR_FIRST_ROWS)
+        skip = property_node(body, "properties.skipQueryValidation")
+        if late and (skip is None or _text(skip) != "true"):
+            problems.append(
+                f"{bicep.where(node)}: alert {_text(node.named_children[0])} queries "
+                f"{', '.join(late)}, which exists only once its first rows arrive: set "
+                "skipQueryValidation: true or creating the rule fails"
+            )
+    return problems

@@ -19,6 +19,7 @@ from .bicep_checks import (
     load_json_targets,
     module_param_problems,
     publishing_credential_problems,
+    query_validation_problems,
     security_problems,
     syntax_problems,
 )
@@ -43,6 +44,7 @@ def _problems(path: Path) -> list[str]:
         + role_rules_problems(bicep)
         + cosmos_container_problems(bicep)
         + flex_rules_problems(bicep)
+        + query_validation_problems(bicep)
     )
 
 
@@ -168,4 +170,24 @@ def test_parameter_without_description_is_reported(broken: Path) -> None:
 
     assert description_problems(BicepFile.read(identity)) == [
         "identity.bicep:5: parameter location has no @description"
+    ]
+
+
+def test_an_alert_on_a_table_its_deployment_creates_skips_query_validation() -> None:
+    # The poison-queue alert reads StorageQueueLogs, which the workspace created by the
+    # same deployment does not have until the queue logs arrive.
+    alerts = BicepFile.read(BICEP / "modules" / "alerts.bicep")
+    assert query_validation_problems(alerts) == []
+    rules = [r for _, t, r in alerts.resources() if "scheduledQueryRules@" in t]
+    assert len(rules) == 3  # the check saw every rule
+
+
+def test_an_alert_validated_against_a_missing_table_is_reported(broken: Path) -> None:
+    alerts = broken / "modules" / "alerts.bicep"
+    _break(alerts, "    skipQueryValidation: true\n", "")
+
+    assert query_validation_problems(BicepFile.read(alerts)) == [
+        f"alerts.bicep:{line_of(alerts, 'resource poisonMessages')}: alert poisonMessages "
+        "queries StorageQueueLogs, which exists only once its first rows arrive: set "
+        "skipQueryValidation: true or creating the rule fails"
     ]

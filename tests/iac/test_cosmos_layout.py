@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from prism.cost.cosmos import load_ru_table, results_indexing_policy
 from prism.search import VECTOR_EMBEDDING_POLICY, VECTOR_INDEXES
 from prism.storage import (
     CACHE_PARTITION_KEY,
@@ -51,6 +52,20 @@ def test_the_deployed_results_index_is_the_one_the_emulator_gets_and_the_vector_
     # The emulator has no vector search: it gets the policy without vectorIndexes.
     deployed_policy = deployed()["results"]["indexingPolicy"]
     assert deployed_policy == {**RESULTS_INDEXING_POLICY, "vectorIndexes": VECTOR_INDEXES}
+
+
+def test_the_write_ru_allowance_counts_the_deployed_results_index() -> None:
+    # Microsoft's RU table was measured with indexing off: prism.cost adds an allowance
+    # per term of the index the Bicep deploys (five paths, a composite index of two, a
+    # vector index), and none for the cache, which indexes nothing.
+    allowance = load_ru_table().index_allowance
+    assert allowance is not None
+    layouts = deployed()
+    assert results_indexing_policy() == layouts["results"]["indexingPolicy"]
+    assert allowance.terms(layouts["results"]["indexingPolicy"]) == {
+        "included_paths": 5, "composite_paths": 2, "vector_indexes": 1,
+    }  # fmt: skip
+    assert allowance.write_ru(layouts["cache"]["indexingPolicy"]) == 0
 
 
 def test_the_results_vector_policy_is_the_one_search_writes_and_queries() -> None:

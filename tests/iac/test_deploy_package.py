@@ -147,3 +147,13 @@ def test_a_dev_only_import_on_the_run_time_path_is_reported() -> None:
     missing = unprovided_imports(distribution_closure(before))
 
     assert [entry.split(" ")[0] for entry in missing] == ["jsonschema"]
+
+
+def test_azd_has_the_platform_install_requirements_txt() -> None:
+    # Remote build: the platform installs requirements.txt for Linux and Python 3.13;
+    # azd's default is not what the deployment relies on, so it is pinned.
+    import yaml
+
+    config = yaml.safe_load((ROOT / "azure.yaml").read_text("utf-8"))
+    functions = [s for s in config["services"].values() if s["host"] == "function"]
+    assert functions and all(service.get("remoteBuild") is True for service in functions)

@@ -1,18 +1,27 @@
 """The Bicep's scale preset is the one prism plan recommends: the same two names, small
 serverless by default, large with autoscale throughput on both containers and a maximum
-no lower than Cosmos DB's autoscale floor."""
+no lower than Cosmos DB's autoscale floor. The defaults the plan checks against Azure's
+rules and costs (the results maximum, the cache's fixed one, the always-ready instances)
+are the Bicep's."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from prism.capacity import PRESETS, load_limits
+from prism.capacity import (
+    BICEP_ALWAYS_READY_INSTANCES,
+    BICEP_CACHE_MAX_THROUGHPUT,
+    BICEP_RESULTS_MAX_THROUGHPUT,
+    PRESETS,
+    load_limits,
+)
 
 from .bicep_checks import BicepFile, container_resources, literal_value, property_node
 from .conftest import ROOT
 
 MAIN = BicepFile.read(ROOT / "bicep" / "main.bicep")
 COSMOS = BicepFile.read(ROOT / "bicep" / "modules" / "cosmos.bicep")
+FUNCTION_APP = BicepFile.read(ROOT / "bicep" / "modules" / "functionapp.bicep")
 
 
 def allowed(bicep: BicepFile, param: str) -> Any:
@@ -63,3 +72,27 @@ def test_the_autoscale_maximum_is_never_below_cosmos_dbs_floor() -> None:
                                                              "minValue")) == floor  # fmt: skip
     _, cache = options_of("cache")
     assert literal_value(COSMOS, property_node(cache, "autoscaleSettings.maxThroughput")) == floor
+
+
+def test_the_plan_checks_and_costs_the_biceps_own_defaults() -> None:
+    for bicep in (MAIN, COSMOS):
+        default = literal_value(bicep, bicep.param_default("resultsMaxThroughput"))
+        assert default == BICEP_RESULTS_MAX_THROUGHPUT, bicep.path.name
+    _, cache = options_of("cache")
+    fixed = literal_value(COSMOS, property_node(cache, "autoscaleSettings.maxThroughput"))
+    assert fixed == BICEP_CACHE_MAX_THROUGHPUT
+    for bicep in (MAIN, FUNCTION_APP):
+        default = literal_value(bicep, bicep.param_default("alwaysReadyHttpInstances"))
+        assert default == BICEP_ALWAYS_READY_INSTANCES, bicep.path.name
+
+
+def test_the_results_maximum_documents_cosmos_dbs_minimum() -> None:
+    # A maximum under 10 RU/s per GB stored is raised by Cosmos DB itself, and the next
+    # deployment that sets it again is refused: the parameter says so where it is set.
+    for bicep in (MAIN, COSMOS):
+        argument = bicep.decorator_argument("resultsMaxThroughput", "description")
+        description = (argument.text or b"").decode() if argument is not None else ""
+        assert "10 RU/s per GB stored" in description and "prism plan" in description
+    # The default holds Cosmos DB's minimum up to 1 TB of results, no further.
+    per_gb = load_limits()["cosmos_min_ru_s_per_gb_stored"].value
+    assert BICEP_RESULTS_MAX_THROUGHPUT / per_gb == 1000

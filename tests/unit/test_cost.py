@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from prism.cost import (
     measured_from_bench,
     request_units,
 )
-from prism.cost.cosmos import RuTable, load_ru_table
+from prism.cost.cosmos import RuTable, load_ru_table, results_indexing_policy
 from prism.errors import ConfigurationError
 from tests.unit.cost_inputs import write_bench_files
 
@@ -70,6 +71,41 @@ def test_a_modality_off_the_shared_cache_pays_neither_its_lookup_nor_its_entry()
     assert ru(shared=True, hits=0.0) == pytest.approx(1 + 10 + 1 + 5)
     # A hit reads the 2 KB result document its entry names instead of writing an entry.
     assert ru(shared=True, hits=1.0) == pytest.approx(1 + 10 + 1 + 2)
+
+
+def test_a_result_write_pays_the_results_index_allowance_and_an_entry_write_none() -> None:
+    indexed = replace(TABLE, result_index_ru=3.0)
+
+    def ru(table: RuTable, hits: float) -> float:
+        return request_units(MEASURED, shared_cache=True, cache_hit_rate=hits, table=table)
+
+    # The 2 KB result costs 10 + 3; the cache entry (its container indexes nothing) 5.
+    assert ru(indexed, 0.0) == pytest.approx(1 + 13 + 1 + 5)
+    assert ru(indexed, 0.0) - ru(TABLE, 0.0) == pytest.approx(3)
+    assert ru(indexed, 1.0) - ru(TABLE, 1.0) == pytest.approx(3)  # reads pay nothing more
+
+
+def test_the_shipped_allowance_counts_the_results_index_terms() -> None:
+    # Microsoft's table was measured with indexing off; the results container indexes
+    # five paths, a composite index of two and a vector index (as the Bicep deploys).
+    table = load_ru_table()
+    allowance = table.index_allowance
+    assert allowance is not None and allowance.verified is False  # an allowance
+    assert allowance.url.startswith("https://learn.microsoft.com/") and allowance.recorded
+    terms = allowance.terms(results_indexing_policy())
+    assert terms == {"included_paths": 5, "composite_paths": 2, "vector_indexes": 1}
+    assert table.result_index_ru == pytest.approx(
+        5 * allowance.per_included_path_ru
+        + 2 * allowance.per_composite_path_ru
+        + allowance.per_vector_index_ru
+    )
+    assert table.result_index_ru > 0
+    # A policy with one path more costs one path's allowance more.
+    wider = results_indexing_policy()
+    wider = {**wider, "includedPaths": [*wider["includedPaths"], {"path": "/labels/?"}]}
+    assert allowance.write_ru(wider) - table.result_index_ru == pytest.approx(
+        allowance.per_included_path_ru
+    )
 
 
 def test_request_units_follow_the_published_table_between_its_sizes() -> None:

@@ -29,6 +29,7 @@ PRICES = {
     "currency": "USD",
     "flex_on_demand_per_gb_s": 0.00002,
     "flex_per_million_executions": 0.4,
+    "flex_always_ready_baseline_per_gb_s": 0.000004,
     "cosmos_serverless_per_million_ru": 0.25,
     "cosmos_autoscale_per_100_ru_s_hour": 0.012,
     "cosmos_storage_per_gb_month": 0.25,

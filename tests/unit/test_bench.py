@@ -1,0 +1,90 @@
+"""The benchmarks' own plumbing, without models or emulators: every modality has real
+inputs of its own kind (issue 24: the batching suite handed sentences to the document
+modality, half an hour into ``make bench``), the end-to-end files cover every modality
+they claim from the first few, the paused mix's storage stop resumes what it stopped,
+and the suites' results land where ``prism plan`` looks for them. Running every suite
+on a tiny budget is ``tests/integration/test_bench_quick.py``."""
+
+from __future__ import annotations
+
+import http.server
+import subprocess
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import bench.__main__
+from bench import batching, budget, pipeline
+from prism.commands import measurements
+from prism.modality import Modality
+from prism.routing import route
+
+
+@pytest.mark.parametrize("modality", list(Modality))
+def test_every_modality_has_real_inputs_of_its_own_kind(modality: Modality) -> None:
+    inputs = batching.payloads(modality)
+    assert inputs
+    routed = {route(data[:4096], size=len(data), name="input").modality for data in inputs}
+    assert routed == {modality}
+
+
+def test_the_batching_suite_measures_the_modalities_that_batch() -> None:
+    assert set(batching.MODALITIES) == {Modality.IMAGE, Modality.AUDIO, Modality.TEXT}
+    assert batching.QUICK.items is not None
+    assert batching.QUICK.items <= 2
+    assert batching.QUICK.rounds == 1
+
+
+def test_the_end_to_end_files_have_every_modality_from_the_third_and_the_shares_per_ten() -> None:
+    kinds = [route(data[:4096], size=len(data), name=name).modality.value
+             for name, data in pipeline.mixed_files(10)]  # fmt: skip
+    assert set(kinds[:3]) == {"image", "audio", "text"}
+    assert Counter(kinds) == {"image": 4, "audio": 1, "text": 5}
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_the_paused_mix_stops_storage_asks_health_and_always_resumes_it() -> None:
+    storage = subprocess.Popen(["sleep", "30"])
+    seen: list[str] = []  # the storage process's state when health is asked
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(_state(storage.pid))
+            self.send_response(503)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        answer = budget._pause(storage.pid, 0.2, f"http://127.0.0.1:{server.server_address[1]}")
+        assert seen == ["T"]  # asked while storage was stopped
+        assert answer["status"] == 503
+        assert _state(storage.pid) in {"S", "R"}  # and running again after
+    finally:
+        server.shutdown()
+        server.server_close()
+        storage.kill()
+        storage.wait()
+
+
+def test_an_unknown_suite_is_refused_before_anything_runs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        bench.__main__.main(["--only", "models,nonsense"])
+    assert exited.value.code == 2
+    assert "unknown suite nonsense" in capsys.readouterr().err
+
+
+def test_results_go_where_plan_and_cost_read_them_and_quick_ones_elsewhere() -> None:
+    assert bench.__main__.RESULTS_DIR == measurements.LOCAL_DIR
+    assert bench.__main__.QUICK_RESULTS_DIR.parent == measurements.LOCAL_DIR
+    assert measurements.LOCAL_DIR.parent / "reference" == measurements.REFERENCE_DIR
