@@ -101,7 +101,7 @@ QUANTILES = (0.5, 0.95, 0.99)
 # Positions sampled inside each step's arrivals for the latency distribution.
 _SUBSTEPS = np.array([0.125, 0.375, 0.625, 0.875])
 STEP_CHOICES = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)  # seconds that divide a minute
-ASSUMED_APP_START_S = 5.0  # import function_app + load a model, when not measured
+ASSUMED_APP_START_S = 5.0  # the app's import and a model's load, when not measured
 
 ASSUMPTIONS = (
     "Scale decisions: every {scale_every:g} s each function asks for ceil((messages waiting "
