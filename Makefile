@@ -19,7 +19,7 @@ TORCH_PIP_ARGS ?=
 BUILD_VENV   := .venv-build
 BUILD_STAMP  := $(BUILD_VENV)/.installed
 
-.PHONY: demo test setup node-deps system-deps models lint typecheck unit bench load clean checkov
+.PHONY: demo test setup node-deps system-deps models lint typecheck unit bench load mutation clean checkov
 
 demo: setup node-deps models
 	$(BIN)/prism demo
@@ -115,5 +115,11 @@ bench: setup models
 load: setup node-deps models
 	$(BIN)/python -m bench.load
 
+# Mutation testing of the core's decisions with mutmut (docs/mutation.md): the unit tests
+# against every mutant of routing, results, queries, receipts, the batcher, single flight
+# and the pipeline; tens of minutes, so not in `make test`. Writes bench/results/mutation.json.
+mutation: setup
+	$(BIN)/python -m bench.mutation
+
 clean:
-	rm -rf models/build .prism bench/results
+	rm -rf models/build .prism bench/results mutants

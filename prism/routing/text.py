@@ -34,7 +34,7 @@ def utf8_text(head: bytes, size: int, tail: bytes) -> str | None:
         text = codecs.getincrementaldecoder("utf-8")("strict").decode(head, final=complete)
         if tail and not complete:
             # The tail may start inside a character: skip up to 3 continuation bytes.
-            start = next((i for i in range(min(3, len(tail))) if tail[i] & 0xC0 != 0x80), 0)
+            start = next((i for i in range(min(4, len(tail))) if tail[i] & 0xC0 != 0x80), 0)
             tail[start:].decode("utf-8")
     except UnicodeDecodeError:
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import given, settings
@@ -274,3 +275,185 @@ def test_an_item_run_alone_that_fails_fails_only_its_caller() -> None:
 def test_a_negative_minimum_backlog_is_refused() -> None:
     with pytest.raises(ValueError, match="min_backlog"):
         BatchPolicy(min_backlog=-1)
+
+
+async def batch_taken(batcher: MicroBatcher[int, int], items: int) -> None:
+    """Until ``items`` are submitted and none waits any more: they are in a model call."""
+    async with asyncio.timeout(10):
+        while batcher.outstanding < items or batcher.waiting:
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("given_up", [[1, 2, 3], [-1, 2, 3]], ids=["batch_ran", "batch_failed"])
+def test_a_caller_that_gave_up_does_not_keep_its_batch_peers_from_their_outcomes(
+    given_up: list[int],
+) -> None:
+    async def scenario() -> tuple[list[object], bool, int]:
+        gate = threading.Event()  # holds the batch inside the model call
+        batcher = MicroBatcher(Recorder(gate), BatchPolicy(max_batch_size=3, max_wait_ms=10_000))
+        tasks = [asyncio.create_task(batcher.submit(i)) for i in given_up]
+        await batch_taken(batcher, 3)
+        tasks[0].cancel()  # its invocation timed out while the model ran
+        await asyncio.sleep(0)
+        gate.set()
+        peers = await asyncio.wait_for(asyncio.gather(*tasks[1:]), timeout=10)
+        later = await asyncio.wait_for(batcher.submit(4), timeout=10)
+        await asyncio.wait_for(batcher.close(), timeout=10)
+        return list(peers), tasks[0].cancelled(), later
+
+    peers, cancelled, later = asyncio.run(scenario())
+    assert peers == [4, 6]
+    assert cancelled
+    assert later == 8
+
+
+def test_a_queue_that_holds_exactly_one_full_batch_is_allowed() -> None:
+    assert BatchPolicy(max_batch_size=4, max_queue=4).max_queue == 4
+
+
+def test_a_closed_batcher_and_a_miscounting_model_are_named_in_their_errors() -> None:
+    async def scenario() -> None:
+        named = MicroBatcher(Recorder(), BatchPolicy(min_backlog=8), name="text-batcher")
+        wrong: MicroBatcher[int, int] = MicroBatcher(
+            lambda items: [], BatchPolicy(min_backlog=8), name="image-batcher"
+        )
+        with pytest.raises(RuntimeError, match=r"^image-batcher: 0 outputs for 1 input$"):
+            await wrong.submit(1)
+        await named.close()
+        await wrong.close()
+        with pytest.raises(BatcherClosedError, match=r"^text-batcher is closed$"):
+            await named.submit(1)
+        unnamed = MicroBatcher(Recorder(), BatchPolicy())
+        await unnamed.close()
+        with pytest.raises(BatcherClosedError, match=r"^batcher is closed$"):
+            await unnamed.submit(1)
+
+    asyncio.run(scenario())
+
+
+def test_the_worker_task_is_named_after_its_batcher() -> None:
+    async def scenario() -> set[str]:
+        batcher = MicroBatcher(Recorder(), BatchPolicy(), name="text-batcher")
+        names = {task.get_name() for task in asyncio.all_tasks()}
+        await batcher.close()
+        return names
+
+    assert "text-batcher" in asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("min_backlog", [0, 8], ids=["batched", "alone"])
+def test_model_calls_run_on_the_executor_the_batcher_was_given(min_backlog: int) -> None:
+    threads: list[str] = []
+
+    def process(items: Sequence[int]) -> list[int]:
+        threads.append(threading.current_thread().name)
+        return [2 * item for item in items]
+
+    async def scenario() -> list[object]:
+        with ThreadPoolExecutor(1, thread_name_prefix="model") as executor:
+            policy = BatchPolicy(max_batch_size=2, min_backlog=min_backlog)
+            batcher = MicroBatcher(process, policy, executor=executor)
+            results = await submit_all(batcher, [1, 2])
+            await batcher.close()
+            return results
+
+    assert asyncio.run(scenario()) == [2, 4]
+    assert threads and all(name.startswith("model") for name in threads)
+
+
+def test_items_run_alone_below_the_backlog_are_counted_as_batches_of_one() -> None:
+    sizes: list[int] = []
+
+    async def scenario() -> None:
+        policy = BatchPolicy(max_batch_size=4, min_backlog=8)
+        batcher = MicroBatcher(Recorder(), policy, on_batch=sizes.append)
+        await submit_all(batcher, [1, 2, 3])
+        await batcher.close()
+
+    asyncio.run(scenario())
+    assert sizes == [1, 1, 1]
+
+
+def test_while_other_calls_run_a_batch_waits_for_company_until_it_is_full() -> None:
+    async def scenario() -> list[list[int]]:
+        recorder = HeldFirstCall()
+        # The deadline is far off: only an item joining the waiting batch can flush it.
+        policy = BatchPolicy(max_batch_size=2, max_wait_ms=900, max_in_flight=2)
+        batcher = MicroBatcher(recorder, policy)
+        first = asyncio.create_task(batcher.submit(0))  # holds one model slot
+        await batch_taken(batcher, 1)
+        second = asyncio.create_task(batcher.submit(1))
+        await batch_taken(batcher, 2)  # taken into a batch that waits for company
+        third = asyncio.create_task(batcher.submit(2))
+        assert list(await asyncio.wait_for(asyncio.gather(second, third), timeout=10)) == [2, 4]
+        recorder.release.set()
+        await first
+        await batcher.close()
+        return recorder.batches
+
+    assert asyncio.run(scenario())[0] == [1, 2]
+
+
+def test_with_two_free_model_slots_waiting_items_are_shared_between_them() -> None:
+    async def scenario() -> list[list[int]]:
+        gate = threading.Event()
+        recorder = Recorder(gate)
+        policy = BatchPolicy(max_batch_size=8, max_wait_ms=0, max_in_flight=2)
+        batcher = MicroBatcher(recorder, policy)
+        tasks = [asyncio.create_task(batcher.submit(i)) for i in range(4)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
+        await batcher.close()
+        return recorder.batches
+
+    batches = asyncio.run(scenario())
+    # Half of the four waiting items in the first call, the rest in the other slot.
+    assert sorted(batches)[0] == [0, 1]
+    assert sorted(i for batch in batches for i in batch) == [0, 1, 2, 3]
+
+
+def test_an_idle_batcher_never_delays_a_lone_item_even_after_earlier_calls() -> None:
+    async def scenario() -> list[int]:
+        # A wait far longer than the test's timeout: only "idle → run now" can pass.
+        policy = BatchPolicy(max_batch_size=64, max_wait_ms=60_000, max_in_flight=2)
+        batcher = MicroBatcher(Recorder(), policy)
+        results = [await asyncio.wait_for(batcher.submit(i), timeout=10) for i in range(3)]
+        await batcher.close()
+        return results
+
+    assert asyncio.run(scenario()) == [0, 2, 4]
+
+
+def test_a_batcher_at_work_reports_no_error_to_its_event_loop() -> None:
+    errors: list[dict[str, object]] = []
+
+    async def scenario() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _, context: errors.append(context))
+        batcher = MicroBatcher(Recorder(), BatchPolicy(max_batch_size=2, max_wait_ms=1))
+        await submit_all(batcher, [1, -1, 2, 3])
+        await batcher.close()
+
+    asyncio.run(scenario())
+    assert errors == []
+
+
+def test_every_running_call_counts_against_the_free_slots() -> None:
+    async def scenario() -> list[list[int]]:
+        gate = threading.Event()  # holds every model call
+        recorder = Recorder(gate)
+        policy = BatchPolicy(max_batch_size=2, max_wait_ms=900, max_in_flight=3)
+        batcher = MicroBatcher(recorder, policy)
+        tasks = []
+        for item in range(3):
+            tasks.append(asyncio.create_task(batcher.submit(item)))
+            await batch_taken(batcher, item + 1)
+        # Two calls run, one slot is free: the third batch waits for company.
+        tasks.append(asyncio.create_task(batcher.submit(3)))
+        await batch_taken(batcher, 4)
+        gate.set()
+        assert await asyncio.wait_for(asyncio.gather(*tasks), timeout=10) == [0, 2, 4, 6]
+        await batcher.close()
+        return recorder.batches
+
+    assert sorted(asyncio.run(scenario())) == [[0], [1], [2, 3]]
