@@ -11,6 +11,17 @@ from prism.capacity import Inputs
 from prism.cost import MODALITIES, Measured
 
 STREAMS = (*MODALITIES, "quarantined")
+# Round prices for the plan's tests (the shipped table is prism/cost/prices.json).
+PRICES = {
+    "currency": "USD",
+    "flex_on_demand_per_gb_s": 0.00002,
+    "flex_per_million_executions": 0.4,
+    "flex_always_ready_baseline_per_gb_s": 0.000004,
+    "cosmos_serverless_per_million_ru": 0.25,
+    "cosmos_autoscale_per_100_ru_s_hour": 0.012,
+    "cosmos_storage_per_gb_month": 0.25,
+    "event_grid_per_million_operations": 0.6,
+}
 
 
 def plan_inputs(measured: Measured, prices: dict[str, Any], **extra: Any) -> Inputs:

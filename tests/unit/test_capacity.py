@@ -25,18 +25,8 @@ from prism.capacity import (
 from prism.cost import Measured
 from prism.devhost.config import HostConfig
 from prism.errors import ConfigurationError
-from tests.unit.cost_inputs import only, plan_inputs
+from tests.unit.cost_inputs import PRICES, only, plan_inputs
 
-PRICES = {
-    "currency": "USD",
-    "flex_on_demand_per_gb_s": 0.00002,
-    "flex_per_million_executions": 0.4,
-    "flex_always_ready_baseline_per_gb_s": 0.000004,
-    "cosmos_serverless_per_million_ru": 0.25,
-    "cosmos_autoscale_per_100_ru_s_hour": 0.012,
-    "cosmos_storage_per_gb_month": 0.25,
-    "event_grid_per_million_operations": 0.6,
-}
 MEASURED = Measured(
     cpu_s_batched=0.010, cpu_s_unbatched=0.012, fp32_extra_cpu_s=0.0, io_s=0.040,
     document_kb=1.0, storage_per_file_policy=0.0, storage_per_file_hot=0.0, entry_kb=0.4,

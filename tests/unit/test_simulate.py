@@ -37,18 +37,8 @@ from prism.capacity.simulate import (
 from prism.cli import main
 from prism.cost import Measured
 from prism.errors import ConfigurationError
-from tests.unit.cost_inputs import only, plan_inputs
+from tests.unit.cost_inputs import PRICES, only, plan_inputs
 
-PRICES = {
-    "currency": "USD",
-    "flex_on_demand_per_gb_s": 0.00002,
-    "flex_per_million_executions": 0.4,
-    "flex_always_ready_baseline_per_gb_s": 0.000004,
-    "cosmos_serverless_per_million_ru": 0.25,
-    "cosmos_autoscale_per_100_ru_s_hour": 0.012,
-    "cosmos_storage_per_gb_month": 0.25,
-    "event_grid_per_million_operations": 0.6,
-}
 # 10 ms of CPU and 40 ms of I/O a file: a 1-core instance serves 100 files/s.
 MEASURED = Measured(
     cpu_s_batched=0.010, cpu_s_unbatched=0.010, fp32_extra_cpu_s=0.0, io_s=0.040,

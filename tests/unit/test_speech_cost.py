@@ -23,19 +23,10 @@ from prism.cost.speech import (
     speech_from_bench,
 )
 from prism.errors import ConfigurationError
+from tests.unit.cost_inputs import PRICES as COST_PRICES
 from tests.unit.cost_inputs import only, plan_inputs, write_bench_files
 
-PRICES = {
-    "currency": "USD",
-    "flex_on_demand_per_gb_s": 0.00002,
-    "flex_per_million_executions": 0.4,
-    "flex_always_ready_baseline_per_gb_s": 0.000004,
-    "cosmos_serverless_per_million_ru": 0.25,
-    "cosmos_autoscale_per_100_ru_s_hour": 0.012,
-    "cosmos_storage_per_gb_month": 0.25,
-    "event_grid_per_million_operations": 0.6,
-    "managed_speech_per_audio_hour": 1.2,
-}
+PRICES = {**COST_PRICES, "managed_speech_per_audio_hour": 1.2}
 # A 4 s utterance costs 0.5 CPU s, a window of 24 s of speech 1.0 CPU s: the line
 # through them is 0.4 s a window plus 0.025 s per second of speech.
 UTTERANCE = SpeechWindow(speech_s=4.0, cpu_s=0.5)
