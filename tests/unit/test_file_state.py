@@ -66,7 +66,8 @@ def test_a_file_whose_current_version_has_no_result_yet_is_pending() -> None:
     older = result("incoming", "a.txt", '"1"', "2026-01-01T00:00:00.000Z")
     results.upsert(older)  # the result of the version it replaced is not its
     found = lookup(results, Incoming(**{"a.txt": '"2"'}), "a.txt")
-    assert (found.state, found.id, found.result) == (
+    assert (found.name, found.state, found.id, found.result) == (
+        "a.txt",
         "pending",
         blob_result_id("incoming", "a.txt", '"2"'),
         None,
@@ -93,6 +94,7 @@ def test_a_name_with_neither_a_file_nor_a_result_is_not_found() -> None:
         file_state(cast(DocumentContainer, FakeDocuments()), cast(BlobStore, blobs),
                    "incoming", "never.txt")  # fmt: skip
     assert caught.value.code is ErrorCode.NOT_FOUND
+    assert caught.value.message == "no file and no result with this name"
 
 
 def test_a_files_state_holds_its_name_state_id_and_result() -> None:
@@ -119,3 +121,21 @@ def test_every_result_is_read_once_newest_first_a_page_at_a_time() -> None:
     read = [int(str(d["id"]), 16) for d in every_result(cast(DocumentContainer, results), 2)]
     assert read == [6, 5, 4, 3, 2, 1, 0]
     assert list(every_result(cast(DocumentContainer, FakeDocuments()))) == []
+
+
+class AskedLimits(FakeDocuments):
+    def __init__(self) -> None:
+        super().__init__()
+        self.limits: list[int] = []
+
+    def page(self, conditions: Any = (), **kwargs: Any) -> list[dict[str, object]]:
+        self.limits.append(kwargs["limit"])
+        return super().page(conditions, **kwargs)
+
+
+def test_the_fallback_for_a_file_no_longer_there_reads_one_document() -> None:
+    results = AskedLimits()
+    for n in range(3):
+        results.upsert(result("incoming", "gone.txt", f'"{n}"', f"2026-01-0{n + 1}T00:00:00.000Z"))
+    assert lookup(results, Incoming(), "gone.txt").state == "gone"
+    assert results.limits == [1]

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import pytest
 
+from prism import telemetry
 from prism.errors import ErrorCode
 from prism.jobs import Job
 from prism.pipeline import QUARANTINE_TAG, TIERING_MIN_BYTES, TIERING_TAG, Pipeline
@@ -36,6 +37,7 @@ class MemoryBlobs:
         self.tags: dict[tuple[str, str], dict[str, str]] = {}
         self.containers = {"incoming"}
         self.ranges: list[tuple[str, str, int, int, str | None]] = []
+        self.heads: list[int] = []
 
     def put(self, name: str, data: bytes, content_type: str | None = None) -> str:
         etag = f'"0x{len(self.blobs) + 1}"'
@@ -53,6 +55,7 @@ class MemoryBlobs:
         return data, etag
 
     def read_head(self, container: str, name: str, length: int) -> tuple[BlobInfo, bytes]:
+        self.heads.append(length)
         data, etag = self._held(container, name, None)
         content_type = self.blobs[container, name][2]
         return BlobInfo(container, name, etag, len(data), content_type, T0), data[:length]
@@ -93,11 +96,18 @@ def ingest_pipeline(model_dir: Path | None = None) -> tuple[Pipeline, MemoryBlob
     settings = load_settings(
         {}, text_batch_size=1, **({"model_dir": model_dir} if model_dir else {})
     )
-    pipeline = make_pipeline(settings)
+    stubs = make_pipeline(settings)
     for queue in settings.modality_queues.values():
-        pipeline.queues.ensure_queue(queue)
+        stubs.queues.ensure_queue(queue)
     blobs = MemoryBlobs()
-    pipeline.blobs = cast(BlobStore, blobs)
+    pipeline = Pipeline(
+        settings,
+        blobs=cast(BlobStore, blobs),
+        queues=stubs.queues,
+        results=stubs.results,
+        engine=stubs.engine,
+        cache=stubs.cache,
+    )
     return pipeline, blobs
 
 
@@ -135,6 +145,7 @@ def test_a_blob_is_queued_as_a_job_for_its_version_on_its_modalitys_queue() -> N
     assert job.route_ms == round(outcome.route_ms, 3)
     assert abs((datetime.now(UTC) - job.enqueued_at).total_seconds()) < 60
     assert queued(pipeline, "image") == [] and stored(pipeline) == []  # no result yet
+    assert blobs.heads == [HEAD_BYTES] and blobs.ranges == []  # one ranged read, no more
 
 
 @pytest.mark.parametrize(
@@ -278,3 +289,55 @@ def test_a_rejected_version_is_moved_while_a_newer_one_or_none_is_left_alone(
     assert blobs.tags[quarantine, "archive.zip"] == {QUARANTINE_TAG: "unsupported_type"}
     left = {"replaced": {("incoming", "archive.zip"): (b"new", '"0xnew"', None)}, "deleted": {}}
     assert {k: v for k, v in blobs.blobs.items() if k[0] == "incoming"} == left[meanwhile]
+
+
+def test_a_one_byte_blob_is_routed_like_any_other() -> None:
+    pipeline, blobs = ingest_pipeline()
+    blobs.put("a.txt", b"a")
+    assert pipeline.ingest("incoming", "a.txt").action == "queued"
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "claimed"),
+    [("photo.jpg", None, "JPEG images"), ("photo.jpg", "application/pdf", "PDF documents")],
+    ids=["by_name", "by_content_type"],
+)
+def test_a_rejection_names_what_the_blob_was_declared_as(
+    name: str, content_type: str | None, claimed: str
+) -> None:
+    pipeline, blobs = ingest_pipeline()
+    blobs.put(name, ZIP, content_type)
+    outcome = pipeline.ingest("incoming", name)
+    assert outcome.error is not None
+    assert outcome.error.message.startswith(
+        f"the file is declared as {claimed} but its content is ZIP archives"
+    )
+
+
+def test_a_large_blob_replaced_before_it_is_tagged_leaves_the_newer_version_untagged() -> None:
+    pipeline, blobs = ingest_pipeline()
+    blobs.put("large.png", PNG + bytes(TIERING_MIN_BYTES))
+    set_tags = blobs.set_tags
+
+    def replaced_first(*args: Any, **kwargs: Any) -> bool:
+        blobs.blobs["incoming", "large.png"] = (PNG + bytes(TIERING_MIN_BYTES), '"0xnew"', None)
+        return set_tags(*args, **kwargs)
+
+    blobs.set_tags = replaced_first  # type: ignore[method-assign]
+    assert pipeline.ingest("incoming", "large.png").action == "gone"
+    assert blobs.tags == {} and queued(pipeline, "image") == []
+
+
+def test_ingest_records_each_route_and_each_rejection(monkeypatch: pytest.MonkeyPatch) -> None:
+    routed: list[tuple[str, str, float]] = []
+    rejected: list[tuple[str, str]] = []
+    monkeypatch.setattr(telemetry, "record_routed", lambda *args: routed.append(args))
+    monkeypatch.setattr(telemetry, "record_rejected", lambda *args: rejected.append(args))
+    pipeline, blobs = ingest_pipeline()
+    blobs.put("a.txt", b"words")
+    blobs.put("b.zip", ZIP)
+    pipeline.ingest("incoming", "a.txt")
+    pipeline.ingest("incoming", "b.zip")
+    ((modality, detected_by, route_ms),) = routed
+    assert (modality, detected_by) == ("text", "text") and 0 <= route_ms < 3_600_000
+    assert rejected == [("unrouted", "unsupported_type")]

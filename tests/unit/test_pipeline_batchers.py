@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from prism import telemetry
-from prism.inference.batcher import BatchPolicy, MicroBatcher
+from prism.inference.batcher import BatcherClosedError, BatchPolicy, MicroBatcher
 from prism.modalities.base import Outcome
 from prism.modality import Modality
 from prism.settings import load_settings
@@ -126,3 +126,16 @@ def test_a_batcher_runs_its_own_modalitys_model_and_records_each_batch(
     assert engine.modalities == [Modality.TEXT]
     assert recorded == [("text", 1)]
     assert engine_of(pipeline).calls == [b"words"]
+
+
+def test_closing_the_pipeline_closes_this_loops_batchers_at_once() -> None:
+    pipeline = make_pipeline(BATCHING)
+
+    async def scenario() -> None:
+        text = pipeline.batcher(Modality.TEXT)
+        await pipeline.close()
+        assert asyncio.get_running_loop() not in pipeline._batchers
+        with pytest.raises(BatcherClosedError):
+            await text.submit(b"words")
+
+    asyncio.run(scenario())

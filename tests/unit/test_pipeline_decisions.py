@@ -38,8 +38,10 @@ class PricingEngine(StubEngine):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.priced: list[tuple[Modality, int, bytes]] = []
+        self.headers: list[Modality] = []
 
     def header_bytes(self, modality: Modality) -> int:
+        self.headers.append(modality)
         return 4
 
     def cost(self, modality: Modality, size: int, head: bytes) -> Cost:
@@ -78,6 +80,7 @@ def test_a_body_is_routed_by_its_content_and_recorded_as_an_http_source() -> Non
     assert {"route", "cache", "inference"} <= set(document["timings_ms"])
     # Priced from its size and its first header bytes, before the model ran.
     assert engine.priced == [(Modality.TEXT, len(WORDS), WORDS[:4])]
+    assert engine.headers == [Modality.TEXT]
     assert engine.calls == [WORDS]
 
 
@@ -282,6 +285,7 @@ def test_a_job_is_priced_under_its_modality_from_its_blobs_first_bytes() -> None
     pipeline.engine = engine = PricingEngine(pipeline.settings)
     assert asyncio.run(pipeline.process(a_job())) is not None
     assert engine.priced == [(Modality.TEXT, 10, b"some")]
+    assert engine.headers == [Modality.TEXT]
 
 
 def test_the_same_content_under_another_name_is_a_cache_hit_that_runs_no_model() -> None:
@@ -345,3 +349,15 @@ def test_an_inputs_outcome_is_recorded_once_with_its_stage_times_in_milliseconds
     assert ok_times["inference_ms"] == document["timings_ms"]["inference"]
     assert 0 <= ok_times["write_ms"] < 3_600_000
     assert (ok_times["error_code"], bad_times["error_code"]) == (None, "corrupt")
+
+
+def test_a_cache_hit_is_recorded_with_no_inference_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    processed: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        telemetry, "record_processed", lambda modality, status, **times: processed.append(times)
+    )
+    pipeline = queue_pipeline(OneBlob(b"some words"))
+    asyncio.run(pipeline.process(a_job("a.txt")))
+    asyncio.run(pipeline.process(a_job("b.txt")))  # the same content: a hit
+    assert processed[0]["inference_ms"] > 0
+    assert processed[1]["inference_ms"] == 0.0

@@ -110,9 +110,11 @@ def test_each_signature_proves_its_label(head: bytes, label: str) -> None:
         bmp(reserved=b"\0\0\0\1"),  # "BM" then text-like fields
         bmp()[:17],
         pe(signature=b"NE\0\0"),
+        b"XZ" + pe()[2:],  # a PE header without "MZ"
         pe(length=63),
         b"\xff\xfb\x90",  # a frame header cut short
         b"\xff\xcb\x90\x64" + bytes(8),  # no frame sync
+        b"\xfe\xfb\x90\x64" + bytes(8),  # nor without its first byte
         b"\xff\xeb\x90\x64" + bytes(8),  # version 1 is reserved
         b"\xff\xf9\x90\x64" + bytes(8),  # layer 0 is reserved
         b"\xff\xfb\x00\x64" + bytes(8),  # free bitrate
@@ -221,6 +223,7 @@ def test_a_character_cut_at_either_end_of_a_partial_read_is_still_text() -> None
         ("x, one two three four five\ny, z\n", True, "txt"),  # prose has long cells
         ("x, one two three four\ny, z\n", True, "csv"),
         ("just some words", True, "txt"),
+        ('X<?xml version="1.0"?>', True, "txt"),  # a declaration after other text
     ],
 )
 def test_common_text_formats_are_told_from_their_first_characters(
@@ -284,6 +287,7 @@ def test_a_confident_model_decides_and_without_one_unknown_bytes_are_refused() -
     with pytest.raises(PermanentError) as caught:
         route_binary("a.mp3", None)
     assert caught.value.code is ErrorCode.UNSUPPORTED_TYPE
+    assert "unidentified or random binary data are not supported yet" in caught.value.message
 
 
 def test_the_model_sees_the_head_the_tail_and_the_size() -> None:
@@ -395,3 +399,9 @@ def test_a_guess_gives_the_probability_of_any_label_it_ranked() -> None:
     guess = ContentGuess("mp3", 0.5, False, (("mp3", 0.5), ("wav", 0.2)))
     assert guess.probability("wav") == 0.2
     assert guess.probability("png") == 0.0
+
+
+def test_utf8_with_too_many_control_bytes_is_text_when_an_unsure_model_says_so() -> None:
+    noisy = b"a\x01" * 50  # UTF-8, but half of it control bytes: the sniffing refuses it
+    found = route(noisy, size=len(noisy), magika=unsure("python"), settings=LIMITS)
+    assert found == Route(Modality.TEXT, "text/plain", "magika")

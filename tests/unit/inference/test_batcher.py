@@ -13,6 +13,10 @@ from hypothesis import strategies as st
 
 from prism.inference.batcher import BatcherClosedError, BatchPolicy, MicroBatcher
 
+# Each test takes well under a second: a batcher that deadlocks (a mutant's, under
+# `make mutation`) fails its test in 5 s instead of holding it to the 20 s limit.
+pytestmark = pytest.mark.timeout(5)
+
 
 class Recorder:
     """Doubles numbers; raises for negative ones; records every batch it was given."""
@@ -457,3 +461,20 @@ def test_every_running_call_counts_against_the_free_slots() -> None:
         return recorder.batches
 
     assert sorted(asyncio.run(scenario())) == [[0], [1], [2, 3]]
+
+
+def test_with_two_slots_free_while_another_call_runs_an_item_does_not_wait() -> None:
+    async def scenario() -> int:
+        recorder = HeldFirstCall()
+        # A wait far longer than the test's timeout: only "slots free → run now" can pass.
+        policy = BatchPolicy(max_batch_size=8, max_wait_ms=60_000, max_in_flight=3)
+        batcher = MicroBatcher(recorder, policy)
+        first = asyncio.create_task(batcher.submit(0))  # holds one of the three slots
+        await batch_taken(batcher, 1)
+        result = await asyncio.wait_for(batcher.submit(1), timeout=4)
+        recorder.release.set()
+        await first
+        await batcher.close()
+        return result
+
+    assert asyncio.run(scenario()) == 2
