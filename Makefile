@@ -19,7 +19,7 @@ TORCH_PIP_ARGS ?=
 BUILD_VENV   := .venv-build
 BUILD_STAMP  := $(BUILD_VENV)/.installed
 
-.PHONY: demo test setup node-deps system-deps models lint typecheck unit bench load mutation clean checkov
+.PHONY: demo test setup node-deps system-deps models lint typecheck unit bench load mutation docs clean checkov
 
 demo: setup node-deps models
 	$(BIN)/prism demo
@@ -120,6 +120,11 @@ load: setup node-deps models
 # and the pipeline; tens of minutes, so not in `make test`. Writes bench/results/mutation.json.
 mutation: setup
 	$(BIN)/python -m bench.mutation
+
+# The tables in the README and docs/ that a command prints, rewritten from its output
+# (bench/docs.py); tests/unit/test_generated_docs.py fails on one that differs.
+docs: setup
+	$(BIN)/python -m bench.docs
 
 clean:
 	rm -rf models/build .prism bench/results mutants

@@ -62,6 +62,21 @@ def describe(document: dict[str, Any]) -> str:
     return summarize(document.get("modality"), document.get("result"))
 
 
+def markdown_table(rows: list[list[str]], headers: list[str]) -> str:
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(cells) + " |"
+
+    return "\n".join([line(headers), line(["---"] * len(headers)), *map(line, rows)])
+
+
+def report(rows: list[list[str]], headers: list[str], notes: list[str], *, markdown: bool) -> str:
+    """A table and the notes under it: aligned text for a terminal, or Markdown (a note a
+    paragraph) for the generated tables of the docs."""
+    if markdown:
+        return "\n\n".join([markdown_table(rows, headers), *notes])
+    return "\n".join([format_table(rows, headers), "", *notes])
+
+
 def format_table(rows: list[list[str]], headers: list[str]) -> str:
     widths = [
         max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)

@@ -622,7 +622,7 @@ def _notes(result: Plan) -> list[str]:
         by = cosmos["autoscale_max_by"]
         notes.append(
             f"At {at}: set resultsMaxThroughput={cosmos['autoscale_max_ru_s']} (peak needs "
-            f"{by['by_peak']:,}; Cosmos DB's minimum for {_gb_text(cosmos['results_gb_steady'])} "
+            f"{by['by_peak']:,}; Cosmos DB's minimum for {gb_text(cosmos['results_gb_steady'])} "
             f"stored is {cosmos['autoscale_minimum_ru_s']:,.0f}: 10 RU/s per GB, at least "
             "1,000, and never under a tenth of the highest maximum ever set)."
         )
@@ -673,8 +673,10 @@ def render_notes(plans: list[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(note for plan in plans for note in plan.get("notes", [])))
 
 
-def _gb_text(gb: float) -> str:
-    return f"{gb / 1000:,.1f} TB" if gb >= 1000 else f"{gb:,.1f} GB"
+def gb_text(gb: float) -> str:
+    if gb >= 1000:
+        return f"{gb / 1000:,.1f} TB"
+    return f"{gb:,.1f} GB" if gb >= 1 or gb == 0 else f"{gb * 1000:,.0f} MB"
 
 
 def _daily(files_per_day: int, mix: dict[str, float], stream: str) -> float:

@@ -1140,7 +1140,7 @@ def command(
             document["load_comparison"] = comparison
         print(json.dumps(document, indent=2))
         return 0
-    print(render(sims))
+    print(render(sims, markdown=args.markdown))
     if comparison is not None:
         print()
         print(render_comparison(comparison))
@@ -1195,8 +1195,10 @@ def _count(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 else f"{value:,.1f}"
 
 
-def render(sims: list[Simulation]) -> str:
-    from prism.summary import format_table
+def render(sims: list[Simulation], *, markdown: bool = False) -> str:
+    """The day's figures as a table; in Markdown without the simulation's own run time,
+    so that the docs' generated table is the same on every run."""
+    from prism.summary import report
 
     rows: list[list[str]] = []
     figures = [s.figures for s in sims]
@@ -1254,17 +1256,16 @@ def render(sims: list[Simulation]) -> str:
     rows.append(
         [f"{currency} for the day: total"] + [f"{f['cost']['total']:,.2f}" for f in figures]
     )
-    rows.append(
-        ["simulation: steps, seconds"]
-        + [f"{f['steps']:,}, {f['runtime_s']:.2f} s" for f in figures]
-    )
+    if not markdown:
+        rows.append(
+            ["simulation: steps, seconds"]
+            + [f"{f['steps']:,}, {f['runtime_s']:.2f} s" for f in figures]
+        )
     headers = ["", *(f"{_count(s.files_per_day)} files/day" for s in sims)]
     shape, platform = sims[0].shape, sims[0].platform
     first = figures[0]["arrivals"]
     burst = first["peak_per_s"] / first["average_per_s"]
     notes = [
-        "",
-        "",
         f"The day: a wave of ±{shape.swing:.0%} peaking at {_at(round(shape.peak_hour * 60))} "
         f"and a burst of {burst:.3g}× the average for {shape.burst_minutes} min from "
         f"{_at(shape.burst_at)}; steps of {platform.step:g} s; the evening before "
@@ -1284,7 +1285,7 @@ def render(sims: list[Simulation]) -> str:
             )
     notes.append("Assumed, as Microsoft does not publish it:")
     notes += [f"  - {text}" for text in figures[0]["assumptions"]]
-    return format_table(rows, headers) + "\n".join(notes)
+    return report(rows, headers, notes, markdown=markdown)
 
 
 def _first(figures: dict[str, Any]) -> str:

@@ -62,7 +62,8 @@ def measurements(given: Path | None = None) -> Measurements:
     required file; else :data:`REFERENCE_DIR`."""
     local, reference = LOCAL_DIR, REFERENCE_DIR
     if given is not None:
-        return _described(given, "local")
+        shipped = given.resolve() == reference.resolve()
+        return _described(given, "reference" if shipped else "local")
     present = [name for name in (*REQUIRED, *OPTIONAL) if (local / name).is_file()]
     if all(name in present for name in REQUIRED):
         return _described(local, "local")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prism.commands.arguments import (
     at_least_one,
@@ -20,7 +20,10 @@ from prism.commands.arguments import (
     whole_number,
 )
 from prism.commands.cost import INSTANCE_MB
-from prism.summary import format_table
+from prism.summary import report
+
+if TYPE_CHECKING:
+    from prism.commands.measurements import Measurements
 
 REFERENCE_RATES = (10_000, 1_000_000, 10_000_000)
 MAX_FILES_PER_DAY = 10**12
@@ -68,7 +71,16 @@ def register(subparsers: Any) -> None:
         "reference results in bench/reference)",
     )  # fmt: skip
     parser.add_argument("--prices", type=readable_file, help="a price table overriding the default")
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print JSON")
+    output.add_argument(
+        "--markdown", action="store_true",
+        help="print the table in Markdown (the docs' plan tables are this, `make docs`)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--brief", action="store_true",
+        help="only rate, instances, the binding limit, the preset and the monthly total",
+    )  # fmt: skip
     parser.add_argument(
         "--simulate",
         nargs="?",
@@ -140,7 +152,12 @@ def run(args: argparse.Namespace) -> int:
     if args.simulate is not None or args.plot or args.against_load:
         from prism.capacity.simulate import command
 
-        return command(args, inputs, rates, mix, source.directory)
+        if args.brief:
+            raise ConfigurationError("--brief goes with the plan, not with --simulate")
+        status = command(args, inputs, rates, mix, source.directory)
+        if not args.json:
+            print(_measured(source, args.markdown))
+        return status
     plans = [
         plan(
             rate,
@@ -158,9 +175,14 @@ def run(args: argparse.Namespace) -> int:
                     "plans": plans}  # fmt: skip
         print(json.dumps(document, indent=2))
         return 0
-    print(render(plans, inputs.prices["currency"]))
-    print(source.describe())
+    print(render(plans, inputs.prices["currency"], markdown=args.markdown, brief=args.brief))
+    print(_measured(source, args.markdown))
     return 0
+
+
+def _measured(source: Measurements, markdown: bool) -> str:
+    """Which measurements the figures come from: the last line, a paragraph in Markdown."""
+    return ("\n" if markdown else "") + source.describe()
 
 
 def _count(value: float) -> str:
@@ -171,20 +193,29 @@ def _count(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 else f"{value:,.2f}"
 
 
-def _gb(value: float) -> str:
-    return f"{value / 1000:,.1f} TB" if value >= 1000 else f"{value:,.1f} GB"
-
-
 def _preset(cosmos: dict[str, Any]) -> str:
     ceiling = cosmos["autoscale_max_ru_s"]
     return str(cosmos["preset"]) + (f", max {_count(ceiling)} RU/s" if ceiling else "")
 
 
-def render(plans: list[dict[str, Any]], currency: str) -> str:
+# The rows of --brief (with the monthly total): what to deploy and what it costs.
+BRIEF_ROWS = frozenset(
+    {"files per second, average / peak", "instances at the peak: all", "binds first",
+     "scale preset (Bicep scalePreset)"}
+)  # fmt: skip
+
+
+def render(
+    plans: list[dict[str, Any]], currency: str, *, markdown: bool = False, brief: bool = False
+) -> str:
+    from prism.capacity import gb_text as _gb
+    from prism.capacity import render_notes
+
     rows: list[list[str]] = []
 
     def row(label: str, values: list[str]) -> None:
-        rows.append([label, *values])
+        if not brief or label in BRIEF_ROWS or label == f"{currency} a month: total":
+            rows.append([label, *values])
 
     row("files per second, average / peak",
         [f"{_count(p['rate']['average_per_s'])} / {_count(p['rate']['peak_per_s'])}"
@@ -219,14 +250,12 @@ def render(plans: list[dict[str, Any]], currency: str) -> str:
             [f"{p['monthly_cost'][item]:,.2f}" for p in plans])  # fmt: skip
     headers = ["", *(f"{_count(p['files_per_day'])} files/day" for p in plans)]
     notes = [
-        "",
-        "",
         f"Mix {', '.join(f'{m} {s:.0%}' for m, s in plans[0]['mix'].items())}; peak "
         f"{plans[0]['peak_factor']:g}× the average. Limits with their sources: "
         "prism/capacity/limits.json (unverified figures flagged in --json).",
     ]
     speech = plans[0].get("speech")
-    if speech:
+    if speech and not brief:
         assumed = (
             " (assumed: as much as the benchmark's recording; --speech-minutes-per-file)"
             if speech["assumed"]
@@ -237,7 +266,6 @@ def render(plans: list[dict[str, Any]], currency: str) -> str:
             f"{assumed}, transcribed by Whisper int8 in windows of up to 29.5 s "
             "(speech.json of the measurements below)."
         )
-    from prism.capacity import render_notes
-
-    notes += render_notes(plans)
-    return format_table(rows, headers) + "\n".join(notes)
+    if not brief:
+        notes += render_notes(plans)
+    return report(rows, headers, notes, markdown=markdown)

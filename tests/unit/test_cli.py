@@ -64,6 +64,7 @@ REFUSED = [
     (["plan", "--results-ttl-days", "-5"], "digits 0-9"),
     (["plan", "--prices", A_DIRECTORY], "is a directory"),
     (["plan", "--bench-dir", MISSING], "does not exist"),
+    (["plan", "--json", "--markdown"], "not allowed with argument --json"),
     (["lifecycle", "simulate", "--workload", MISSING], "does not exist"),
     (["lifecycle", "simulate", "--inventory", A_DIRECTORY], "is a directory"),
     (["lifecycle", "simulate", "--workload", A_FILE, "--days", "0"], "at least 1"),

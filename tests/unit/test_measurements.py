@@ -127,6 +127,41 @@ def test_a_bench_dir_given_is_used_as_it_is(
     assert "pipeline.json is missing: run `make bench` first" in capsys.readouterr().err
 
 
+def test_the_reference_named_as_the_bench_dir_is_called_the_reference(
+    local: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slower_copy_of_the_reference(local)  # present, but not what was asked for
+    source = plan_json(capsys, "--bench-dir", "bench/reference")["measurements"]
+    assert (source["source"], source["directory"]) == ("reference", "bench/reference")
+
+
+def test_the_markdown_plan_is_the_text_plans_rows_and_brief_keeps_what_to_deploy(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def printed(*extra: str) -> list[str]:
+        assert main(["plan", "--bench-dir", "bench/reference", *extra]) == 0
+        return capsys.readouterr().out.splitlines()
+
+    text, markdown, brief = printed(), printed("--markdown"), printed("--markdown", "--brief")
+    rows = [line.split("|")[1].strip() for line in markdown if line.startswith("| ")][2:]
+    labels = [line[: line.index("  ")] for line in text[2 : 2 + len(rows)]]
+    assert rows and rows == labels  # every row, in the same order, under a header
+    kept = [line.split("|")[1].strip() for line in brief if line.startswith("| ")][2:]
+    assert kept == [
+        "files per second, average / peak",
+        "instances at the peak: all",
+        "binds first",
+        "scale preset (Bicep scalePreset)",
+        "USD a month: total",
+    ]
+    assert markdown[-1] == brief[-1] == text[-1]  # which measurements, last
+
+
+def test_brief_is_refused_with_the_simulation(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--simulate", "--brief"]) == 2
+    assert "--brief goes with the plan, not with --simulate" in capsys.readouterr().err
+
+
 def test_cost_says_which_measurements_it_used(
     local: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
