@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic_core import ErrorDetails
 
+from prism import jobs
 from prism.jobs import (
     InvalidJobError,
     Job,
@@ -145,3 +147,59 @@ def test_a_body_nested_too_deep_to_parse_is_invalid_and_has_no_reason() -> None:
     with pytest.raises(InvalidJobError):
         Job.from_json(deep)
     assert unprocessable_reason(deep) is None
+
+
+def refusal(body: str | bytes) -> str:
+    with pytest.raises(InvalidJobError) as refused:
+        Job.from_json(body)
+    return refused.value.message.removeprefix("not a valid Prism job message: ")
+
+
+def test_the_reasons_name_five_unknown_fields_every_missing_one_and_each_wrong_value() -> None:
+    raw = valid() | {"size": -1} | {f"u{n}": 1 for n in range(6)}
+    del raw["etag"], raw["media_type"]
+    assert refusal(json.dumps(raw)).split("; ") == [
+        "unknown fields 'u0', 'u1', 'u2', 'u3', 'u4'",
+        "missing fields etag, media_type",
+        "size: Input should be greater than or equal to 0, got -1",
+    ]
+
+
+def test_a_value_in_a_reason_is_shown_whole_up_to_40_characters_then_cut() -> None:
+    forty, longer = "u" * 38, "v" * 39  # repr() adds two quotes: 40 and 41 characters
+    assert refusal(json.dumps(valid() | {forty: 1})) == f"unknown fields '{forty}'"
+    assert refusal(json.dumps(valid() | {longer: 1})) == f"unknown fields '{'v' * 36}..."
+
+
+def test_a_body_that_is_not_an_object_or_not_json_says_which() -> None:
+    assert refusal(b"[1]") == "the body is not a JSON object"
+    assert refusal(b"{") == "the body is not JSON (EOF while parsing an object at line 1 column 1)"
+    # Should the parser give no detail, the reason still reads as one.
+    details = ErrorDetails(type="json_invalid", loc=(), msg="Invalid JSON", input="")
+    assert jobs._reasons([details]) == "the body is not JSON (?)"
+
+
+def test_a_rule_across_fields_reads_as_the_rule_alone() -> None:
+    other = blob_result_id("incoming", "dog.png", '"0x1"')
+    assert refusal(json.dumps(valid() | {"id": other})) == (
+        "id is not the one its container, blob and etag derive"
+    )
+
+
+def test_an_envelope_is_the_marker_under_its_key_and_the_body_without_defaults() -> None:
+    error = InvalidJobError("bad")
+    envelope = json.loads(unprocessable_envelope(b"abc", error))
+    assert envelope == {
+        jobs.UNPROCESSABLE_KEY: {"code": "bad_request", "reason": error.message},
+        "body": {"text": "abc"},
+    }
+
+
+def test_a_body_whose_envelope_fills_a_queue_message_exactly_is_kept_whole() -> None:
+    error = InvalidJobError("the body is not JSON")
+    overhead = len(unprocessable_envelope(b"", error))
+    exact = b"A" * (MAX_MESSAGE_BYTES - overhead)
+    assert len(unprocessable_envelope(exact, error)) == MAX_MESSAGE_BYTES
+    assert json.loads(unprocessable_envelope(exact, error))["body"] == {"text": exact.decode()}
+    over = json.loads(unprocessable_envelope(exact + b"A", error))["body"]
+    assert over["truncated"] is True and over["bytes"] == len(exact) + 1
