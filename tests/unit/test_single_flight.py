@@ -186,17 +186,26 @@ def test_a_cancelled_flight_is_not_remembered_the_next_caller_computes() -> None
     asyncio.run(scenario())
 
 
+async def three_waiting(
+    flights: SingleFlight,
+) -> tuple[asyncio.Event, asyncio.Task[str], list[asyncio.Task[str]]]:
+    """A leader of flight "k" held until released, and three followers waiting on it."""
+    release = asyncio.Event()
+
+    async def compute() -> str:
+        await release.wait()
+        return "value"
+
+    leader = asyncio.create_task(flights.run("k", compute))
+    followers = [asyncio.create_task(flights.run("k", compute)) for _ in range(3)]
+    await wait_until_waiting(flights, "k", 3)
+    return release, leader, followers
+
+
 def test_the_waiters_of_a_flight_are_counted_and_forgotten_when_it_ends() -> None:
     async def scenario() -> None:
-        flights, release = SingleFlight(), asyncio.Event()
-
-        async def compute() -> str:
-            await release.wait()
-            return "value"
-
-        leader = asyncio.create_task(flights.run("k", compute))
-        followers = [asyncio.create_task(flights.run("k", compute)) for _ in range(3)]
-        await wait_until_waiting(flights, "k", 3)
+        flights = SingleFlight()
+        release, leader, followers = await three_waiting(flights)
         await asyncio.sleep(0)
         assert flights.waiting("k") == 3
         assert flights.waiting("other") == 0
@@ -231,15 +240,8 @@ def test_a_failure_nobody_waited_for_is_not_reported_as_never_retrieved() -> Non
 
 def test_a_waiter_that_gives_up_is_no_longer_counted() -> None:
     async def scenario() -> None:
-        flights, release = SingleFlight(), asyncio.Event()
-
-        async def compute() -> str:
-            await release.wait()
-            return "value"
-
-        leader = asyncio.create_task(flights.run("k", compute))
-        followers = [asyncio.create_task(flights.run("k", compute)) for _ in range(3)]
-        await wait_until_waiting(flights, "k", 3)
+        flights = SingleFlight()
+        release, leader, followers = await three_waiting(flights)
         followers[0].cancel()
         with pytest.raises(asyncio.CancelledError):
             await followers[0]
