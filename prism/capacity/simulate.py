@@ -1104,9 +1104,12 @@ def command(
     rates: list[int],
     mix: dict[str, float],
     bench_dir: Path,
+    *,
+    measurements: dict[str, Any],
 ) -> int:
     """``prism plan --simulate``'s dispatch (plan.py parses, this runs and prints);
-    ``bench_dir`` holds the measurements the inputs came from."""
+    ``bench_dir`` holds the measurements the inputs came from, ``measurements`` says
+    which they are (in the JSON, as the plan's does)."""
     if args.simulate is None:
         raise ConfigurationError("--plot and --against-load go with --simulate")
     shape, platform = parse_spec(args.simulate)
@@ -1134,6 +1137,7 @@ def command(
     if args.json:
         document: dict[str, Any] = {
             "currency": inputs.prices["currency"],
+            "measurements": measurements,
             "simulations": [s.to_dict() for s in sims],
         }
         if comparison is not None:

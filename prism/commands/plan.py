@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
 
         if args.brief:
             raise ConfigurationError("--brief goes with the plan, not with --simulate")
-        status = command(args, inputs, rates, mix, source.directory)
+        status = command(args, inputs, rates, mix, source.directory, measurements=source.to_dict())
         if not args.json:
             print(_measured(source, args.markdown))
         return status

@@ -157,6 +157,16 @@ def test_the_markdown_plan_is_the_text_plans_rows_and_brief_keeps_what_to_deploy
     assert markdown[-1] == brief[-1] == text[-1]  # which measurements, last
 
 
+def test_the_simulated_day_says_which_measurements_it_used(
+    local: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", "--simulate", "--files-per-day", "10000", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["measurements"]["source"] == "reference"
+    assert main(["plan", "--simulate", "--files-per-day", "10000"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("Measurements: the project's reference benchmark results")
+
+
 def test_brief_is_refused_with_the_simulation(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--simulate", "--brief"]) == 2
     assert "--brief goes with the plan, not with --simulate" in capsys.readouterr().err
