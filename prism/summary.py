@@ -62,6 +62,15 @@ def describe(document: dict[str, Any]) -> str:
     return summarize(document.get("modality"), document.get("result"))
 
 
+def count_text(value: float, small_decimals: int = 1) -> str:
+    """A count for a table cell: 1.2 M, 3.4 K, 56, or under 10 with ``small_decimals``."""
+    if value >= 1e6:
+        return f"{value / 1e6:,.1f} M"
+    if value >= 1e3:
+        return f"{value / 1e3:,.1f} K"
+    return f"{value:,.0f}" if value >= 10 else f"{value:,.{small_decimals}f}"
+
+
 def markdown_table(rows: list[list[str]], headers: list[str]) -> str:
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(cells) + " |"

@@ -88,6 +88,7 @@ from prism.capacity import (
 from prism.cost import MB_PER_CORE, MEASURED_CORES, MODALITIES, request_units
 from prism.cost.cosmos import load_ru_table
 from prism.errors import ConfigurationError
+from prism.summary import count_text, report
 
 if TYPE_CHECKING:
     import argparse
@@ -1191,27 +1192,17 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _count(value: float) -> str:
-    if value >= 1e6:
-        return f"{value / 1e6:,.1f} M"
-    if value >= 1e3:
-        return f"{value / 1e3:,.1f} K"
-    return f"{value:,.0f}" if value >= 10 else f"{value:,.1f}"
-
-
 def render(sims: list[Simulation], *, markdown: bool = False) -> str:
     """The day's figures as a table; in Markdown without the simulation's own run time,
     so that the docs' generated table is the same on every run."""
-    from prism.summary import report
-
     rows: list[list[str]] = []
     figures = [s.figures for s in sims]
     rows.append(
         ["files per second, average / peak minute"]
         + [
-            f"{_count(f['arrivals']['average_per_s'])} / {_count(f['arrivals']['peak_per_s'])} "
-            f"({_at(f['arrivals']['peak_minute'])})"
-            for f in figures
+            f"{count_text(a['average_per_s'])} / {count_text(a['peak_per_s'])} "
+            f"({_at(a['peak_minute'])})"
+            for a in (f["arrivals"] for f in figures)
         ]
     )
     names = list(figures[0]["instances"])
@@ -1229,7 +1220,7 @@ def render(sims: list[Simulation], *, markdown: bool = False) -> str:
         rows.append(
             [f"queue depth peak: {name}"]
             + [
-                f"{_count(f['queue_depth'][name]['peak'])} ({f['queue_depth'][name]['at']})"
+                f"{count_text(f['queue_depth'][name]['peak'])} ({f['queue_depth'][name]['at']})"
                 if name in f["queue_depth"]
                 else "-"
                 for f in figures
@@ -1249,7 +1240,7 @@ def render(sims: list[Simulation], *, markdown: bool = False) -> str:
     rows.append(["scale-out rate (assumed) binds"] + [_rate_bound(f) for f in figures])
     rows.append(
         ["day's files unfinished at the horizon"]
-        + [_count(f["day_files_unfinished_at_horizon"]) for f in figures]
+        + [count_text(f["day_files_unfinished_at_horizon"]) for f in figures]
     )
     currency = figures[0]["cost"]["currency"]
     for item in ("compute", "executions", "always_ready", "cosmos_throughput", "event_grid"):
@@ -1265,7 +1256,7 @@ def render(sims: list[Simulation], *, markdown: bool = False) -> str:
             ["simulation: steps, seconds"]
             + [f"{f['steps']:,}, {f['runtime_s']:.2f} s" for f in figures]
         )
-    headers = ["", *(f"{_count(s.files_per_day)} files/day" for s in sims)]
+    headers = ["", *(f"{count_text(s.files_per_day)} files/day" for s in sims)]
     shape, platform = sims[0].shape, sims[0].platform
     first = figures[0]["arrivals"]
     burst = first["peak_per_s"] / first["average_per_s"]
@@ -1284,7 +1275,7 @@ def render(sims: list[Simulation], *, markdown: bool = False) -> str:
         others = [h for h in f["limits_hit"] if h["kind"] != "assumed"][1:]
         if others:
             notes.append(
-                f"Then at {_count(sims[figures.index(f)].files_per_day)}/day: "
+                f"Then at {count_text(sims[figures.index(f)].files_per_day)}/day: "
                 + "; ".join(f"{h['limit']} at {h['at']}" for h in others)
             )
     notes.append("Assumed, as Microsoft does not publish it:")
@@ -1297,7 +1288,7 @@ def _first(figures: dict[str, Any]) -> str:
     if hit is None:
         return "none"
     flag = "" if hit["verified"] else ", unverified"
-    over = f"{_count(hit['demand'])} > {_count(hit['limit_value'])}"
+    over = f"{count_text(hit['demand'])} > {count_text(hit['limit_value'])}"
     return f"{hit['limit']} at {hit['at']} ({over}{flag})"
 
 
@@ -1340,7 +1331,7 @@ def plot(sims: list[Simulation], path: Path) -> None:
         series = sim.figures["series"]
         top, middle, bottom = axes[0][column], axes[1][column], axes[2][column]
         top.plot(hours, series["arrivals_per_s"], color="#337ab7")
-        top.set_title(f"{_count(sim.files_per_day)} files/day")
+        top.set_title(f"{count_text(sim.files_per_day)} files/day")
         top.set_ylabel("files arriving per s")
         for name, values in series["instances"].items():
             middle.plot(hours, values, label=name, linewidth=1)

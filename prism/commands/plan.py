@@ -20,7 +20,7 @@ from prism.commands.arguments import (
     whole_number,
 )
 from prism.commands.cost import INSTANCE_MB
-from prism.summary import report
+from prism.summary import count_text, report
 
 if TYPE_CHECKING:
     from prism.commands.measurements import Measurements
@@ -186,11 +186,7 @@ def _measured(source: Measurements, markdown: bool) -> str:
 
 
 def _count(value: float) -> str:
-    if value >= 1e6:
-        return f"{value / 1e6:,.1f} M"
-    if value >= 1e3:
-        return f"{value / 1e3:,.1f} K"
-    return f"{value:,.0f}" if value >= 10 else f"{value:,.2f}"
+    return count_text(value, small_decimals=2)  # RU/s and files/s under 10 need two
 
 
 def _preset(cosmos: dict[str, Any]) -> str:
