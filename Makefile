@@ -65,7 +65,7 @@ $(BUILD_STAMP): requirements.txt requirements-build.txt requirements-build-wheel
 	touch $@
 
 # The local emulators (Azurite, the Cosmos DB emulator), pinned by package-lock.json.
-# Same stamp as prism.localstack.ensure_node_packages, so either may install.
+# Same stamp as prism_local.localstack.ensure_node_packages, so either may install.
 NODE_STAMP := node_modules/.installed
 
 node-deps: $(NODE_STAMP)
@@ -106,7 +106,7 @@ lint:
 	$(BIN)/ruff format --check .
 
 typecheck:
-	$(BIN)/mypy prism functions function_app.py models bench tests
+	$(BIN)/mypy prism prism_local functions function_app.py models bench tests
 
 bench: setup models
 	$(BIN)/python -m bench

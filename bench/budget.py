@@ -40,9 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.pipeline import private_stack, stack_environment
-from prism.localstack import devhost_command
-from prism.localstack.processes import free_port
 from prism.settings import PROJECT_ROOT, load_settings
+from prism_local.localstack import devhost_command
+from prism_local.localstack.processes import free_port
 
 SAMPLES = PROJECT_ROOT / "samples"
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"

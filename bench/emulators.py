@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from prism.localstack import LocalStack
 from prism.storage import (
     CosmosConnection,
     DocumentContainer,
@@ -23,6 +22,7 @@ from prism.storage import (
     cosmos_client,
     message_queues,
 )
+from prism_local.localstack import LocalStack
 
 OPERATIONS = 300
 # Without keep-alive every request opens a TLS connection: fewer, or the run drags.

@@ -38,10 +38,10 @@ from typing import Any
 from bench.machine import recorded_machine
 from bench.pipeline import mixed_files, private_stack, stack_environment
 from prism.errors import ErrorCode
-from prism.localstack import devhost_command
 from prism.queries import every_result
 from prism.results import blob_result_id
 from prism.settings import PROJECT_ROOT, Env, load_settings
+from prism_local.localstack import devhost_command
 from tests.fixtures.corpus import random_bytes
 from tests.fixtures.hostile import (
     appended_zip,

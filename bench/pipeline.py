@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from prism.localstack import LocalStack, StackState, devhost_command
 from prism.settings import PROJECT_ROOT, load_settings
+from prism_local.localstack import LocalStack, StackState, devhost_command
 from tests.isolation import own_resources
 
 SAMPLES = PROJECT_ROOT / "samples"

@@ -4,7 +4,7 @@
 //        [--no-keep-alive]   (only for bench/emulators.py, which measures what it costs)
 //
 // Why a wrapper instead of the package's own CLI:
-// * its bundled certificate expired in 2021, so we pass the one `prism.localstack`
+// * its bundled certificate expired in 2021, so we pass the one `prism_local.localstack`
 //   generates at start;
 // * without `keepAlive` it answers `Connection: close` and manages ~41 ops/s through
 //   the Python SDK; with it, ~600-1100 ops/s;

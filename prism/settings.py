@@ -6,7 +6,7 @@ explicit argument, then the environment, then the default here. A few modules re
 their own variables (by the names in :class:`Env`) because what they read is not the
 pipeline's configuration: where the services are and their secrets
 (:mod:`prism.storage.connections`), whether to export telemetry
-(:mod:`prism.telemetry`), the local host's keys and lease (:mod:`prism.devhost`), the
+(:mod:`prism.telemetry`), the local host's keys and lease (:mod:`prism_local.devhost`), the
 CLI's defaults, and the model build's cache folder. Importing this module reads nothing.
 """
 
@@ -99,7 +99,7 @@ class Env:
     CACHE_ENTRIES = "PRISM_CACHE_ENTRIES"
     SHARED_CACHE = "PRISM_SHARED_CACHE"
     SEARCH = "PRISM_SEARCH"
-    # Keys the local host (prism.devhost) demands: a function key on function-level
+    # Keys the local host (prism_local.devhost) demands: a function key on function-level
     # routes; the master key on admin-level ones (and it opens function-level ones).
     FUNCTION_KEY = "PRISM_FUNCTION_KEY"
     MASTER_KEY = "PRISM_MASTER_KEY"

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from prism.localstack import LocalStack, StackState
 from prism.storage import CosmosConnection, StorageConnection
+from prism_local.localstack import LocalStack, StackState
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prism.devhost.indexing import FunctionSpec, function_spec
-from prism.devhost.worker import WorkerUnavailableError
-from prism.functionrpc import messages
+from prism_local.devhost.indexing import FunctionSpec, function_spec
+from prism_local.devhost.worker import WorkerUnavailableError
+from prism_local.functionrpc import messages
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ FakeFunction = Callable[[FakeInvocation], Awaitable[tuple[int, bytes] | None]]
 
 
 class FakeWorker:
-    """:class:`prism.devhost.worker.Worker` in memory, speaking the same FunctionRpc
+    """:class:`prism_local.devhost.worker.Worker` in memory, speaking the same FunctionRpc
     messages as Microsoft's runtime: functions are callables given by name with their
     raw bindings (``function.json`` entries)."""
 

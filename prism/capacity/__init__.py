@@ -69,7 +69,7 @@ from prism.errors import ConfigurationError
 from prism.settings import PROJECT_ROOT
 
 if TYPE_CHECKING:
-    from prism.devhost.config import HostConfig
+    from prism_local.devhost.config import HostConfig
 
 LIMITS_PATH = Path(__file__).resolve().parent / "limits.json"
 DAYS_PER_MONTH = 30.4167
@@ -159,7 +159,7 @@ def serverless_max_ru_s(storage_gb: float) -> float:
 
 def project_host_config() -> HostConfig:
     """The app's host.json, as the local host reads it (one parser for both)."""
-    from prism.devhost.config import HostConfig
+    from prism_local.devhost.config import HostConfig
 
     return HostConfig.from_file(HOST_JSON)
 

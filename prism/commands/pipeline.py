@@ -13,12 +13,12 @@ from urllib.parse import quote
 
 from prism.commands.arguments import positive_number, readable_file
 from prism.errors import ConfigurationError
-from prism.localstack import DEFAULT_STATE_DIR, LocalStack
 from prism.settings import PROJECT_ROOT, Env
 from prism.summary import describe, format_table
+from prism_local.localstack import DEFAULT_STATE_DIR, LocalStack
 
 if TYPE_CHECKING:
-    from prism.devhost.indexing import Binding, FunctionSpec
+    from prism_local.devhost.indexing import Binding, FunctionSpec
 
 SETTINGS_FILE = PROJECT_ROOT / "local.settings.json"
 SAMPLES = PROJECT_ROOT / "samples"
@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
 
 def use_local_stack() -> None:
     """Point this process at the stack `prism up` started (ports and keys)."""
-    from prism.devhost import prepare_environment
+    from prism_local.devhost import prepare_environment
 
     if LocalStack(DEFAULT_STATE_DIR).running_state() is None:
         raise ConfigurationError("the local stack is not running: start it with `prism up`")
@@ -132,7 +132,7 @@ def run_replay(args: argparse.Namespace) -> int:
 def run_doctor(args: argparse.Namespace) -> int:
     import asyncio
 
-    from prism.devhost import RuntimeWorker, worker_package
+    from prism_local.devhost import RuntimeWorker, worker_package
 
     async def indexed() -> list[FunctionSpec]:
         # The app's functions as Microsoft's worker runtime indexes them on Azure.

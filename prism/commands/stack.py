@@ -7,8 +7,8 @@ import argparse
 from typing import Any
 
 from prism.commands.arguments import directory_used_or_created, file_read_or_created
-from prism.localstack import DEFAULT_STATE_DIR, LocalStack
 from prism.settings import PROJECT_ROOT
+from prism_local.localstack import DEFAULT_STATE_DIR, LocalStack
 
 
 def register(subparsers: Any) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
-from prism.localstack import StackState
+from prism_local.localstack import StackState
 from tests.e2e.conftest import FUNCTION_KEY, PipelineUnderTest, ServedApp, make_pipeline, serve
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 
 from prism.client import PipelineClient, connect
-from prism.localstack import StackState, devhost_command
-from prism.localstack.processes import free_port
 from prism.queries import every_result
 from prism.settings import Settings, load_settings
 from prism.storage import CosmosConnection, StorageConnection, poison_queue_name
+from prism_local.localstack import StackState, devhost_command
+from prism_local.localstack.processes import free_port
 from tests.isolation import own_resources, provision
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,8 +17,8 @@ import pytest
 import bench.__main__
 from bench import batching, models
 from bench.pipeline import sharing
-from prism.localstack import StackState
 from prism.settings import get_settings
+from prism_local.localstack import StackState
 
 pytestmark = pytest.mark.integration
 

@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 
-from prism.devhost import DevHost, HostConfig, RuntimeWorker
-from prism.devhost.routes import Route
-from prism.functionrpc import messages
-from prism.localstack import StackState
 from prism.settings import Env
 from prism.storage import StorageConnection, blob_store, message_queues
+from prism_local.devhost import DevHost, HostConfig, RuntimeWorker
+from prism_local.devhost.routes import Route
+from prism_local.functionrpc import messages
+from prism_local.localstack import StackState
 from tests.deployment import ROOT, copy_package
 from tests.isolation import own_resources
 

@@ -17,10 +17,6 @@ from typing import Any
 
 import pytest
 
-from prism.devhost import DevHost, HostConfig, RuntimeWorker
-from prism.devhost.bindings import Connections
-from prism.devhost.host import BLOB_POISON_QUEUE
-from prism.localstack.processes import free_port
 from prism.storage import (
     StorageConnection,
     blob_store,
@@ -29,6 +25,10 @@ from prism.storage import (
     poison_queue_name,
 )
 from prism.storage.receipts import RECEIPTS_CONTAINER, BlobReceipts, receipt_name
+from prism_local.devhost import DevHost, HostConfig, RuntimeWorker
+from prism_local.devhost.bindings import Connections
+from prism_local.devhost.host import BLOB_POISON_QUEUE
+from prism_local.localstack.processes import free_port
 
 pytestmark = pytest.mark.integration
 

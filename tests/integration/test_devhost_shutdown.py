@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from prism.localstack import LocalStack, devhost_command
-from prism.localstack.processes import free_port
+from prism_local.localstack import LocalStack, devhost_command
+from prism_local.localstack.processes import free_port
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

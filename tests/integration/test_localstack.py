@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from prism.localstack import LocalStack, StackState
-from prism.localstack.processes import is_running
-from prism.localstack.stack import AZURITE_MARKER, COSMOS_MARKER, DEVHOST_MARKER
 from prism.storage import StorageConnection, blob_store
 from prism.storage.receipts import RECEIPTS_CONTAINER, BlobReceipts
+from prism_local.localstack import LocalStack, StackState
+from prism_local.localstack.processes import is_running
+from prism_local.localstack.stack import AZURITE_MARKER, COSMOS_MARKER, DEVHOST_MARKER
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA_FILES = [
     "models/manifest.json",
     "prism/cost/prices.json",
-    "prism/functionrpc/function_rpc.proto",
+    "prism_local/functionrpc/function_rpc.proto",
     *(f"lifecycle_policies/{p.name}" for p in sorted((ROOT / "lifecycle_policies").glob("*.json"))),
     *(f"prism/console/static/{p.name}" for p in sorted((ROOT / "prism/console/static").iterdir())),
 ]

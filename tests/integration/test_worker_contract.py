@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from prism.devhost import RuntimeWorker, Worker
-from prism.devhost.bindings import HttpCall, http_inputs, http_result, queue_inputs
-from prism.devhost.indexing import FunctionSpec
-from prism.devhost.worker import WorkerUnavailableError, invocation_failure
 from prism.storage import ReceivedMessage
+from prism_local.devhost import RuntimeWorker, Worker
+from prism_local.devhost.bindings import HttpCall, http_inputs, http_result, queue_inputs
+from prism_local.devhost.indexing import FunctionSpec
+from prism_local.devhost.worker import WorkerUnavailableError, invocation_failure
 from tests.fake_worker import FakeInvocation, FakeWorker
 
 APPS = Path(__file__).resolve().parent.parent / "fixtures" / "apps"

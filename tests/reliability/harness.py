@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from prism.client import Submission
-from prism.devhost.host import LEASE_SETTING
-from prism.localstack import devhost_command
-from prism.localstack.processes import free_port
+from prism_local.devhost.host import LEASE_SETTING
+from prism_local.localstack import devhost_command
+from prism_local.localstack.processes import free_port
 from tests.e2e.conftest import PipelineUnderTest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def mixed_files(directory: Path, count: int) -> list[Path]:
 
 
 class Host:
-    """``python -m prism.devhost serve`` as a child process, logging to a file."""
+    """``python -m prism_local.devhost serve`` as a child process, logging to a file."""
 
     def __init__(self, environ: Mapping[str, str], log_path: Path) -> None:
         self.log_path = log_path

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from prism.localstack import LocalStack, StackState
+from prism_local.localstack import LocalStack, StackState
 
 
 @pytest.fixture(scope="module")

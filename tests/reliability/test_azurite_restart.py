@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from prism.localstack import LocalStack
-from prism.localstack.processes import stop
-from prism.localstack.stack import AZURITE_MARKER
+from prism_local.localstack import LocalStack
+from prism_local.localstack.processes import stop
+from prism_local.localstack.stack import AZURITE_MARKER
 from tests.e2e.conftest import PipelineUnderTest
 from tests.reliability.harness import (
     SHORT_LEASE,

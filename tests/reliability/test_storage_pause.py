@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from prism.localstack import LocalStack
+from prism_local.localstack import LocalStack
 from tests.e2e.conftest import HttpAnswer, PipelineUnderTest, ServedApp, app_not_ready
 from tests.reliability.harness import Host, wait_until
 from tests.reliability.own_stack import local_stack, own_stack

@@ -23,8 +23,8 @@ from prism.capacity import (
     serverless_max_ru_s,
 )
 from prism.cost import Measured
-from prism.devhost.config import HostConfig
 from prism.errors import ConfigurationError
+from prism_local.devhost.config import HostConfig
 from tests.unit.cost_inputs import PRICES, only, plan_inputs
 
 MEASURED = Measured(

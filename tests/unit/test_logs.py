@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 import logging
 
-from prism.logs import OneLineMessages, one_line
+from prism_local.logs import OneLineMessages, one_line
 
 
 def test_a_hostile_name_cannot_forge_a_log_line() -> None:

@@ -27,9 +27,9 @@ def ignored(path: PurePosixPath, patterns: list[str]) -> bool:
 
 
 def test_the_ignore_matcher_reads_funcignore_entries_as_the_host_does() -> None:
-    assert ignored(PurePosixPath("prism/devhost/host.py"), ["/prism/devhost"])
+    assert ignored(PurePosixPath("prism_local/devhost/host.py"), ["/prism_local/devhost"])
     assert ignored(PurePosixPath("prism/x/__pycache__/a.pyc"), ["__pycache__"])
-    assert not ignored(PurePosixPath("prism/devhost.py"), ["/prism/devhost"])
+    assert not ignored(PurePosixPath("prism_local/devhost.py"), ["/prism_local/devhost"])
 
 
 def test_the_functions_package_keeps_the_console_and_the_lifecycle_files() -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from prism.devhost.config import (
+from prism.errors import ConfigurationError
+from prism_local.devhost.config import (
     BlobOptions,
     HostConfig,
     QueueOptions,
@@ -14,7 +15,6 @@ from prism.devhost.config import (
     parse_timespan,
     resolve_settings,
 )
-from prism.errors import ConfigurationError
 
 PROJECT = Path(__file__).resolve().parents[3]
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from prism.devhost import DevHost, HostConfig, QueueOptions
-from prism.devhost.bindings import Connections
-from prism.devhost.indexing import function_spec
 from prism.errors import ConfigurationError
 from prism.storage import MessageQueues, json_body, poison_queue_name
+from prism_local.devhost import DevHost, HostConfig, QueueOptions
+from prism_local.devhost.bindings import Connections
+from prism_local.devhost.indexing import function_spec
 from tests.fake_worker import FakeInvocation, FakeWorker
 from tests.fakes import FakeMessageQueues
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from prism.devhost.http import HttpAnswer, HttpFront, HttpRequest
+from prism_local.devhost.http import HttpAnswer, HttpFront, HttpRequest
 
 Exchange = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bytes]]
 

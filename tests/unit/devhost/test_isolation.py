@@ -12,12 +12,12 @@ import threading
 
 import pytest
 
-from prism.devhost import DevHost, HostConfig
-from prism.devhost import host as host_module
-from prism.devhost.bindings import HttpCall, Inputs, http_inputs
-from prism.devhost.indexing import FunctionSpec
-from prism.devhost.pools import STORAGE_THREADS
 from prism.storage import ReceivedMessage
+from prism_local.devhost import DevHost, HostConfig
+from prism_local.devhost import host as host_module
+from prism_local.devhost.bindings import HttpCall, Inputs, http_inputs
+from prism_local.devhost.indexing import FunctionSpec
+from prism_local.devhost.pools import STORAGE_THREADS
 from tests.fake_worker import FakeInvocation, FakeWorker
 from tests.fakes import FakeMessageQueues
 from tests.unit.devhost.test_host import ENVIRON, QUEUE_TRIGGER, FakeConnections

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from prism.devhost.launch import prepare_environment
 from prism.errors import ConfigurationError
 from prism.settings import Env
+from prism_local.devhost.launch import prepare_environment
 
 ROOT = Path(__file__).resolve().parents[3]
 

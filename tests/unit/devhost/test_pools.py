@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from prism.devhost.pools import StoragePool
 from prism.errors import TransientError
+from prism_local.devhost.pools import StoragePool
 
 
 def test_a_call_past_its_deadline_fails_and_its_late_answer_is_handed_on() -> None:

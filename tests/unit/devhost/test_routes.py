@@ -5,8 +5,8 @@ import json
 import azure.functions as func
 import pytest
 
-from prism.devhost.indexing import function_spec
-from prism.devhost.routes import HostKeys, Router, WrongMethod, authorized, compile_route
+from prism_local.devhost.indexing import function_spec
+from prism_local.devhost.routes import HostKeys, Router, WrongMethod, authorized, compile_route
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from prism.devhost.timers import Schedule
 from prism.errors import ConfigurationError
+from prism_local.devhost.timers import Schedule
 
 
 def at(text: str) -> datetime:

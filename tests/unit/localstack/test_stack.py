@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from prism.localstack import AzuriteInfo, CosmosInfo, DevhostInfo, LocalStack, StackState
-from prism.localstack.certificate import write_self_signed_certificate
-from prism.localstack.processes import LOOPBACK, ProcessFiles, free_port, is_running, stop
+from prism_local.localstack import AzuriteInfo, CosmosInfo, DevhostInfo, LocalStack, StackState
+from prism_local.localstack.certificate import write_self_signed_certificate
+from prism_local.localstack.processes import LOOPBACK, ProcessFiles, free_port, is_running, stop
 
 STATE = StackState(
     azurite=AzuriteInfo(pid=10, blob_port=1, queue_port=2, table_port=3),

@@ -1,4 +1,4 @@
-"""``python -m prism.devhost {serve,run}``: serve an app, or run it until idle."""
+"""``python -m prism_local.devhost {serve,run}``: serve an app, or run it until idle."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import signal
 import sys
 from pathlib import Path
 
-from prism.devhost.host import DevHost
-from prism.devhost.launch import build_host, prepare_environment
 from prism.errors import PrismError
-from prism.logs import configure_logging
+from prism_local.devhost.host import DevHost
+from prism_local.devhost.launch import build_host, prepare_environment
+from prism_local.logs import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m prism.devhost")
+    parser = argparse.ArgumentParser(prog="python -m prism_local.devhost")
     parser.add_argument("mode", choices=("serve", "run"), help="run: until idle, then exit")
     parser.add_argument("--app", default="function_app", help="module[:attribute]")
     parser.add_argument("--app-dir", type=Path, default=Path.cwd())

@@ -7,11 +7,11 @@ import os
 from collections.abc import MutableMapping
 from pathlib import Path
 
-from prism.devhost.config import HostConfig, load_local_settings
-from prism.devhost.host import DevHost
-from prism.devhost.worker import RuntimeWorker
-from prism.localstack import LocalStack
 from prism.settings import load_settings
+from prism_local.devhost.config import HostConfig, load_local_settings
+from prism_local.devhost.host import DevHost
+from prism_local.devhost.worker import RuntimeWorker
+from prism_local.localstack import LocalStack
 
 EXAMPLE_SETTINGS = "local.settings.example.json"
 DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"

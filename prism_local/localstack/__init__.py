@@ -5,7 +5,7 @@ fixtures. No Docker, no func CLI; Node.js and the pinned npm packages only.
 
 from __future__ import annotations
 
-from prism.localstack.stack import (
+from prism_local.localstack.stack import (
     AZURITE_ACCOUNT,
     AZURITE_KEY,
     COSMOS_EMULATOR_KEY,

@@ -23,13 +23,13 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
 
-from prism.devhost.indexing import FunctionSpec, function_spec
-from prism.devhost.pools import run_cpu
 from prism.errors import ConfigurationError
-from prism.functionrpc import messages
-from prism.functionrpc.framing import read_frame, write_frame
+from prism_local.devhost.indexing import FunctionSpec, function_spec
+from prism_local.devhost.pools import run_cpu
+from prism_local.functionrpc import messages
+from prism_local.functionrpc.framing import read_frame, write_frame
 
-log = logging.getLogger("prism.devhost.worker")
+log = logging.getLogger("prism_local.devhost.worker")
 
 WORKER_PACKAGE = "azure-functions-runtime"
 # Where the Functions host finds the app's entry point (PYTHON_SCRIPT_FILE_NAME).
@@ -115,7 +115,7 @@ class RuntimeWorker:
         environment = {**os.environ, **self.environ, SCRIPT_FILE_SETTING: self.script_file}
         with worker_end:
             self._process = await asyncio.create_subprocess_exec(
-                self.python, "-m", "prism.functionrpc.worker_main",
+                self.python, "-m", "prism_local.functionrpc.worker_main",
                 "--app-dir", str(self.app_dir), "--fd", str(worker_end.fileno()),
                 pass_fds=(worker_end.fileno(),), env=environment,
                 stdin=asyncio.subprocess.DEVNULL,

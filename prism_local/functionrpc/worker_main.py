@@ -3,7 +3,7 @@ serving one Functions app, spoken to in FunctionRpc messages over a socket.
 
 On Azure the Functions host starts a language worker and exchanges ``StreamingMessage``
 frames with it; the runtime's handlers do the indexing, the binding conversion and the
-invocation. Here the local host starts ``python -m prism.functionrpc.worker_main`` and the
+invocation. Here the local host starts ``python -m prism_local.functionrpc.worker_main`` and the
 frames travel length-prefixed over a socket it inherits (stdout and stderr stay the
 app's, so a ``print`` cannot corrupt the stream, and the worker's log reaches the
 host's log). Each invocation runs as its own task: async functions share this
@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prism.functionrpc import messages
-from prism.functionrpc.framing import read_frame, write_frame
-from prism.logs import configure_logging
+from prism_local.functionrpc import messages
+from prism_local.functionrpc.framing import read_frame, write_frame
+from prism_local.logs import configure_logging
 
-log = logging.getLogger("prism.devhost.worker")
+log = logging.getLogger("prism_local.devhost.worker")
 
 # request payload → (the runtime's handler, the response payload)
 HANDLERS = {
@@ -86,7 +86,7 @@ async def serve(sock: socket.socket) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m prism.functionrpc.worker_main")
+    parser = argparse.ArgumentParser(prog="python -m prism_local.functionrpc.worker_main")
     parser.add_argument("--app-dir", type=Path, required=True)
     parser.add_argument("--fd", type=int, required=True, help="the socket inherited from the host")
     args = parser.parse_args(argv)

@@ -1,5 +1,5 @@
 """The local Functions host: serves an app's triggers against the emulators, and hands
-every invocation to Microsoft's Python worker runtime (:mod:`prism.devhost.worker`) in
+every invocation to Microsoft's Python worker runtime (:mod:`prism_local.devhost.worker`) in
 FunctionRpc messages, as the Functions host does on Azure.
 
 * blob triggers (``source: EventGrid`` on Azure): the container is listed and every
@@ -20,11 +20,11 @@ FunctionRpc messages, as the Functions host does on Azure.
   its process dies — busy or idle — a new worker is started at once, the invocations
   in flight fail (and are retried as their triggers say), and the ones that arrive
   meanwhile wait for the new worker;
-* HTTP routes (see :mod:`prism.devhost.routes`) and timers.
+* HTTP routes (see :mod:`prism_local.devhost.routes`) and timers.
 
 The event loop serves HTTP and carries the worker's stream, and nothing else runs on
 it: storage calls run in a pool of their own, triggers' polls under a deadline, and CPU
-work on payloads in another pool (:mod:`prism.devhost.pools`). A stalled storage
+work on payloads in another pool (:mod:`prism_local.devhost.pools`). A stalled storage
 service slows what touches storage, never an HTTP route that does not.
 """
 
@@ -45,32 +45,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from prism.deadletter import DeadLetterFormatError, parse_dead_letters
-from prism.devhost.bindings import (
-    Connections,
-    HttpCall,
-    Inputs,
-    blob_inputs,
-    blob_path,
-    http_inputs,
-    http_result,
-    queue_inputs,
-    timer_inputs,
-    write_outputs,
-)
-from prism.devhost.config import HostConfig, resolve_settings
-from prism.devhost.http import HttpAnswer, HttpFront, HttpRequest, error_answer
-from prism.devhost.indexing import FunctionSpec
-from prism.devhost.pools import StoragePool, run_cpu
-from prism.devhost.routes import HostKeys, Router, WrongMethod, authorized
-from prism.devhost.timers import Schedule
-from prism.devhost.worker import (
-    Worker,
-    WorkerFailedError,
-    WorkerUnavailableError,
-    invocation_failure,
-)
 from prism.errors import PermanentError, PrismError
-from prism.logs import one_line
 from prism.params import KEY_PARAMETER
 from prism.settings import Env
 from prism.storage import (
@@ -85,10 +60,35 @@ from prism.storage import (
     poison_queue_name,
 )
 from prism.storage.receipts import BlobReceipts, unreceipted
+from prism_local.devhost.bindings import (
+    Connections,
+    HttpCall,
+    Inputs,
+    blob_inputs,
+    blob_path,
+    http_inputs,
+    http_result,
+    queue_inputs,
+    timer_inputs,
+    write_outputs,
+)
+from prism_local.devhost.config import HostConfig, resolve_settings
+from prism_local.devhost.http import HttpAnswer, HttpFront, HttpRequest, error_answer
+from prism_local.devhost.indexing import FunctionSpec
+from prism_local.devhost.pools import StoragePool, run_cpu
+from prism_local.devhost.routes import HostKeys, Router, WrongMethod, authorized
+from prism_local.devhost.timers import Schedule
+from prism_local.devhost.worker import (
+    Worker,
+    WorkerFailedError,
+    WorkerUnavailableError,
+    invocation_failure,
+)
+from prism_local.logs import one_line
 
 T = TypeVar("T")
 
-log = logging.getLogger("prism.devhost")
+log = logging.getLogger("prism_local.devhost")
 
 BLOB_POISON_QUEUE = BLOB_TRIGGER_POISON_QUEUE
 # The host leases a message for 10 minutes (and renews it); a run longer than that may

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from prism.errors import ConfigurationError, TransientError
-from prism.localstack import processes
-from prism.localstack.certificate import write_self_signed_certificate
-from prism.localstack.processes import LOOPBACK, ProcessFiles
 from prism.settings import PROJECT_ROOT, Env
 from prism.storage.clients import blob_store
 from prism.storage.connections import StorageConnection
 from prism.storage.receipts import forget_every_receipt
+from prism_local.localstack import processes
+from prism_local.localstack.certificate import write_self_signed_certificate
+from prism_local.localstack.processes import LOOPBACK, ProcessFiles
 
 DEFAULT_STATE_DIR = PROJECT_ROOT / ".prism"
 # Where uploads through the stack are announced (prism.storage.blob_events).
@@ -54,7 +54,7 @@ DEFAULT_PORTS = {"blob": 10000, "queue": 10001, "table": 10002, "cosmos": 8081}
 
 AZURITE_MARKER = "azurite/dist/src/azurite.js"
 COSMOS_MARKER = "localstack/cosmos-emulator.mjs"
-DEVHOST_MARKER = "-m prism.devhost"
+DEVHOST_MARKER = "-m prism_local.devhost"
 START_TIMEOUT_SECONDS = 60.0
 
 
@@ -219,7 +219,7 @@ class LocalStack:
     def start_devhost(
         self, app: str, settings_file: Path, app_dir: Path | None = None
     ) -> StackState:
-        """Run ``prism.devhost serve`` on the app in ``app_dir`` (default: the project)
+        """Run ``prism_local.devhost serve`` on the app in ``app_dir`` (default: the project)
         against the running emulators (idempotent)."""
         state = self.start()
         if state.devhost is not None and processes.is_running(state.devhost.pid, DEVHOST_MARKER):
@@ -352,11 +352,11 @@ def devhost_command(
     app_dir: Path = PROJECT_ROOT,
     settings_file: Path | None = None,
 ) -> list[str]:
-    """``python -m prism.devhost MODE`` on the app in ``app_dir`` (default: this
+    """``python -m prism_local.devhost MODE`` on the app in ``app_dir`` (default: this
     project's, with its example settings)."""
     settings = settings_file or app_dir / "local.settings.example.json"
     return [
-        sys.executable, "-m", "prism.devhost", mode,
+        sys.executable, "-m", "prism_local.devhost", mode,
         "--app-dir", str(app_dir),
         "--settings", str(settings),
         *options,

@@ -10,8 +10,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from prism.devhost.indexing import FunctionSpec
 from prism.params import KEY_PARAMETER
+from prism_local.devhost.indexing import FunctionSpec
 
 _PARAMETER = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(\?)?(?::[^}]*)?\}")
 KEY_HEADER = "x-functions-key"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import h11
 
-log = logging.getLogger("prism.devhost.http")
+log = logging.getLogger("prism_local.devhost.http")
 
 # Kestrel's defaults: RequestHeadersTimeout 30 s, MaxRequestHeadersTotalSize 32 KiB;
 # the Functions host's request body limit is 100 MiB (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT).

@@ -15,10 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from prism.devhost.config import resolve_settings
-from prism.devhost.indexing import Binding, FunctionSpec
 from prism.errors import ConfigurationError
-from prism.functionrpc import messages
 from prism.settings import Env
 from prism.storage import (
     AzureBlobStore,
@@ -29,6 +26,9 @@ from prism.storage import (
     blob_store,
     message_queues,
 )
+from prism_local.devhost.config import resolve_settings
+from prism_local.devhost.indexing import Binding, FunctionSpec
+from prism_local.functionrpc import messages
 
 _BINDING_DATA = re.compile(r"\{([^{}]+)\}")
 # What the Python worker's blob extension expects of an SDK-type blob binding's datum.

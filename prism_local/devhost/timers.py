@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from prism.devhost.config import parse_timespan
 from prism.errors import ConfigurationError
+from prism_local.devhost.config import parse_timespan
 
 _FIELDS = ((0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 
