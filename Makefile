@@ -99,14 +99,14 @@ system-deps:
 
 # The models, built and gated into models/build/ (what azd's prepackage hook runs).
 models: $(BUILD_STAMP)
-	$(BUILD_VENV)/bin/python -m prism.cli models build
+	$(BUILD_VENV)/bin/python -m prism_tools.cli models build
 
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 typecheck:
-	$(BIN)/mypy prism prism_local functions function_app.py models bench tests
+	$(BIN)/mypy prism prism_local prism_tools functions function_app.py models bench tests
 
 bench: setup models
 	$(BIN)/python -m bench

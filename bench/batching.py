@@ -58,7 +58,7 @@ ROUNDS_BY_MODALITY = {Modality.IMAGE: 3}
 WARM_UP_ITEMS = 16
 # A modality with no policy to set beside "off" (audio: a file's VAD is stateful, so its
 # files never share a call) is measured only one file at a time and at 32, the
-# concurrency prism.cost reads: its other levels compared nothing.
+# concurrency prism_tools.cost.model reads: its other levels compared nothing.
 UNCHOSEN_CONCURRENCY = (1, 32)
 # The modalities measured by default: those that go through a micro-batcher.
 MODALITIES = (Modality.IMAGE, Modality.AUDIO, Modality.TEXT)

@@ -9,7 +9,7 @@ Time is one view; money is the other: a lookup costs request units whether it hi
 not, a miss also writes an entry, and a hit saves the inference's compute. The
 break-even share of duplicates is where the two are equal; a modality whose model is
 cheaper than the lookup never reaches it. Both views decide which modalities use the
-shared cache (``PRISM_SHARED_CACHE``, see README "Performance").
+shared cache (``PRISM_SHARED_CACHE``, see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -60,13 +60,13 @@ def run(repeats: int = 40, *, quick: bool = False) -> dict[str, Any]:
     from dataclasses import replace
 
     from prism.cache import PredictionCache, cache_key
-    from prism.cost import load_compute_prices
-    from prism.cost.cosmos import load_ru_table
     from prism.inference.engine import Engine
     from prism.modality import Modality
     from prism.results import Source, result_document
     from prism.storage import CosmosConnection
     from prism.storage.clients import prediction_cache_container, results_container
+    from prism_tools.cost.cosmos import load_ru_table
+    from prism_tools.cost.model import load_compute_prices
 
     prices = load_compute_prices()
     table = load_ru_table()

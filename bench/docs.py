@@ -34,7 +34,7 @@ BLOCK = re.compile(
     re.DOTALL,
 )
 # The only program a block may run: the project's own CLI.
-PROGRAMS = {"prism": [sys.executable, "-m", "prism.cli"]}
+PROGRAMS = {"prism": [sys.executable, "-m", "prism_tools.cli"]}
 
 
 @dataclass(frozen=True)

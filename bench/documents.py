@@ -5,7 +5,7 @@ the real models, written as the pipeline writes them now (schema 2: the text emb
 as int8 + scale, the shared cache entry naming its result document) and as it wrote
 them before (schema 1: 384 JSON floats, a cache entry holding a copy of the result).
 Each document's size includes the system properties Cosmos DB adds to a stored item;
-request units come from the table Microsoft publishes (prism/cost/cosmos_ru.json).
+request units come from the table Microsoft publishes (prism_tools/cost/cosmos_ru.json).
 Nothing here needs the emulators: the emulator answers every request with a charge of 1.
 """
 
@@ -17,11 +17,11 @@ from dataclasses import asdict
 from typing import Any
 
 from prism.cache import cache_key
-from prism.cost.cosmos import load_ru_table
 from prism.inference.engine import Engine
 from prism.modality import Modality
 from prism.results import Source, Timings, blob_result_id, result_document, utc_now
 from prism.settings import PROJECT_ROOT, get_settings
+from prism_tools.cost.cosmos import load_ru_table
 
 SAMPLES = PROJECT_ROOT / "samples"
 # What Cosmos DB adds to every stored item (_rid, _self, _etag, _attachments, _ts).

@@ -112,7 +112,7 @@ def _detail(modality: Modality, result: dict[str, Any]) -> dict[str, Any]:
 
 
 def render(report: dict[str, Any]) -> str:
-    from prism.summary import format_table
+    from prism_tools.summary import format_table
 
     rows = [
         [

@@ -13,7 +13,7 @@ speech the model's gate uses (:func:`models.datasets.transcription_clips`):
   context), as continuous speech fills every window of a long recording.
 
 ``prism cost`` turns these into dollars per minute of speech and ``prism plan`` into the
-compute an audio file with a given amount of speech needs (:mod:`prism.cost.speech`).
+compute an audio file with a given amount of speech needs (:mod:`prism_tools.cost.speech`).
 Each precision runs in its own child process, as in :mod:`bench.models`.
 """
 

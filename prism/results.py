@@ -28,7 +28,7 @@ Version 2 stores the text embedding compactly (int8 + scale, base64; see
 :mod:`prism.embedding`) where version 1 wrote 384 JSON floats; everything else is the
 same. The ``search`` field (added without a version change: readers ignore it) is what
 ``GET /api/v1/search`` ranks by; documents written before it have none until
-``prism migrate-results`` (:mod:`prism.migration`) adds it, and upgrades schema 1
+``prism migrate-results`` (:mod:`prism_tools.migration`) adds it, and upgrades schema 1
 documents to 2. Documents written before otherwise keep their version; HTTP result
 ids and prediction-cache keys name the version, so a v1 answer is never served as a v2
 one.

@@ -32,7 +32,7 @@ Two ways in:
   by an exact scan in this process: the same cosine on the same int8 codes, over every
   stored result that meets the filters — fine for a laptop's thousands, not for
   Azure's millions. Results written before the field existed have no ``search`` and
-  are found by neither until ``prism migrate-results`` (:mod:`prism.migration`) gives
+  are found by neither until ``prism migrate-results`` (:mod:`prism_tools.migration`) gives
   them one, with :func:`search_field` as the pipeline does.
 """
 

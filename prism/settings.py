@@ -216,7 +216,7 @@ class Settings:
         default=40_000_000, metadata={"env": Env.MAX_IMAGE_PIXELS}
     )
     # "on": image results include the words OCR finds in them (tens of milliseconds more
-    # per image: README "Performance"); "off": labels only.
+    # per image: docs/performance.md); "off": labels only.
     image_text: Literal["on", "off"] = field(default="on", metadata={"env": Env.IMAGE_TEXT})
     max_audio_seconds: _Positive = field(default=600.0, metadata={"env": Env.MAX_AUDIO_SECONDS})
     max_text_tokens: _AtLeastOne = field(default=256, metadata={"env": Env.MAX_TEXT_TOKENS})
@@ -251,7 +251,7 @@ class Settings:
     instance_memory_mb: _AtLeastOne = field(default=2048, metadata={"env": Env.INSTANCE_MEMORY_MB})
     resident_memory_mb: _AtLeastZero = field(default=896, metadata={"env": Env.RESIDENT_MEMORY_MB})
     text_labels: _List = field(default=DEFAULT_TEXT_LABELS, metadata={"env": Env.TEXT_LABELS})
-    # Micro-batching per modality (see README "Performance" for why these defaults).
+    # Micro-batching per modality (see docs/performance.md for why these defaults).
     # EfficientNet-Lite0 int8 is no cheaper per item in batches on CPU (measured), so
     # images run one per call, up to batches_in_flight at once.
     image_batch_size: _AtLeastOne = field(default=1, metadata={"env": Env.IMAGE_BATCH_SIZE})
@@ -279,7 +279,7 @@ class Settings:
     # In-process LRU of predictions in front of the Cosmos DB cache container.
     cache_entries: _AtLeastOne = field(default=2048, metadata={"env": Env.CACHE_ENTRIES})
     # Modalities that look up (and share) predictions in the Cosmos DB cache: only where
-    # a hit saves far more than a lookup costs (bench/cache.py, README "Performance"):
+    # a hit saves far more than a lookup costs (bench/cache.py, docs/performance.md):
     # the text and image models cost less than a lookup plus a miss's entry write.
     # "none" turns it off everywhere. A document may need OCR (seconds a page), a video
     # decoding, frames and a transcript: shared.

@@ -44,7 +44,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-from prism.deadletter import DeadLetterFormatError, parse_dead_letters
 from prism.errors import PermanentError, PrismError
 from prism.params import KEY_PARAMETER
 from prism.settings import Env
@@ -59,6 +58,7 @@ from prism.storage import (
     json_body,
     poison_queue_name,
 )
+from prism.storage.blob_events import BlobEventsFormatError, parse_blob_events
 from prism.storage.receipts import BlobReceipts, unreceipted
 from prism_local.devhost.bindings import (
     Connections,
@@ -749,8 +749,8 @@ _KEY_IN_QUERY = re.compile(rf"([?&]{KEY_PARAMETER}=)[^&\s]*", re.IGNORECASE)
 def _event_blobs(message: ReceivedMessage, container: str, prefix: str) -> list[str]:
     """The names of the blobs under ``container``/``prefix`` a BlobCreated event names."""
     try:
-        events = parse_dead_letters(message.body(), {container})
-    except (DeadLetterFormatError, PermanentError) as error:
+        events = parse_blob_events(message.body(), {container})
+    except (BlobEventsFormatError, PermanentError) as error:
         log.warning("a blob event that is not one was dropped: %s", error)
         return []
     return [event.name for event in events.blobs if event.name.startswith(prefix)]

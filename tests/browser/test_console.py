@@ -99,7 +99,7 @@ def test_an_image_a_recording_and_a_text_show_their_results(console: Console) ->
     expect(console.page.locator("#uploads li .state")).to_have_text(["processed"] * 3)
     counters = console.page.locator("#counters tbody")
     expect(counters.locator("tr").first.locator("td").first).not_to_have_text("0")  # image
-    # What a user sees first after three uploads (the README's picture).
+    # What a user sees first after three uploads (the picture in docs/local.md).
     console.page.screenshot(path=ARTIFACTS / "console-desktop.png")
     assert console.errors == []
 

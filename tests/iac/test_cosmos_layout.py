@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prism.cost.cosmos import load_ru_table, results_indexing_policy
 from prism.search import VECTOR_EMBEDDING_POLICY, VECTOR_INDEXES
 from prism.storage import (
     CACHE_PARTITION_KEY,
@@ -17,6 +16,7 @@ from prism.storage import (
     RESULTS_ORDER_BY,
     RESULTS_PARTITION_KEY,
 )
+from prism_tools.cost.cosmos import load_ru_table, results_indexing_policy
 
 from .bicep_checks import (
     BicepFile,
@@ -55,7 +55,7 @@ def test_the_deployed_results_index_is_the_one_the_emulator_gets_and_the_vector_
 
 
 def test_the_write_ru_allowance_counts_the_deployed_results_index() -> None:
-    # Microsoft's RU table was measured with indexing off: prism.cost adds an allowance
+    # Microsoft's RU table was measured with indexing off: prism_tools.cost.model adds an allowance
     # per term of the index the Bicep deploys (five paths, a composite index of two, a
     # vector index), and none for the cache, which indexes nothing.
     allowance = load_ru_table().index_allowance

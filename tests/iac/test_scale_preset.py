@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prism.capacity import (
+from prism_tools.capacity.plan import (
     BICEP_ALWAYS_READY_INSTANCES,
     BICEP_CACHE_MAX_THROUGHPUT,
     BICEP_RESULTS_MAX_THROUGHPUT,

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from prism.deadletter import replay_dead_letters
 from prism.pipeline import Pipeline, build_pipeline
 from prism.settings import load_settings
 from prism.storage import CosmosConnection, StorageConnection
 from prism.storage.blob_events import BLOB_CREATED
+from prism_tools.deadletter import replay_dead_letters
 from tests.isolation import own_resources, provision
 
 pytestmark = pytest.mark.integration

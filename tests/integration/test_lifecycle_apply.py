@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from prism.cli import main
+from prism_tools.cli import main
 
 
 @pytest.mark.integration

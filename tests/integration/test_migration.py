@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from prism.migration import migrate_results
 from prism.queries import list_results
 from prism.results import public_view
 from prism.search import SearchRequest, search_stored
@@ -19,6 +18,7 @@ from prism.storage import (
     DocumentContainer,
     cosmos_client,
 )
+from prism_tools.migration import migrate_results
 from tests.unit.test_migration import Embedder, audio_v1, image_v1, text_v1
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from prism.cli import main
 from prism.embedding import cosine, decode_embedding
+from prism_tools.cli import main
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ SAMPLES = ROOT / "samples"
 
 def prism_json(*args: str, env: dict[str, str] | None = None) -> Any:
     completed = subprocess.run(
-        [sys.executable, "-m", "prism.cli", *args, "--json"],
+        [sys.executable, "-m", "prism_tools.cli", *args, "--json"],
         capture_output=True,
         text=True,
         check=True,

@@ -46,7 +46,7 @@ def test_prism_infer_reads_the_sample_pdfs_by_text_layer_and_by_ocr(
 
     samples = Path(__file__).resolve().parents[2] / "samples"
     completed = subprocess.run(
-        [sys.executable, "-m", "prism.cli", "infer", "--json",
+        [sys.executable, "-m", "prism_tools.cli", "infer", "--json",
          str(samples / "report.pdf"), str(samples / "scanned.pdf")],
         capture_output=True, text=True, check=True,
     )  # fmt: skip

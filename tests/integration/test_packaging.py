@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Read at run time relative to the code: the manifest, prices, policies, console files.
 DATA_FILES = [
     "models/manifest.json",
-    "prism/cost/prices.json",
+    "prism_tools/cost/prices.json",
     "prism_local/functionrpc/function_rpc.proto",
     *(f"lifecycle_policies/{p.name}" for p in sorted((ROOT / "lifecycle_policies").glob("*.json"))),
     *(f"prism/console/static/{p.name}" for p in sorted((ROOT / "prism/console/static").iterdir())),

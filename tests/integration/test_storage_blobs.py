@@ -4,7 +4,6 @@ from dataclasses import replace
 
 import pytest
 
-from prism.deadletter import parse_dead_letters
 from prism.storage import (
     AzureBlobStore,
     ConditionFailedError,
@@ -12,6 +11,7 @@ from prism.storage import (
     StorageConnection,
     message_queues,
 )
+from prism.storage.blob_events import parse_blob_events
 from prism.storage.blobs import MAX_TAGS_PER_BLOB
 from prism.storage.clients import blob_store
 from prism.storage.receipts import RECEIPTS_CONTAINER, BlobReceipts, receipt_name
@@ -195,7 +195,7 @@ def test_a_blob_written_through_the_local_stack_is_announced_as_event_grid_would
     bodies = [m.body() for m in queues.receive(f"{unique_name}events", max_messages=32,
                                                visibility_timeout=30)]  # fmt: skip
     assert len(bodies) == 2  # one event per blob the stack's subscription would deliver
-    blobs = [blob for body in bodies for blob in parse_dead_letters(body, {unique_name}).blobs]
+    blobs = [blob for body in bodies for blob in parse_blob_events(body, {unique_name}).blobs]
     assert [(b.container, b.name) for b in blobs] == [
         (unique_name, "dir/new.txt"), (unique_name, "copy.txt")
     ]  # fmt: skip

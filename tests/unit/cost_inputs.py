@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from prism.capacity import Inputs
-from prism.cost import MODALITIES, Measured
+from prism_tools.capacity.plan import Inputs
+from prism_tools.cost.model import MODALITIES, Measured
 
 STREAMS = (*MODALITIES, "quarantined")
-# Round prices for the plan's tests (the shipped table is prism/cost/prices.json).
+# Round prices for the plan's tests (the shipped table is prism_tools/cost/prices.json).
 PRICES = {
     "currency": "USD",
     "flex_on_demand_per_gb_s": 0.00002,

@@ -17,9 +17,9 @@ import pytest
 
 import bench.__main__
 from bench import batching, budget, pipeline
-from prism.commands import measurements
 from prism.modality import Modality
 from prism.routing import route
+from prism_tools.commands import measurements
 
 
 @pytest.mark.parametrize("modality", list(Modality))

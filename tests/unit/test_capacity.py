@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from prism.capacity import (
+from prism.errors import ConfigurationError
+from prism_local.devhost.config import HostConfig
+from prism_tools.capacity.plan import (
     BICEP_RESULTS_MAX_THROUGHPUT,
     INDEX_BYTES_PER_DOCUMENT,
     REJECTED_SHARE,
@@ -22,9 +24,7 @@ from prism.capacity import (
     render_notes,
     serverless_max_ru_s,
 )
-from prism.cost import Measured
-from prism.errors import ConfigurationError
-from prism_local.devhost.config import HostConfig
+from prism_tools.cost.model import Measured
 from tests.unit.cost_inputs import PRICES, only, plan_inputs
 
 MEASURED = Measured(
@@ -34,7 +34,7 @@ MEASURED = Measured(
 INPUTS = plan_inputs(MEASURED, PRICES)
 TEXT_ONLY = only("text")
 MONTH_S = 86_400 * 30.4167
-# Each result write adds the results index's allowance (prism/cost/cosmos_ru.json): five
+# Each result write adds the results index's allowance (prism_tools/cost/cosmos_ru.json): five
 # included paths × 0.5 RU, a composite index of two paths × 1 RU, a vector index 5 RU.
 INDEX_RU = 5 * 0.5 + 2 * 1.0 + 5.0
 

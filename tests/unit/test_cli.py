@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import prism.commands.stack
-from prism.cli import build_parser, main
+import prism_tools.commands.stack
 from prism.errors import ConfigurationError
+from prism_tools.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
 A_FILE = str(ROOT / "README.md")
@@ -134,7 +134,7 @@ def test_a_file_gone_by_the_time_the_command_reads_it_is_one_coded_line(
         Path(MISSING).read_bytes()
         return 0
 
-    monkeypatch.setattr(prism.commands.stack, "run_status", read_gone_file)
+    monkeypatch.setattr(prism_tools.commands.stack, "run_status", read_gone_file)
 
     code, err = run(["status"], capsys)
 
@@ -148,7 +148,7 @@ def test_an_unexpected_error_is_one_internal_line_and_traceback_shows_it(
     def broken(args: argparse.Namespace) -> int:
         raise KeyError("state")
 
-    monkeypatch.setattr(prism.commands.stack, "run_status", broken)
+    monkeypatch.setattr(prism_tools.commands.stack, "run_status", broken)
 
     code, err = run(["status"], capsys)
 
@@ -164,7 +164,7 @@ def test_a_prism_error_from_a_command_is_its_own_coded_line(
     def not_running(args: argparse.Namespace) -> int:
         raise ConfigurationError("the local stack is not running: start it with `prism up`")
 
-    monkeypatch.setattr(prism.commands.stack, "run_status", not_running)
+    monkeypatch.setattr(prism_tools.commands.stack, "run_status", not_running)
 
     code, err = run(["status"], capsys)
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from prism.cost import (
+from prism.errors import ConfigurationError
+from prism_tools.cost.cosmos import RuTable, load_ru_table, results_indexing_policy
+from prism_tools.cost.model import (
     MODALITIES,
     Measured,
     Scenario,
@@ -18,8 +20,6 @@ from prism.cost import (
     measured_from_bench,
     request_units,
 )
-from prism.cost.cosmos import RuTable, load_ru_table, results_indexing_policy
-from prism.errors import ConfigurationError
 from tests.unit.cost_inputs import write_bench_files
 
 PRICES = {
@@ -198,7 +198,7 @@ def test_the_shipped_price_table_is_dated_and_sourced() -> None:
 
 
 def test_managed_services_bill_the_benchmarked_files_by_their_own_units() -> None:
-    from prism.cost.managed import managed_comparison, units_per_file
+    from prism_tools.cost.managed import managed_comparison, units_per_file
 
     prices = load_compute_prices()
     assert units_per_file("image", {}, prices) == 1

@@ -19,15 +19,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from prism.deadletter import (
-    MAX_DEAD_LETTER_BYTES,
-    DeadLetterFormatError,
-    parse_dead_letters,
-    replay_dead_letters,
-)
 from prism.errors import TransientError
 from prism.storage import BlobInfo, BlobStore
-from prism.storage.blob_events import BLOB_CREATED
+from prism.storage.blob_events import (
+    BLOB_CREATED,
+    MAX_EVENTS_BYTES,
+    BlobEventsFormatError,
+    parse_blob_events,
+)
+from prism_tools.deadletter import replay_dead_letters
 
 INCOMING = {"incoming"}
 
@@ -69,7 +69,7 @@ def payload(*events: Any) -> bytes:
 
 
 def test_a_canonical_dead_letter_gives_its_blob_and_reason() -> None:
-    letters = parse_dead_letters(payload(blob_created("photos/cat.jpg")), INCOMING)
+    letters = parse_blob_events(payload(blob_created("photos/cat.jpg")), INCOMING)
 
     assert [(b.container, b.name, b.event_id, b.reason) for b in letters.blobs] == [
         ("incoming", "photos/cat.jpg", "id-photos/cat.jpg", "MaxDeliveryAttemptsExceeded")
@@ -80,7 +80,7 @@ def test_a_canonical_dead_letter_gives_its_blob_and_reason() -> None:
 def test_several_events_keep_their_order_and_a_redelivered_one_counts_once() -> None:
     events = [blob_created("b.txt"), blob_created("a.txt"), blob_created("b.txt", id="again")]
 
-    letters = parse_dead_letters(payload(*events), INCOMING)
+    letters = parse_blob_events(payload(*events), INCOMING)
 
     assert [blob.name for blob in letters.blobs] == ["b.txt", "a.txt"]
 
@@ -93,7 +93,7 @@ def test_an_undeliverable_400_is_replayed_like_an_expired_one() -> None:
         deliveryAttempts=1,
     )
 
-    [blob] = parse_dead_letters(payload(event), INCOMING).blobs
+    [blob] = parse_blob_events(payload(event), INCOMING).blobs
 
     assert blob.reason == "UndeliverableDueToClientError"
 
@@ -110,7 +110,7 @@ def test_cloudevents_schema_is_read_too() -> None:
         "deadLetterReason": "TimeToLiveExceeded",
     }
 
-    [blob] = parse_dead_letters(payload(event), INCOMING).blobs
+    [blob] = parse_blob_events(payload(event), INCOMING).blobs
 
     assert (blob.name, blob.event_id) == ("notes.md", "ce-1")
 
@@ -118,7 +118,7 @@ def test_cloudevents_schema_is_read_too() -> None:
 def test_names_with_spaces_unicode_and_dots_inside_segments_pass_unchanged() -> None:
     names = ["my photo (1).jpg", "données/été.txt", "a..b/c.d", "x" * 1024]
 
-    letters = parse_dead_letters(payload(*(blob_created(n) for n in names)), INCOMING)
+    letters = parse_blob_events(payload(*(blob_created(n) for n in names)), INCOMING)
 
     assert [blob.name for blob in letters.blobs] == names
 
@@ -132,7 +132,7 @@ def test_names_with_spaces_unicode_and_dots_inside_segments_pass_unchanged() -> 
         (blob_created("gone.txt", eventType="Microsoft.Storage.BlobDeleted"), "is not"),
         (blob_created("t.txt", eventType="microsoft.storage.blobcreated"), "is not"),
         (blob_created("t.txt", eventType=None), "event type None"),
-        (blob_created("x.txt", container="quarantine"), "'quarantine' is not one replay"),
+        (blob_created("x.txt", container="quarantine"), "'quarantine' is not one routed here"),
         (blob_created("x.txt", subject=None), "subject None does not name a blob"),
         (blob_created("x.txt", subject=42), "subject None does not name a blob"),
         (blob_created("x", subject="/blobServices/default/containers/incoming"), "does not name"),
@@ -149,7 +149,7 @@ def test_names_with_spaces_unicode_and_dots_inside_segments_pass_unchanged() -> 
 def test_anything_but_a_blob_created_event_for_a_storable_incoming_blob_is_skipped(
     event: Any, why: str
 ) -> None:
-    letters = parse_dead_letters(payload(blob_created("ok.txt"), event), INCOMING)
+    letters = parse_blob_events(payload(blob_created("ok.txt"), event), INCOMING)
 
     assert [blob.name for blob in letters.blobs] == ["ok.txt"]
     [skipped] = letters.skipped
@@ -157,7 +157,7 @@ def test_anything_but_a_blob_created_event_for_a_storable_incoming_blob_is_skipp
 
 
 def test_the_event_id_of_a_skipped_event_is_kept_for_the_operator() -> None:
-    letters = parse_dead_letters(payload(blob_created("q", container="quarantine")), INCOMING)
+    letters = parse_blob_events(payload(blob_created("q", container="quarantine")), INCOMING)
 
     assert [s.event_id for s in letters.skipped] == ["id-q"]
 
@@ -171,16 +171,16 @@ def test_the_event_id_of_a_skipped_event_is_kept_for_the_operator() -> None:
         (json.dumps(blob_created("single.txt")).encode(), "a JSON dict, not an array"),
         (b'"text"', "a JSON str, not an array"),
         (b"[" * 100_000 + b"]" * 100_000, "not JSON"),
-        (b" " * (MAX_DEAD_LETTER_BYTES + 1), "larger than any dead letter"),
+        (b" " * (MAX_EVENTS_BYTES + 1), "larger than any array of events"),
     ],
 )
 def test_a_blob_that_is_not_an_array_of_events_is_unreadable(raw: bytes, why: str) -> None:
-    with pytest.raises(DeadLetterFormatError, match=why):
-        parse_dead_letters(raw, INCOMING)
+    with pytest.raises(BlobEventsFormatError, match=why):
+        parse_blob_events(raw, INCOMING)
 
 
 def test_an_empty_array_holds_nothing() -> None:
-    letters = parse_dead_letters(b"[]", INCOMING)
+    letters = parse_blob_events(b"[]", INCOMING)
 
     assert (letters.blobs, letters.skipped) == ([], [])
 
@@ -202,8 +202,8 @@ _JSON = st.recursive(
 @given(st.one_of(st.binary(max_size=200), _JSON.map(lambda v: json.dumps(v).encode())))
 def test_any_payload_gives_storable_incoming_blobs_or_a_format_error(raw: bytes) -> None:
     try:
-        letters = parse_dead_letters(raw, INCOMING)
-    except DeadLetterFormatError:
+        letters = parse_blob_events(raw, INCOMING)
+    except BlobEventsFormatError:
         return
     for blob in letters.blobs:
         assert blob.container == "incoming"

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-import prism.commands.measurements
-from prism.cli import main
-from prism.commands.measurements import OPTIONAL, REFERENCE_DIR, REQUIRED, measurements
+import prism_tools.commands.measurements
+from prism_tools.cli import main
+from prism_tools.commands.measurements import OPTIONAL, REFERENCE_DIR, REQUIRED, measurements
 
 ELSEWHERE = {"cpu": "A test machine", "cores": 64, "memory_gib": 256.0,
              "started": "2031-01-02T03:04:05+00:00"}  # fmt: skip
@@ -25,7 +25,7 @@ def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty bench/results: a fresh clone, or `make clean`."""
     directory = tmp_path / "results"
     directory.mkdir()
-    monkeypatch.setattr(prism.commands.measurements, "LOCAL_DIR", directory)
+    monkeypatch.setattr(prism_tools.commands.measurements, "LOCAL_DIR", directory)
     return directory
 
 

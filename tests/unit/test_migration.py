@@ -1,4 +1,4 @@
-"""``prism migrate-results`` (prism.migration): schema 1 results copied into the current
+"""``prism migrate-results`` (prism_tools.migration): schema 1 results copied into the current
 container in schema 2 with their search field, idempotently and resumably, and the
 search field backfilled in place — over the in-memory documents fake."""
 
@@ -12,20 +12,20 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
-from prism.cli import main
 from prism.embedding import cosine, decode_embedding
 from prism.errors import ErrorCode, PermanentError, TransientError
-from prism.migration import (
+from prism.search import VECTOR_DIMENSIONS, int8_codes
+from prism.storage import DocumentContainer
+from prism.storage.documents import deterministic_id
+from prism.storage.errors import StorageRequestError
+from prism_tools.cli import main
+from prism_tools.migration import (
     MigrationReport,
     is_current,
     migrate_results,
     upgrade_document,
     with_retries,
 )
-from prism.search import VECTOR_DIMENSIONS, int8_codes
-from prism.storage import DocumentContainer
-from prism.storage.documents import deterministic_id
-from prism.storage.errors import StorageRequestError
 from tests.fakes import FakeDocuments
 
 
@@ -391,7 +391,7 @@ def test_in_place_the_search_field_is_added_to_results_written_before_it() -> No
 def test_the_command_prints_a_summary_or_json_and_fails_when_the_run_stopped(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import prism.commands.migrate as command
+    import prism_tools.commands.migrate as command
 
     source, target = old_container(*every_kind(), {"id": "x"}), CountingDocuments()
     monkeypatch.setattr(command, "containers", lambda *a, **k: (source, target))

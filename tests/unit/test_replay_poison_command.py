@@ -14,9 +14,8 @@ from typing import cast
 import pytest
 
 import prism.client
-import prism.commands.pipeline
 import prism.pipeline
-from prism.cli import main
+import prism_tools.commands.pipeline
 from prism.client import PipelineClient
 from prism.errors import TransientError
 from prism.pipeline import Pipeline
@@ -27,6 +26,7 @@ from prism.storage import (
     ReceivedMessage,
     poison_queue_name,
 )
+from prism_tools.cli import main
 from tests.fakes import FakeMessageQueues
 from tests.unit.stubs import job_fields, make_pipeline
 
@@ -90,7 +90,7 @@ def replay_command(
         queues=pipeline.queues,
         results=cast(DocumentContainer, None),
     )
-    monkeypatch.setattr(prism.commands.pipeline, "use_local_stack", lambda: None)
+    monkeypatch.setattr(prism_tools.commands.pipeline, "use_local_stack", lambda: None)
     monkeypatch.setattr(prism.client, "connect", lambda: client)
     monkeypatch.setattr(prism.pipeline, "get_pipeline", lambda: pipeline)
     code = main(["replay-poison"])

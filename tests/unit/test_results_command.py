@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from prism.cli import build_parser, main
-from prism.commands.results import params_of
+from prism_tools.cli import build_parser, main
+from prism_tools.commands.results import params_of
 
 
 def parsed(*argv: str) -> dict[str, str]:

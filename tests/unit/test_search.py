@@ -112,7 +112,7 @@ def test_stored_results_are_candidates_by_blob_name_and_rejections_are_not() -> 
 def test_search_takes_files_or_the_stored_results_not_both(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from prism.cli import main
+    from prism_tools.cli import main
 
     file = tmp_path / "x.txt"
     file.write_text("a cat")

@@ -414,12 +414,12 @@ def test_prism_search_stored_ranks_as_the_api_does(
     from types import SimpleNamespace
 
     import prism.client
-    import prism.commands.pipeline
-    from prism.cli import main
-    from prism.commands import search as command
+    import prism_tools.commands.pipeline
+    from prism_tools.cli import main
+    from prism_tools.commands import search as command
 
     documents = library()
-    monkeypatch.setattr(prism.commands.pipeline, "use_local_stack", lambda: None)
+    monkeypatch.setattr(prism_tools.commands.pipeline, "use_local_stack", lambda: None)
     monkeypatch.setattr(prism.client, "connect", lambda: SimpleNamespace(results=documents))
     monkeypatch.setattr(command, "get_engine", lambda: WordsEngine(load_settings({})))
     monkeypatch.setenv("PRISM_SEARCH", "scan")

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-import prism.commands.plan
-from prism.capacity.simulate import (
+import prism_tools.commands.plan
+from prism.errors import ConfigurationError
+from prism_tools.capacity.simulate import (
     MINUTES_PER_DAY,
     Platform,
     Shape,
@@ -34,9 +35,8 @@ from prism.capacity.simulate import (
     startup_from_bench,
     weighted_quantiles,
 )
-from prism.cli import main
-from prism.cost import Measured
-from prism.errors import ConfigurationError
+from prism_tools.cli import main
+from prism_tools.cost.model import Measured
 from tests.unit.cost_inputs import PRICES, only, plan_inputs
 
 # 10 ms of CPU and 40 ms of I/O a file: a 1-core instance serves 100 files/s.
@@ -246,7 +246,7 @@ def test_the_local_load_comparison_reads_measured_over_predicted() -> None:
 def test_the_command_prints_json_and_writes_the_plot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(prism.commands.plan, "build_inputs", lambda args: INPUTS)
+    monkeypatch.setattr(prism_tools.commands.plan, "build_inputs", lambda args: INPUTS)
     picture = tmp_path / "day.png"
     load = tmp_path / "load-5000.json"
     load.write_text(json.dumps(load_file([100.0, 120.0], 5000, 110.0)))
@@ -274,7 +274,7 @@ def test_the_command_prints_json_and_writes_the_plot(
 def test_plot_and_load_need_simulate_and_a_load_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(prism.commands.plan, "build_inputs", lambda args: INPUTS)
+    monkeypatch.setattr(prism_tools.commands.plan, "build_inputs", lambda args: INPUTS)
     assert main(["plan", "--plot", str(tmp_path / "x.png")]) == 2
     assert "go with --simulate" in capsys.readouterr().err
     other = tmp_path / "budget.json"

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from prism.capacity import audio_cpu_s, plan
-from prism.cost import MODALITIES, Measured
-from prism.cost.speech import (
+from prism.errors import ConfigurationError
+from prism_tools.capacity.plan import audio_cpu_s, plan
+from prism_tools.cost.model import MODALITIES, Measured
+from prism_tools.cost.speech import (
     WINDOW_SPEECH_S,
     SpeechMeasured,
     SpeechWindow,
@@ -22,7 +23,6 @@ from prism.cost.speech import (
     speech_cost,
     speech_from_bench,
 )
-from prism.errors import ConfigurationError
 from tests.unit.cost_inputs import PRICES as COST_PRICES
 from tests.unit.cost_inputs import only, plan_inputs, write_bench_files
 
@@ -132,7 +132,7 @@ def test_the_speech_benchmark_file_becomes_windows(tmp_path: Path) -> None:
 def test_prism_cost_prints_the_minute_of_speech_beside_azure_ai_speech(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from prism.commands.cost import render_speech, speech_lines
+    from prism_tools.commands.cost import render_speech, speech_lines
 
     # A results file of bench/speech.py's shape (the real one exists after `make bench`).
     shipped = tmp_path
@@ -160,7 +160,7 @@ def test_prism_cost_prints_the_minute_of_speech_beside_azure_ai_speech(
 
 
 def test_plan_refuses_more_speech_than_an_audio_file_may_hold() -> None:
-    from prism.commands.plan import run
+    from prism_tools.commands.plan import run
 
     args = argparse.Namespace(files_per_day=None, mix=None, cache_hit_rate=0.0,
                               speech_minutes_per_file=11.0)  # fmt: skip
@@ -169,7 +169,7 @@ def test_plan_refuses_more_speech_than_an_audio_file_may_hold() -> None:
 
 
 def test_fp32_audio_pays_whispers_fp32_time_on_the_benchmark_recording(tmp_path: Path) -> None:
-    from prism.cost import measured_from_bench
+    from prism_tools.cost.model import measured_from_bench
 
     write_bench_files(
         tmp_path,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prism.commands.pipeline import console_url
+from prism_tools.commands.pipeline import console_url
 
 
 def test_the_console_address_carries_the_local_function_key(

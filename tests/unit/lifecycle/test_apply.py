@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from prism.lifecycle import Action, Tier, load_policy
-from prism.lifecycle.apply import BlobChange, BlobState, plan_changes, policy_containers
 from prism.lifecycle.validation import DEFAULT_POLICY_PATH
+from prism_tools.lifecycle.apply import BlobChange, BlobState, plan_changes, policy_containers
 
 POLICY = load_policy(DEFAULT_POLICY_PATH)
 TAGGED = {"prism-tiering": "on"}

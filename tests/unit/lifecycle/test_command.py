@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from prism.commands import lifecycle
 from prism.errors import ConfigurationError
 from prism.lifecycle.workload import EXAMPLE_WORKLOAD_PATH, inventory_start
+from prism_tools.commands import lifecycle
 
 INVENTORY = Path(__file__).parents[2] / "fixtures" / "lifecycle" / "inventory.csv"
 
@@ -66,10 +66,10 @@ def test_simulate_with_a_broken_policy_raises_the_problem(tmp_path: Path) -> Non
 def test_apply_runs_on_the_utc_date_whatever_the_machines_time_zone(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import prism.lifecycle.apply
+    import prism_tools.lifecycle.apply
 
     monkeypatch.setattr(BlobServiceClient, "from_connection_string", lambda *_: None)
-    monkeypatch.setattr(prism.lifecycle.apply, "list_blob_states", lambda *_: [])
+    monkeypatch.setattr(prism_tools.lifecycle.apply, "list_blob_states", lambda *_: [])
     zone = os.environ.get("TZ")
     try:
         # UTC+14 and UTC-12: at any hour, one of them is on another date than UTC.

@@ -1,6 +1,6 @@
 """``prism migrate-results``: copy the v1 ``results`` container into the configured
 results container in the current schema, or (``--in-place``) give results written
-before the ``search`` field existed their ``search`` field — see :mod:`prism.migration`.
+before the ``search`` field existed their ``search`` field — see :mod:`prism_tools.migration`.
 
 Against Azure it uses the app's own settings from the environment:
 ``PRISM_COSMOS__accountEndpoint``, ``PRISM_COSMOS_DATABASE`` (``prism``) and
@@ -16,20 +16,20 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from prism.commands.arguments import int_between, positive_int
 from prism.errors import ConfigurationError
+from prism_tools.commands.arguments import int_between, positive_int
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import numpy as np
 
-    from prism.migration import MigrationReport
     from prism.storage.documents import DocumentContainer
+    from prism_tools.migration import MigrationReport
 
 
 def register(subparsers: Any) -> None:
-    from prism.migration import DEFAULT_ATTEMPTS, DEFAULT_PAGE_SIZE, DEFAULT_SOURCE
+    from prism_tools.migration import DEFAULT_ATTEMPTS, DEFAULT_PAGE_SIZE, DEFAULT_SOURCE
 
     parser = subparsers.add_parser(
         "migrate-results",
@@ -147,12 +147,12 @@ def summary(report: MigrationReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from prism.migration import DEFAULT_SOURCE, migrate_results
+    from prism_tools.migration import DEFAULT_SOURCE, migrate_results
 
     if args.in_place and args.source is not None:
         raise ConfigurationError("--in-place reads the target itself: not with --source")
     if args.local:
-        from prism.commands.pipeline import use_local_stack
+        from prism_tools.commands.pipeline import use_local_stack
 
         use_local_stack()
     source, target = containers(args.source or DEFAULT_SOURCE, args.target, in_place=args.in_place)

@@ -7,7 +7,7 @@ The managed service nearest each modality, and how it bills:
 * image — Azure AI Vision Image Analysis (tags or a caption): one transaction per image;
 * audio — Azure AI Speech, speech to text (standard, real time): per hour of audio.
   Prism's audio result transcribes the speech (Whisper tiny.en) beside voice activity
-  and acoustic features; per minute of speech, see :mod:`prism.cost.speech`;
+  and acoustic features; per minute of speech, see :mod:`prism_tools.cost.speech`;
 * text — Azure AI Language (pre-built features such as key phrases or sentiment): per
   text record of 1,000 characters, each document rounded up.
 

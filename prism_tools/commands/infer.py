@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prism.commands.arguments import readable_file
 from prism.errors import ErrorCode, PermanentError
 from prism.inference.engine import Engine, get_engine
 from prism.modality import Modality
 from prism.routing import HEAD_BYTES, TAIL_BYTES
-from prism.summary import format_table, summarize
+from prism_tools.commands.arguments import readable_file
+from prism_tools.summary import format_table, summarize
 
 
 def register(subparsers: Any) -> None:

@@ -14,13 +14,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from prism.commands.arguments import positive_int, readable_file
-from prism.commands.infer import infer_files
 from prism.errors import ErrorCode, PermanentError
 from prism.inference.engine import get_engine
 from prism.modality import Modality
 from prism.search import Candidate, rank, text_embedder
-from prism.summary import format_table
+from prism_tools.commands.arguments import positive_int, readable_file
+from prism_tools.commands.infer import infer_files
+from prism_tools.summary import format_table
 
 
 def register(subparsers: Any) -> None:
@@ -80,10 +80,10 @@ def _stored(query: str, args: argparse.Namespace, embed: Any) -> dict[str, Any]:
     """The local stack's stored results, searched as ``GET /api/v1/search`` does
     (:func:`prism.search.search_stored`, the exact scan the emulator needs)."""
     from prism.client import connect
-    from prism.commands.pipeline import use_local_stack
     from prism.http_contract import SearchParameters
     from prism.search import configured_backend, search_stored
     from prism.settings import get_settings
+    from prism_tools.commands.pipeline import use_local_stack
 
     use_local_stack()
     params = {"q": query, "limit": str(args.limit)}

@@ -1,8 +1,8 @@
 """``prism cost [--json]``: dollars per million files per modality, side by side for
 int8 vs fp32, batching on vs off, a cache hit rate, and lifecycle vs all-hot storage;
 and beside them what the same files would cost through Azure's managed AI services at
-list prices (see :mod:`prism.cost.managed`); and what transcription costs per minute of
-speech beside Azure AI Speech (see :mod:`prism.cost.speech`)."""
+list prices (see :mod:`prism_tools.cost.managed`); and what transcription costs per minute of
+speech beside Azure AI Speech (see :mod:`prism_tools.cost.speech`)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from prism.commands.arguments import (
+from prism_tools.commands.arguments import (
     fraction,
     positive_int,
     readable_directory,
     readable_file,
     whole_number,
 )
-from prism.summary import format_table
+from prism_tools.summary import format_table
 
 # Flex Consumption's instance sizes.
 INSTANCE_MB = (512, 2048, 4096)
@@ -49,15 +49,15 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from prism.commands.measurements import measurements
-    from prism.cost import (
+    from prism.settings import get_settings
+    from prism_tools.commands.measurements import measurements
+    from prism_tools.cost.model import (
         as_dict,
         estimate,
         load_compute_prices,
         measured_from_bench,
         storage_per_file,
     )
-    from prism.settings import get_settings
 
     prices = load_compute_prices(args.prices)
     # bench/results if `make bench` has written it, else the reference results shipped.
@@ -112,14 +112,14 @@ def run(args: argparse.Namespace) -> int:
 def speech_lines(prices: dict[str, Any], bench_dir: Path, instance_mb: int) -> list[Any]:
     """Per precision and window shape (bench/results/speech.json); none before the
     speech benchmark has run."""
-    from prism.cost.speech import speech_cost, speech_from_bench
+    from prism_tools.cost.speech import speech_cost, speech_from_bench
 
     measured = speech_from_bench(bench_dir)
     return [] if measured is None else speech_cost(measured, prices, instance_mb=instance_mb)
 
 
 def render_speech(lines: list[Any]) -> str:
-    from prism.cost.speech import SHAPES
+    from prism_tools.cost.speech import SHAPES
 
     rows = [
         [
@@ -139,8 +139,8 @@ def render_speech(lines: list[Any]) -> str:
 def compare_with_managed(lines: list[Any], prices: dict[str, Any], bench_dir: Path) -> list[Any]:
     """The managed services beside Prism's default configuration (int8, batching),
     processing only: compute, executions and Cosmos DB; on the benchmarked files."""
-    from prism.cost import DEFAULT_BENCH_INPUTS, read_bench_file
-    from prism.cost.managed import managed_comparison
+    from prism_tools.cost.managed import managed_comparison
+    from prism_tools.cost.model import DEFAULT_BENCH_INPUTS, read_bench_file
 
     default: dict[str, float] = {}
     for line in lines:
@@ -164,4 +164,6 @@ def render_managed(managed: list[Any]) -> str:
     ]
     headers = ["modality", "managed service", "per file", "managed", "Prism", "ratio", "note"]
     sources = "\n".join(f"  {line.modality}: {line.source_url}" for line in managed)
-    return format_table(rows, headers) + "\nPrice sources (prism/cost/prices.json):\n" + sources
+    return (
+        format_table(rows, headers) + "\nPrice sources (prism_tools/cost/prices.json):\n" + sources
+    )

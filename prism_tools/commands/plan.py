@@ -1,6 +1,6 @@
 """``prism plan``: instances, Cosmos DB RU/s and storage, blob storage by tier, the limit
 that binds first, the scale preset and the monthly cost of a daily volume of files,
-from the benchmarks' measured figures (see :mod:`prism.capacity`)."""
+from the benchmarks' measured figures (see :mod:`prism_tools.capacity.plan`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from prism.commands.arguments import (
+from prism_tools.commands.arguments import (
     at_least_one,
     fraction,
     int_between,
@@ -19,11 +19,11 @@ from prism.commands.arguments import (
     readable_file,
     whole_number,
 )
-from prism.commands.cost import INSTANCE_MB
-from prism.summary import count_text, report
+from prism_tools.commands.cost import INSTANCE_MB
+from prism_tools.summary import count_text, report
 
 if TYPE_CHECKING:
-    from prism.commands.measurements import Measurements
+    from prism_tools.commands.measurements import Measurements
 
 REFERENCE_RATES = (10_000, 1_000_000, 10_000_000)
 MAX_FILES_PER_DAY = 10**12
@@ -108,12 +108,12 @@ def rates_of(given: list[int] | None) -> list[int]:
 
 
 def build_inputs(args: argparse.Namespace) -> Any:
-    from prism.capacity import Inputs, blob_storage_per_file
-    from prism.commands.measurements import measurements
-    from prism.cost import load_compute_prices, measured_from_bench, read_bench_file
-    from prism.cost import storage_per_file as cost_storage
-    from prism.cost.speech import speech_from_bench
     from prism.settings import get_settings
+    from prism_tools.capacity.plan import Inputs, blob_storage_per_file
+    from prism_tools.commands.measurements import measurements
+    from prism_tools.cost.model import load_compute_prices, measured_from_bench, read_bench_file
+    from prism_tools.cost.model import storage_per_file as cost_storage
+    from prism_tools.cost.speech import speech_from_bench
 
     # bench/results if `make bench` has written it, else the reference results shipped.
     bench_dir = measurements(args.bench_dir).directory
@@ -133,10 +133,10 @@ def build_inputs(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from prism.capacity import DEFAULT_MIX, DEFAULT_PEAK_FACTOR, parse_mix, plan
-    from prism.commands.measurements import measurements
     from prism.errors import ConfigurationError
     from prism.settings import get_settings
+    from prism_tools.capacity.plan import DEFAULT_MIX, DEFAULT_PEAK_FACTOR, parse_mix, plan
+    from prism_tools.commands.measurements import measurements
 
     rates = rates_of(args.files_per_day)
     mix = parse_mix(args.mix) if args.mix else DEFAULT_MIX
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = build_inputs(args)
     source = measurements(args.bench_dir)  # what build_inputs read
     if args.simulate is not None or args.plot or args.against_load:
-        from prism.capacity.simulate import command
+        from prism_tools.capacity.simulate import command
 
         if args.brief:
             raise ConfigurationError("--brief goes with the plan, not with --simulate")
@@ -204,8 +204,8 @@ BRIEF_ROWS = frozenset(
 def render(
     plans: list[dict[str, Any]], currency: str, *, markdown: bool = False, brief: bool = False
 ) -> str:
-    from prism.capacity import gb_text as _gb
-    from prism.capacity import render_notes
+    from prism_tools.capacity.plan import gb_text as _gb
+    from prism_tools.capacity.plan import render_notes
 
     rows: list[list[str]] = []
 
@@ -248,7 +248,7 @@ def render(
     notes = [
         f"Mix {', '.join(f'{m} {s:.0%}' for m, s in plans[0]['mix'].items())}; peak "
         f"{plans[0]['peak_factor']:g}× the average. Limits with their sources: "
-        "prism/capacity/limits.json (unverified figures flagged in --json).",
+        "prism_tools/capacity/limits.json (unverified figures flagged in --json).",
     ]
     speech = plans[0].get("speech")
     if speech and not brief:

@@ -31,13 +31,13 @@ def register(subparsers: Any) -> None:
 
 
 def run_replay_deadletter(args: argparse.Namespace) -> int:
-    from prism.deadletter import replay_dead_letters
     from prism.pipeline import get_pipeline
     from prism.settings import get_settings
     from prism.storage import ContainerNotFoundError
+    from prism_tools.deadletter import replay_dead_letters
 
     if args.local:
-        from prism.commands.pipeline import use_local_stack
+        from prism_tools.commands.pipeline import use_local_stack
 
         use_local_stack()
     pipeline = get_pipeline()

@@ -17,7 +17,7 @@ published per file: the upload's, quarantine copies, the host's blob receipts); 
 routes each file to its
 modality's queue; each ``infer_<modality>`` function scales on its own (Flex
 Consumption's per-function scaling). Per instance, from the plan's own inputs
-(:class:`prism.capacity.Inputs`): an inference instance serves at most
+(:class:`prism_tools.capacity.plan.Inputs`): an inference instance serves at most
 ``min(cores / cpu_s, concurrency / (cpu_s + io_s))`` files a second (no 80 % headroom:
 this is what it can do, not what to plan for), ingest ``maxDegreeOfParallelism /
 ingest_s``. A file's time on its instance is ``service / (1 − ρ)`` at utilisation ρ
@@ -73,7 +73,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from prism.capacity import (
+from prism.errors import ConfigurationError
+from prism_tools.capacity.plan import (
     DAYS_PER_MONTH,
     DEFAULT_MIX,
     DEFAULT_PEAK_FACTOR,
@@ -85,10 +86,9 @@ from prism.capacity import (
     plan,
     serverless_max_ru_s,
 )
-from prism.cost import MB_PER_CORE, MEASURED_CORES, MODALITIES, request_units
-from prism.cost.cosmos import load_ru_table
-from prism.errors import ConfigurationError
-from prism.summary import count_text, report
+from prism_tools.cost.cosmos import load_ru_table
+from prism_tools.cost.model import MB_PER_CORE, MEASURED_CORES, MODALITIES, request_units
+from prism_tools.summary import count_text, report
 
 if TYPE_CHECKING:
     import argparse

@@ -7,7 +7,7 @@ For a rate and a mix of modalities, at the peak (``peak_factor`` × the average 
   ``concurrency / (cpu_s + io_s)`` (host.json's queue settings: ``batchSize`` +
   ``newBatchThreshold`` invocations at once), whichever is lower; ingest is I/O-bound at
   host.json's ``blobs.maxDegreeOfParallelism`` invocations at once;
-* **Cosmos DB** — request units per file (:func:`prism.cost.request_units`: done-check,
+* **Cosmos DB** — request units per file (:func:`prism_tools.cost.model.request_units`: done-check,
   result write, the shared cache where it is on; Microsoft's size-to-RU table, measured
   with indexing off, plus an unverified allowance per result write for the results
   container's index), the RU/s that makes at the average and the peak, storage growth
@@ -42,12 +42,12 @@ Transcription: the audio function's CPU seconds per file are the batching benchm
 (its recording, with the seconds of speech the VAD found in it); for audio files with
 more or less speech (``speech_minutes_per_audio_file``), Whisper's share of them is
 swapped: the recording's transcription out, the given speech's in, both by the windows
-model of :mod:`prism.cost.speech` (measured in ``bench/results/speech.json``).
+model of :mod:`prism_tools.cost.speech` (measured in ``bench/results/speech.json``).
 
 Stated assumptions (not measured): the peak factor; without a figure for it, that audio
 files hold as much speech as the benchmark's recording; autoscale bills each hour's highest
 RU/s, taken as 1.5 × the average; an index allowance per document (storage) and per
-result write (RU, ``prism/cost/cosmos_ru.json``); one Event Grid BlobCreated event is
+result write (RU, ``prism_tools/cost/cosmos_ru.json``); one Event Grid BlobCreated event is
 about 1.2 KB; the host's blob receipts per file; that Event Grid bills a publish even
 when no subscription matches the event (an upper bound: not checked); storage requests
 per file as counted in :data:`STORAGE_REQUESTS_PER_FILE`.
@@ -62,11 +62,11 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prism.cost import MB_PER_CORE, MODALITIES, Measured, request_units
-from prism.cost.cosmos import load_ru_table, results_indexing_policy
-from prism.cost.speech import SpeechMeasured
 from prism.errors import ConfigurationError
 from prism.settings import PROJECT_ROOT
+from prism_tools.cost.cosmos import load_ru_table, results_indexing_policy
+from prism_tools.cost.model import MB_PER_CORE, MODALITIES, Measured, request_units
+from prism_tools.cost.speech import SpeechMeasured
 
 if TYPE_CHECKING:
     from prism_local.devhost.config import HostConfig
@@ -586,7 +586,7 @@ def _price(prices: dict[str, Any], name: str) -> float:
     it, given with --prices) is a configuration error naming it."""
     if name not in prices:
         raise ConfigurationError(
-            f"the price table has no {name!r}: add it (prism/cost/prices.json has it, "
+            f"the price table has no {name!r}: add it (prism_tools/cost/prices.json has it, "
             "with its source)"
         )
     return float(prices[name])
@@ -616,7 +616,7 @@ def _notes(result: Plan) -> list[str]:
             f"paths, a composite index of {terms['composite_paths']}, "
             f"{terms['vector_indexes']} vector index): an allowance, "
             f"{'verified' if sources['index_allowance_verified'] else 'not measured'} "
-            "(prism/cost/cosmos_ru.json)."
+            "(prism_tools/cost/cosmos_ru.json)."
         )
     if cosmos["preset"] == PRESETS[1]:
         by = cosmos["autoscale_max_by"]

@@ -12,22 +12,22 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
-from prism.commands.arguments import CommandLineParser, print_error
 from prism.errors import ErrorCode, PrismError
+from prism_tools.commands.arguments import CommandLineParser, print_error
 
 # Modules that contribute sub-commands, in the order `prism --help` lists them.
 COMMAND_MODULES = (
-    "prism.commands.models",
-    "prism.commands.infer",
-    "prism.commands.search",
-    "prism.commands.pipeline",
-    "prism.commands.results",
-    "prism.commands.migrate",
-    "prism.commands.deadletter",
-    "prism.commands.cost",
-    "prism.commands.plan",
-    "prism.commands.lifecycle",
-    "prism.commands.stack",
+    "prism_tools.commands.models",
+    "prism_tools.commands.infer",
+    "prism_tools.commands.search",
+    "prism_tools.commands.pipeline",
+    "prism_tools.commands.results",
+    "prism_tools.commands.migrate",
+    "prism_tools.commands.deadletter",
+    "prism_tools.commands.cost",
+    "prism_tools.commands.plan",
+    "prism_tools.commands.lifecycle",
+    "prism_tools.commands.stack",
 )
 
 
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Every error is one coded line on stderr and a non-zero exit
-    (usage errors: see :class:`~prism.commands.arguments.CommandLineParser`)."""
+    (usage errors: see :class:`~prism_tools.commands.arguments.CommandLineParser`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from prism.modality import RESULT_MODALITIES
-from prism.summary import describe, format_table
+from prism_tools.summary import describe, format_table
 
 HEADERS = ["blob or name", "modality", "status", "created", "result"]
 
@@ -64,10 +64,10 @@ def row(document: dict[str, Any]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from prism.client import connect
-    from prism.commands.pipeline import use_local_stack
     from prism.errors import ConfigurationError
     from prism.http_contract import FileParameters, ListParameters
     from prism.queries import file_state, list_results
+    from prism_tools.commands.pipeline import use_local_stack
 
     if args.all and (args.latest or args.continuation):
         raise ConfigurationError("--all lists from the start: not with --latest or --continuation")

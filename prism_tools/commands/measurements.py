@@ -19,7 +19,7 @@ from prism.settings import PROJECT_ROOT
 
 LOCAL_DIR = PROJECT_ROOT / "bench" / "results"
 REFERENCE_DIR = PROJECT_ROOT / "bench" / "reference"
-# What prism.cost.measured_from_bench cannot do without; documents.json and speech.json
+# What prism_tools.cost.model.measured_from_bench cannot do without; documents.json and speech.json
 # refine the figures where they exist.
 REQUIRED = ("batching.json", "models.json", "pipeline.json", "media.json")
 OPTIONAL = ("documents.json", "speech.json")
@@ -97,7 +97,7 @@ def _machine(path: Path) -> dict[str, Any]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}  # read (and refused, with its reason) by prism.cost
+        return {}  # read (and refused, with its reason) by prism_tools.cost.model
     machine = document.get("machine") if isinstance(document, dict) else None
     return machine if isinstance(machine, dict) else {}
 

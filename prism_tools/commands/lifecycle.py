@@ -8,8 +8,8 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from prism.commands.arguments import iso_date, output_file, positive_int, readable_file
 from prism.settings import Env
+from prism_tools.commands.arguments import iso_date, output_file, positive_int, readable_file
 
 # Azurite's well-known local endpoint; the env var overrides it, --connection-string both.
 _LOCAL_STORAGE = "UseDevelopmentStorage=true"
@@ -100,7 +100,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         cohorts, policy, load_prices(args.prices), args.days, args.run_every
     )
     if args.plot:
-        from prism.lifecycle.plot import plot_comparison
+        from prism_tools.lifecycle.plot import plot_comparison
 
         plot_comparison(comparison, args.plot)
     if args.json:
@@ -116,17 +116,17 @@ def run_apply(args: argparse.Namespace) -> int:
     from azure.storage.blob import BlobServiceClient
 
     from prism.lifecycle import load_policy
-    from prism.lifecycle.apply import (
+    from prism.lifecycle.validation import DEFAULT_POLICY_PATH
+    from prism_tools.lifecycle.apply import (
         apply_changes,
         list_blob_states,
         plan_changes,
         policy_containers,
     )
-    from prism.lifecycle.validation import DEFAULT_POLICY_PATH
 
     policy = load_policy(args.policy or DEFAULT_POLICY_PATH)
     # Azure runs lifecycle policies on UTC days, and every blob date is a UTC day
-    # (prism.lifecycle.apply): today must be one too, not the machine's local date.
+    # (prism_tools.lifecycle.apply): today must be one too, not the machine's local date.
     as_of = args.as_of or datetime.now(UTC).date()
     connection = args.connection_string or os.environ.get(Env.STORAGE_CONNECTION) or _LOCAL_STORAGE
     service = BlobServiceClient.from_connection_string(connection)

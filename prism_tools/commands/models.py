@@ -6,10 +6,10 @@ import argparse
 import json
 from typing import Any
 
-from prism.commands.arguments import print_error
 from prism.errors import ErrorCode
 from prism.onnx.registry import model_report
 from prism.settings import get_settings
+from prism_tools.commands.arguments import print_error
 
 
 def register(subparsers: Any) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from prism.commands.arguments import directory_used_or_created, file_read_or_created
 from prism.settings import PROJECT_ROOT
 from prism_local.localstack import DEFAULT_STATE_DIR, LocalStack
+from prism_tools.commands.arguments import directory_used_or_created, file_read_or_created
 
 
 def register(subparsers: Any) -> None:

@@ -11,7 +11,7 @@ Per file, on Flex Consumption with instances of ``instance_mb`` (1 core per 2048
   and the result document's write; where the modality uses the shared cache, also the
   entry's lookup, on a hit the read of the result document it names, and on a miss the
   entry's write. RUs per operation come from the document's size by the table Microsoft
-  publishes, measured with indexing off (:mod:`prism.cost.cosmos`); a result write adds
+  publishes, measured with indexing off (:mod:`prism_tools.cost.cosmos`); a result write adds
   the table's allowance for the results container's index (its paths, composite index
   and vector index: not measured, flagged unverified in ``cosmos_ru.json``); sizes from
   ``bench/results/documents.json``;
@@ -34,8 +34,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from prism.cost.cosmos import RuTable, load_ru_table
 from prism.errors import ConfigurationError
+from prism_tools.cost.cosmos import RuTable, load_ru_table
 
 PRICES_PATH = Path(__file__).resolve().parent / "prices.json"
 BENCH_DIR = Path(__file__).resolve().parents[2] / "bench" / "results"

@@ -7,7 +7,7 @@ window costs ``fixed + per_speech_s × seconds of speech``, the line through tho
 measured points, and a recording's speech is packed into windows of at most 29.5 s.
 
 Per minute of speech on Flex Consumption (1 core per 2048 MB, as in
-:mod:`prism.cost`)::
+:mod:`prism_tools.cost.model`)::
 
     GB-s = instance GB × CPU seconds ÷ the instance's cores
     CPU seconds = 60 × (window CPU seconds ÷ seconds of speech in the window)
@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from prism.cost import MB_PER_CORE, read_bench_file
+from prism_tools.cost.model import MB_PER_CORE, read_bench_file
 
 SECONDS_PER_MINUTE = 60
 # The longest window the pipeline makes: 30 s less 0.25 s of context on each side

@@ -11,7 +11,7 @@ policy", https://learn.microsoft.com/azure/event-grid/manage-event-delivery, and
 "Event Grid message delivery and retry",
 https://learn.microsoft.com/azure/event-grid/delivery-and-retry).
 
-:func:`parse_dead_letters` reads one such blob strictly: whatever is not a BlobCreated
+:func:`parse_blob_events` reads one such blob strictly: whatever is not a BlobCreated
 event for a blob of the containers asked for is skipped with its reason, never guessed
 at. :func:`replay_dead_letters` hands each blob to the pipeline's ingest — idempotent,
 so a replay that stops half-way can simply run again — and deletes a dead-letter blob
@@ -21,94 +21,18 @@ storage fault) is reported and kept; the replay goes on with the rest.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
 
 from prism.errors import StorageError, TransientError
 from prism.storage import BlobStore, NotFoundError
-from prism.storage.blob_events import BLOB_CREATED, BLOB_SUBJECT
-from prism.storage.blobs import is_storable_blob_name
-
-# Event Grid caps one event at 1 MB; a dead-letter blob holds a handful. Anything far
-# larger is not a dead letter and is not read into memory.
-MAX_DEAD_LETTER_BYTES = 16 * 1024 * 1024
-
-
-class DeadLetterFormatError(ValueError):
-    """A dead-letter blob that is not a JSON array of events: left where it is."""
-
-
-@dataclass(frozen=True)
-class DeadLetteredBlob:
-    """A blob whose BlobCreated event was dead-lettered."""
-
-    container: str
-    name: str
-    event_id: str | None
-    reason: str | None  # Event Grid's deadLetterReason, e.g. MaxDeliveryAttemptsExceeded
-
-
-@dataclass(frozen=True)
-class SkippedEvent:
-    event_id: str | None
-    why: str
-
-
-@dataclass(frozen=True)
-class DeadLetters:
-    """What one dead-letter blob holds: blobs to route again, and what was left out."""
-
-    blobs: list[DeadLetteredBlob]
-    skipped: list[SkippedEvent]
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _event_blob(event: Any, containers: Collection[str]) -> DeadLetteredBlob | SkippedEvent:
-    if not isinstance(event, dict):
-        return SkippedEvent(None, f"not an event object but {type(event).__name__}")
-    event_id = _text(event.get("id"))
-    # Event Grid schema names the type eventType; CloudEvents 1.0 names it type.
-    event_type = _text(event.get("eventType", event.get("type")))
-    if event_type != BLOB_CREATED:
-        return SkippedEvent(event_id, f"event type {event_type!r} is not {BLOB_CREATED}")
-    subject = _text(event.get("subject"))
-    match = BLOB_SUBJECT.match(subject or "")
-    if match is None:
-        return SkippedEvent(event_id, f"subject {subject!r} does not name a blob")
-    container, name = match.group("container"), match.group("name")
-    if container not in containers:
-        return SkippedEvent(event_id, f"container {container!r} is not one replay routes")
-    if not is_storable_blob_name(name):
-        return SkippedEvent(event_id, f"{name[:80]!r} is not a blob name Azure Storage keeps")
-    return DeadLetteredBlob(container, name, event_id, _text(event.get("deadLetterReason")))
-
-
-def parse_dead_letters(payload: bytes, containers: Collection[str]) -> DeadLetters:
-    """The blobs of ``containers`` whose BlobCreated events one dead-letter blob holds,
-    each once and in order; every other entry comes back as skipped, with why."""
-    if len(payload) > MAX_DEAD_LETTER_BYTES:
-        raise DeadLetterFormatError(f"{len(payload)} bytes: larger than any dead letter")
-    try:
-        events = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise DeadLetterFormatError(f"not JSON: {type(exc).__name__}") from exc
-    if not isinstance(events, list):
-        raise DeadLetterFormatError(f"a JSON {type(events).__name__}, not an array of events")
-    blobs: dict[tuple[str, str], DeadLetteredBlob] = {}
-    skipped: list[SkippedEvent] = []
-    for event in events:
-        outcome = _event_blob(event, containers)
-        if isinstance(outcome, SkippedEvent):
-            skipped.append(outcome)
-        else:
-            # Delivery is at least once: the same blob may be dead-lettered twice.
-            blobs.setdefault((outcome.container, outcome.name), outcome)
-    return DeadLetters(list(blobs.values()), skipped)
+from prism.storage.blob_events import (
+    MAX_EVENTS_BYTES,
+    BlobEventsFormatError,
+    EventBlob,
+    SkippedEvent,
+    parse_blob_events,
+)
 
 
 @dataclass(frozen=True)
@@ -118,7 +42,7 @@ class FailedReplay:
     itself could not be read or deleted."""
 
     dead_letter: str
-    blob: DeadLetteredBlob | None
+    blob: EventBlob | None
     why: str
 
 
@@ -126,7 +50,7 @@ class FailedReplay:
 class ReplayReport:
     """What a replay did, per dead-letter blob."""
 
-    routed: list[DeadLetteredBlob] = field(default_factory=list)
+    routed: list[EventBlob] = field(default_factory=list)
     skipped: dict[str, list[SkippedEvent]] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)
     failed: list[FailedReplay] = field(default_factory=list)
@@ -149,7 +73,7 @@ def replay_dead_letters(
     goes on; that dead-letter blob stays, so running the replay again retries it."""
     report = ReplayReport()
     for info in store.list(dead_letter_container):
-        if info.size > MAX_DEAD_LETTER_BYTES:
+        if info.size > MAX_EVENTS_BYTES:
             report.unreadable[info.name] = f"{info.size} bytes: larger than any dead letter"
             continue
         try:
@@ -160,8 +84,8 @@ def replay_dead_letters(
             report.failed.append(FailedReplay(info.name, None, f"not read: {error}"))
             continue
         try:
-            letters = parse_dead_letters(payload, containers)
-        except DeadLetterFormatError as exc:
+            letters = parse_blob_events(payload, containers)
+        except BlobEventsFormatError as exc:
             report.unreadable[info.name] = str(exc)
             continue
         failed = False

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from prism.commands.arguments import positive_number, readable_file
 from prism.errors import ConfigurationError
 from prism.settings import PROJECT_ROOT, Env
-from prism.summary import describe, format_table
 from prism_local.localstack import DEFAULT_STATE_DIR, LocalStack
+from prism_tools.commands.arguments import positive_number, readable_file
+from prism_tools.summary import describe, format_table
 
 if TYPE_CHECKING:
     from prism_local.devhost.indexing import Binding, FunctionSpec
