@@ -46,4 +46,4 @@ if (-not (Test-Path $stamp) -or (Get-Content $stamp -Raw).Trim() -ne $wanted) {
     Set-Content -Path $stamp -Value $wanted
 }
 
-Invoke-Checked $python -m prism.cli models build
+Invoke-Checked $python -m prism_tools.cli models build
