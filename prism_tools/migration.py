@@ -262,7 +262,7 @@ def _no_model(texts: Any) -> Any:
 # ---- the run -----------------------------------------------------------------------------
 
 
-def with_retries[T](
+def with_retries(
     operation: Callable[[], T],
     what: str,
     *,

@@ -75,7 +75,7 @@ class StoragePool:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _logged[T](on_late: Callable[[T], object], value: T) -> None:
+def _logged(on_late: Callable[[T], object], value: T) -> None:
     try:
         on_late(value)
     except Exception:
@@ -87,6 +87,6 @@ def _cpu_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="devhost-cpu")
 
 
-async def run_cpu[T](call: Callable[[], T]) -> T:
+async def run_cpu(call: Callable[[], T]) -> T:
     """``call()`` off the event loop, in a pool no storage call ever waits in."""
     return await asyncio.get_running_loop().run_in_executor(_cpu_pool(), call)
