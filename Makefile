@@ -101,9 +101,11 @@ system-deps:
 models: $(BUILD_STAMP)
 	$(BUILD_VENV)/bin/python -m prism_tools.cli models build
 
+# The layering contracts (pyproject.toml, [tool.importlinter]) print their report here.
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck:
 	$(BIN)/mypy prism prism_local prism_tools functions function_app.py models bench tests

@@ -1,4 +1,10 @@
-"""The kinds of input Prism routes and serves, each with its own queue and function."""
+"""The kinds of input Prism routes and serves, each with its own queue and function.
+
+A leaf that imports nothing: routing, settings, results and storage name modalities,
+and the handlers in ``prism.modalities`` build on all of them. Inside that package the
+enum would make routing and settings import a package that imports them (a cycle the
+acyclic contract in pyproject.toml refuses), so it stays below everything.
+"""
 
 from __future__ import annotations
 

@@ -90,7 +90,7 @@ class Engine:
         """The OCR model that reads words in images, and how ("off": none)."""
         if self.settings.image_text == "off":
             return ("off",)
-        from prism.modalities.image import IMAGE_OCR
+        from prism.modalities.decoded import IMAGE_OCR
 
         ocr = model_for("ocr", self.settings.model_dir).ref
         return (*ocr.key_parts(), json.dumps(IMAGE_OCR, sort_keys=True))
@@ -163,7 +163,8 @@ class Engine:
             )
         spec = self._spec(modality.value)
         if modality is Modality.IMAGE:
-            from prism.modalities.image import IMAGE_OCR, ImageClassifier
+            from prism.modalities.decoded import IMAGE_OCR
+            from prism.modalities.image import ImageClassifier
             from prism.modalities.ocr import TextReader
 
             reader = None

@@ -22,9 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from prism.budget import MB, Cost
+from prism.budget import Cost
 from prism.errors import ErrorCode, PermanentError
 from prism.modalities.base import JsonDict, check_size
+from prism.modalities.decoded import (
+    DecodedAudio,
+    audio_cost,
+    dbfs,
+)
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef, ModelSpec
 from prism.onnx.sessions import get_session
@@ -47,35 +52,11 @@ DECODE_BLOCK_FRAMES = 65_536
 # Frames per session.run: ~16 s of audio, silero's own default block.
 MAX_MODEL_FRAMES = 512
 LSTM_STATE_SHAPE = (1, 1, 128)
-# Memory per second of sound at its peak (16 kHz mono float32 is 64 KB a second): the
-# decoded chunks and their join, the VAD's framed copy with its contexts, the padded
-# copies the spectral descriptors read, and the transcriber's windows. Measured in
-# tests/integration/test_costs.py; beside it, the decoder's blocks (65,536 frames of
-# up to 32 channels), a spectral chunk's spectrogram and the models' activations.
-AUDIO_BYTES_PER_SECOND = 320_000
-AUDIO_WORKING_BYTES = 96 * MB
-# Loudness floor: digital silence has no finite dBFS, and JSON has no -inf.
-SILENCE_DBFS = -120.0
 SPECTRAL_FFT = 1024
 SPECTRAL_HOP = 512
 SPECTRAL_CHUNK_FRAMES = 1024  # ~33 s at 16 kHz
 # WAV data sizes that mean "unknown" (streamed, or RF64's pointer to its ds64 chunk).
 _UNKNOWN_RIFF_SIZES = (0, 0xFFFFFFFF)
-
-
-@dataclass(frozen=True)
-class DecodedAudio:
-    samples: np.ndarray  # mono float32 at the model's sample rate
-    sample_rate: int  # the file's own rate
-    channels: int
-    format: str
-    frames: int  # decoded frames at the file's rate
-    rms_dbfs: float
-    peak_dbfs: float
-
-    @property
-    def duration(self) -> float:
-        return self.frames / self.sample_rate
 
 
 def _corrupt(what: str, exc: BaseException | None = None) -> PermanentError:
@@ -105,13 +86,6 @@ def _check_wav_data_chunk(data: bytes, max_bytes: int) -> None:
                 )
             return
         offset += 8 + chunk_size + (chunk_size & 1)  # chunks are word-aligned
-
-
-def dbfs(power_or_amplitude: float, *, power: bool) -> float:
-    if power_or_amplitude <= 0.0:
-        return SILENCE_DBFS
-    factor = 10.0 if power else 20.0
-    return max(SILENCE_DBFS, factor * math.log10(power_or_amplitude))
 
 
 @dataclass(frozen=True)
@@ -205,16 +179,6 @@ def decode_audio(
         frames=frames,
         rms_dbfs=dbfs(energy / (frames * header.channels), power=True),
         peak_dbfs=dbfs(peak, power=False),
-    )
-
-
-def audio_cost(size: int, seconds: float) -> Cost:
-    """The peak memory of analysing ``seconds`` of sound (the limit: the length is known
-    only as samples are decoded, and decoding stops past it) from a ``size``-byte file."""
-    return Cost(
-        size + round(seconds * AUDIO_BYTES_PER_SECOND) + AUDIO_WORKING_BYTES,
-        f"{seconds:.0f} s of sound at most",
-        "send a shorter recording",
     )
 
 

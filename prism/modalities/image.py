@@ -5,7 +5,8 @@ decode: Pillow with a decoder allow-list; the pixel count is checked from the he
 before any pixel is decoded (decompression bombs cost nothing).
 preprocess: short side to 256, centre crop 224, (x − 127) / 128, CHW float32.
 execute: the classifier over the batch; then, when a text reader is configured, OCR of
-each image (:data:`IMAGE_OCR`: a photo's text is sparser and smaller than a page's).
+each image (:data:`prism.modalities.decoded.IMAGE_OCR`: a photo's text is sparser and
+smaller than a page's).
 postprocess: softmax top-5 with ImageNet labels, plus width, height and format, and the
 words found (``text``, and ``lines`` with their boxes in image pixels).
 """
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from prism.budget import MB, Cost
 from prism.errors import ErrorCode, PermanentError
 from prism.modalities.base import JsonDict, check_size
+from prism.modalities.decoded import DecodedImage
 from prism.modalities.ocr import TextLine, TextReader, page_text
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef, ModelSpec
@@ -38,26 +40,12 @@ TOP_K = 5
 # serves probabilities made the other way ("crop-box": only the crop's region is
 # resampled; the whole image was before, and top-1 probabilities moved by 1-2 points).
 RESAMPLING = "crop-box"
-# OCR of photos and screenshots, beside the manifest's page settings: the detector sees
-# the image at most 960 pixels on its longer side (PP-OCR's own default for photos;
-# never scaled up), regions are kept from a lower mean probability (signs are not crisp
-# print), and a line must be read with higher confidence (a photo of no text at all
-# must not come back with a stray character).
-IMAGE_OCR = {"det_max_side": 960, "box_threshold": 0.4, "min_confidence": 0.8}
 # Beside the pixels and OCR's own (TextReader.working_bytes): the classifier's input and
 # activations and the decoder's buffers (measured: tests/integration/test_costs.py).
 IMAGE_WORKING_BYTES = 32 * MB
 # An image's header is in its first bytes (a JPEG's EXIF block is at most 64 KiB): the
 # cost is estimated from them before the image is downloaded.
 IMAGE_HEADER_BYTES = 96 * 1024
-
-
-@dataclass(frozen=True)
-class DecodedImage:
-    image: PILImage.Image
-    width: int
-    height: int
-    format: str
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from prism.budget import MB, Cost
 from prism.errors import ErrorCode, PermanentError
-from prism.modalities.audio import DecodedAudio, audio_cost, dbfs
 from prism.modalities.base import JsonDict, ModalityHandler, check_size, run_decoded
-from prism.modalities.image import IMAGE_OCR, DecodedImage
+from prism.modalities.decoded import IMAGE_OCR, DecodedAudio, DecodedImage, audio_cost, dbfs
 from prism.modality import Modality
 from prism.onnx.registry import ModelRef
 from prism.routing import sniff_magic

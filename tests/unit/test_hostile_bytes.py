@@ -20,14 +20,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prism.errors import ErrorCode, PermanentError
-from prism.modalities.audio import DecodedAudio, decode_audio
+from prism.modalities.audio import decode_audio
+from prism.modalities.decoded import DecodedAudio, DecodedImage
 from prism.modalities.document import (
     DecodedDocument,
     DocumentLimits,
     decode_document,
     draw_page,
 )
-from prism.modalities.image import DecodedImage, decode_image
+from prism.modalities.image import decode_image
 from prism.modalities.text import DecodedText, decode_text
 from prism.modalities.video import DecodedVideo, VideoLimits, decode_video
 from prism.modality import Modality

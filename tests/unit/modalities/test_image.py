@@ -14,7 +14,8 @@ from PIL import Image
 
 from prism.errors import ErrorCode, PermanentError
 from prism.inference.engine import Engine
-from prism.modalities.image import IMAGE_OCR, decode_image, preprocess_image, softmax
+from prism.modalities.decoded import IMAGE_OCR
+from prism.modalities.image import decode_image, preprocess_image, softmax
 from prism.modalities.ocr import TextReader
 from prism.modality import Modality
 from prism.settings import Settings
