@@ -37,6 +37,7 @@ one.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -95,6 +96,12 @@ class Timings:
 
     def add(self, stage: str, milliseconds: float) -> None:
         self.values[stage] = round(self.values.get(stage, 0.0) + milliseconds, 3)
+
+
+def elapsed_ms(start: float) -> float:
+    """Milliseconds since ``start`` (a :func:`time.perf_counter` reading), as
+    :class:`Timings` holds them."""
+    return (time.perf_counter() - start) * 1000
 
 
 def result_document(

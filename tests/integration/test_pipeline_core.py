@@ -154,7 +154,7 @@ def test_one_poisoned_item_in_a_micro_batch_never_fails_its_peers(core: Pipeline
     engine = engine_of(core)
 
     async def scenario() -> list[Any]:
-        batcher = core.batcher(Modality.TEXT)
+        batcher = core.predictor.batcher(Modality.TEXT)
         # Occupy the only model slot, so that every job queues up behind it and the
         # six of them share the next model call.
         held = asyncio.create_task(batcher.submit(HOLD))
@@ -197,9 +197,12 @@ def test_a_blob_deleted_while_routing_is_gone_not_rejected(core: Pipeline) -> No
     # Magic bytes cannot decide random bytes: the router reads the tail too.
     data = bytes(range(256)) * 64
     uploaded = core.blobs.upload(container, "vanishing.bin", data)
-    core.blobs = DeletedWhileRouting(core.blobs)
+    routing = Pipeline(
+        core.settings, blobs=DeletedWhileRouting(core.blobs), queues=core.queues,
+        results=core.results, engine=core.engine, cache=core.cache,
+    )  # fmt: skip
 
-    outcome = core.ingest(container, "vanishing.bin")
+    outcome = routing.ingest(container, "vanishing.bin")
 
     assert outcome.action == "gone"
     document_id = blob_result_id(container, "vanishing.bin", uploaded.etag)

@@ -66,16 +66,21 @@ def make_pipeline(
     settings: Settings | None = None,
     *,
     cache_store: FakeDocuments | None = None,
-    results: FakeDocuments | None = None,
+    results: Any = None,
+    blobs: Any = None,
+    queues: Any = None,
+    engine: Any = None,
 ) -> Pipeline:
+    """A pipeline over fakes: ``results``, ``blobs``, ``queues`` and ``engine`` replace
+    the defaults (no blobs: the HTTP path reads none)."""
     settings = settings or load_settings({}, text_batch_size=1)
     results = results if results is not None else FakeDocuments()
     return Pipeline(
         settings,
-        blobs=cast(BlobStore, None),  # the HTTP path reads no blob
-        queues=FakeMessageQueues(),
+        blobs=cast(BlobStore, blobs),
+        queues=queues if queues is not None else FakeMessageQueues(),
         results=cast(DocumentContainer, results),
-        engine=StubEngine(settings),
+        engine=engine if engine is not None else StubEngine(settings),
         cache=PredictionCache(
             cast(DocumentContainer, cache_store if cache_store is not None else FakeDocuments()),
             16,

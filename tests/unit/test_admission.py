@@ -99,10 +99,7 @@ def pipeline_with(files: dict[str, bytes], *, file_memory_mb: int) -> Any:
     run one per model call, straight in the executor: only the budget limits how many
     run at once. Typed Any: its blobs and engine are this module's fakes."""
     settings = load_settings({}, instance_memory_mb=file_memory_mb, resident_memory_mb=0)
-    pipeline: Any = make_pipeline(settings)
-    pipeline.engine = CountingEngine(settings)
-    pipeline.blobs = Blobs(files)
-    return pipeline
+    return make_pipeline(settings, engine=CountingEngine(settings), blobs=Blobs(files))
 
 
 async def _until(condition: Any) -> None:

@@ -24,9 +24,8 @@ class HangingBlobs:
 
 
 def hanging_pipeline() -> tuple[Pipeline, HangingBlobs]:
-    pipeline = make_pipeline()
     blobs = HangingBlobs()
-    pipeline.blobs = blobs  # type: ignore[assignment]
+    pipeline = make_pipeline(blobs=blobs)
     return pipeline, blobs
 
 

@@ -12,7 +12,9 @@ import pytest
 from prism import telemetry
 from prism.errors import ErrorCode
 from prism.jobs import Job
-from prism.pipeline import QUARANTINE_TAG, TIERING_MIN_BYTES, TIERING_TAG, Pipeline
+from prism.pipeline import Pipeline
+from prism.pipeline.ingest import TIERING_MIN_BYTES, TIERING_TAG
+from prism.pipeline.quarantine import QUARANTINE_TAG
 from prism.results import blob_result_id
 from prism.routing import HEAD_BYTES, TAIL_BYTES
 from prism.settings import load_settings

@@ -41,7 +41,7 @@ def test_a_duplicate_arriving_during_the_inference_waits_for_it_instead_of_runni
         duplicate = asyncio.create_task(infer(pipeline, TEXT, "b.txt"))
         key = cache_key_of(pipeline, TEXT)
         async with asyncio.timeout(10):
-            while pipeline.flights.waiting(key) < 1:
+            while pipeline.predictor.flights.waiting(key) < 1:
                 await asyncio.sleep(0.01)
         engine.release.set()
         return list(await asyncio.gather(leader, duplicate))
@@ -106,7 +106,7 @@ def test_a_finished_event_loop_takes_its_batchers_with_it() -> None:
     pipeline = make_pipeline(load_settings({}, text_batch_size=4, text_batch_wait_ms=1))
     for name in ("a.txt", "b.txt"):  # two loops, one after the other (tests, restarts)
         asyncio.run(infer(pipeline, name.encode(), name))
-    assert len(pipeline._batchers) == 0  # none kept alive for a loop that is gone
+    assert len(pipeline.predictor._batchers) == 0  # none kept alive for a loop that is gone
 
 
 class CountingDocuments(FakeDocuments):
@@ -147,15 +147,14 @@ def test_another_instance_finds_a_shared_prediction_in_the_document_that_holds_i
     from prism.jobs import Job
 
     results, store = FakeDocuments(), CountingDocuments()
-    first = make_pipeline(SHARED_TEXT, results=results, cache_store=store)
-    first.blobs = SameBytes()  # type: ignore[assignment]
+    first = make_pipeline(SHARED_TEXT, results=results, cache_store=store, blobs=SameBytes())
     written = asyncio.run(first.process(Job(**job_fields(blob="a.txt"))))
     assert written is not None and written["cache"] == "miss"
     (entry,) = store.documents.values()
     assert entry["result_id"] == written["id"] and "result" not in entry  # stored once
 
-    other = make_pipeline(SHARED_TEXT, results=results, cache_store=store)  # another instance
-    other.blobs = SameBytes()  # type: ignore[assignment]
+    # Another instance:
+    other = make_pipeline(SHARED_TEXT, results=results, cache_store=store, blobs=SameBytes())
     found = asyncio.run(other.process(Job(**job_fields(blob="b.txt"))))
     assert found is not None and found["id"] != written["id"]
     assert found["cache"] == "hit" and found["result"] == written["result"]

@@ -26,7 +26,7 @@ def test_a_modalitys_batcher_is_configured_by_its_settings() -> None:
     pipeline = make_pipeline(BATCHING)
 
     async def scenario() -> MicroBatcher[bytes, Outcome]:
-        batcher = pipeline.batcher(Modality.TEXT)
+        batcher = pipeline.predictor.batcher(Modality.TEXT)
         await pipeline.close()
         return batcher
 
@@ -40,9 +40,9 @@ def test_one_loop_shares_one_batcher_per_modality() -> None:
     pipeline = make_pipeline(BATCHING)
 
     async def scenario() -> None:
-        text = pipeline.batcher(Modality.TEXT)
-        assert pipeline.batcher(Modality.TEXT) is text
-        assert pipeline.batcher(Modality.IMAGE) is not text
+        text = pipeline.predictor.batcher(Modality.TEXT)
+        assert pipeline.predictor.batcher(Modality.TEXT) is text
+        assert pipeline.predictor.batcher(Modality.IMAGE) is not text
         await pipeline.close()
 
     asyncio.run(scenario())
@@ -52,17 +52,17 @@ def test_each_event_loop_gets_batchers_of_its_own() -> None:
     pipeline = make_pipeline(BATCHING)
 
     async def other_loop() -> MicroBatcher[bytes, Outcome]:
-        batcher = pipeline.batcher(Modality.TEXT)
+        batcher = pipeline.predictor.batcher(Modality.TEXT)
         await pipeline.close()
         return batcher
 
     async def scenario() -> None:
-        mine = pipeline.batcher(Modality.TEXT)
+        mine = pipeline.predictor.batcher(Modality.TEXT)
         # Another loop, alive at the same time (another thread): a batcher's futures
         # belong to one loop, so it must not be handed this one.
         theirs = await asyncio.to_thread(asyncio.run, other_loop())
         assert theirs is not mine
-        assert pipeline.batcher(Modality.TEXT) is mine
+        assert pipeline.predictor.batcher(Modality.TEXT) is mine
         await pipeline.close()
 
     asyncio.run(scenario())
@@ -72,11 +72,14 @@ def test_a_stopped_batcher_is_forgotten_and_its_peers_are_kept() -> None:
     pipeline = make_pipeline(BATCHING)
 
     async def scenario() -> None:
-        text, image = pipeline.batcher(Modality.TEXT), pipeline.batcher(Modality.IMAGE)
+        text, image = (
+            pipeline.predictor.batcher(Modality.TEXT),
+            pipeline.predictor.batcher(Modality.IMAGE),
+        )
         await text.close()
         await asyncio.sleep(0)  # the worker's done callbacks run
-        assert pipeline.batcher(Modality.IMAGE) is image
-        assert pipeline.batcher(Modality.TEXT) is not text
+        assert pipeline.predictor.batcher(Modality.IMAGE) is image
+        assert pipeline.predictor.batcher(Modality.TEXT) is not text
         await pipeline.close()
 
     asyncio.run(scenario())
@@ -88,14 +91,14 @@ def test_closing_the_pipeline_stops_its_batchers_without_an_error_in_a_callback(
 
     async def scenario() -> None:
         asyncio.get_running_loop().set_exception_handler(lambda _, context: errors.append(context))
-        pipeline.batcher(Modality.TEXT)
-        pipeline.batcher(Modality.IMAGE)
+        pipeline.predictor.batcher(Modality.TEXT)
+        pipeline.predictor.batcher(Modality.IMAGE)
         await pipeline.close()
         await asyncio.sleep(0)
 
     asyncio.run(scenario())
     assert errors == []
-    assert pipeline._batchers == {}
+    assert pipeline.predictor._batchers == {}
 
 
 class ModalityRecordingEngine(StubEngine):
@@ -114,11 +117,11 @@ def test_a_batcher_runs_its_own_modalitys_model_and_records_each_batch(
     recorded: list[tuple[str, int]] = []
     monkeypatch.setattr(telemetry, "record_batch", lambda m, size: recorded.append((m, size)))
     settings = load_settings({}, text_batch_size=4, text_batch_wait_ms=1.0)
-    pipeline = make_pipeline(settings)
-    pipeline.engine = engine = ModalityRecordingEngine(settings)
+    engine = ModalityRecordingEngine(settings)
+    pipeline = make_pipeline(settings, engine=engine)
 
     async def scenario() -> Outcome:
-        outcome = await pipeline.batcher(Modality.TEXT).submit(b"words")
+        outcome = await pipeline.predictor.batcher(Modality.TEXT).submit(b"words")
         await pipeline.close()
         return outcome
 
@@ -132,9 +135,9 @@ def test_closing_the_pipeline_closes_this_loops_batchers_at_once() -> None:
     pipeline = make_pipeline(BATCHING)
 
     async def scenario() -> None:
-        text = pipeline.batcher(Modality.TEXT)
+        text = pipeline.predictor.batcher(Modality.TEXT)
         await pipeline.close()
-        assert asyncio.get_running_loop() not in pipeline._batchers
+        assert asyncio.get_running_loop() not in pipeline.predictor._batchers
         with pytest.raises(BatcherClosedError):
             await text.submit(b"words")
 

@@ -22,7 +22,6 @@ from prism.modality import Modality
 from prism.pipeline import Pipeline
 from prism.results import content_result_id
 from prism.settings import load_settings
-from prism.storage import BlobStore, DocumentContainer
 from prism.storage.blobs import BlobInfo
 from prism.storage.errors import ConditionFailedError, NotFoundError
 from tests.fakes import FakeDocuments
@@ -60,13 +59,14 @@ class PricingEngine(StubEngine):
         return super().run(modality, payloads)
 
 
-def http_pipeline(model_dir: Path | None = None) -> tuple[Pipeline, PricingEngine]:
+def http_pipeline(
+    model_dir: Path | None = None, engine_type: type[PricingEngine] = PricingEngine
+) -> tuple[Pipeline, PricingEngine]:
     settings = load_settings(
         {}, text_batch_size=1, **({"model_dir": model_dir} if model_dir else {})
     )
-    pipeline = make_pipeline(settings)
-    pipeline.engine = engine = PricingEngine(settings)
-    return pipeline, engine
+    engine = engine_type(settings)
+    return make_pipeline(settings, engine=engine), engine
 
 
 def test_a_body_is_routed_by_its_content_and_recorded_as_an_http_source() -> None:
@@ -135,7 +135,7 @@ def test_a_rejection_found_while_decoding_is_raised_with_its_code_and_recorded()
 def test_a_stored_answer_is_served_without_pricing_or_running_the_body_again() -> None:
     pipeline, engine = http_pipeline()
     first = asyncio.run(pipeline.infer_bytes(WORDS, name="a.txt", modality=Modality.TEXT))
-    pipeline.budget = MemoryBudget(1)  # a new body could never fit now
+    pipeline.infer_bytes.budget = MemoryBudget(1)  # a new body could never fit now
     again = asyncio.run(pipeline.infer_bytes(WORDS, name="b.txt", modality=Modality.TEXT))
     assert again == first
     assert len(engine.priced) == 1 and engine.calls == [WORDS]
@@ -183,10 +183,11 @@ class OneBlob:
         return True
 
 
-def queue_pipeline(blob: OneBlob, **settings: Any) -> Pipeline:
-    pipeline = make_pipeline(load_settings({}, text_batch_size=1, **settings))
-    pipeline.blobs = cast(BlobStore, blob)
-    return pipeline
+def queue_pipeline(
+    blob: OneBlob, *, results: Any = None, engine_type: type[Any] = StubEngine, **settings: Any
+) -> Pipeline:
+    loaded = load_settings({}, text_batch_size=1, **settings)
+    return make_pipeline(loaded, blobs=blob, results=results, engine=engine_type(loaded))
 
 
 def a_job(name: str = "a.txt") -> Job:
@@ -243,8 +244,7 @@ class AnotherDeliveryFirst(FakeDocuments):
 
 
 def test_of_two_deliveries_rejecting_a_job_the_first_ones_document_stands() -> None:
-    pipeline = queue_pipeline(OneBlob(b"x" * 4096))
-    pipeline.results = cast(DocumentContainer, AnotherDeliveryFirst())
+    pipeline = queue_pipeline(OneBlob(b"x" * 4096), results=AnotherDeliveryFirst())
     engine_of(pipeline).bytes_per_byte = 10**9
     document = asyncio.run(pipeline.process(a_job()))
     assert document is not None and document["created_at"] == "by the other delivery"
@@ -281,8 +281,9 @@ def test_a_redelivered_rejection_is_quarantined_again() -> None:
 
 
 def test_a_job_is_priced_under_its_modality_from_its_blobs_first_bytes() -> None:
-    pipeline = queue_pipeline(OneBlob(b"some words"))
-    pipeline.engine = engine = PricingEngine(pipeline.settings)
+    pipeline = queue_pipeline(OneBlob(b"some words"), engine_type=PricingEngine)
+    engine = pipeline.engine
+    assert isinstance(engine, PricingEngine)
     assert asyncio.run(pipeline.process(a_job())) is not None
     assert engine.priced == [(Modality.TEXT, 10, b"some")]
     assert engine.headers == [Modality.TEXT]
@@ -300,8 +301,7 @@ def test_the_same_content_under_another_name_is_a_cache_hit_that_runs_no_model()
 
 
 def test_of_two_workers_processing_one_input_the_first_ones_result_stands() -> None:
-    pipeline = queue_pipeline(OneBlob(b"some words"))
-    pipeline.results = cast(DocumentContainer, AnotherDeliveryFirst())
+    pipeline = queue_pipeline(OneBlob(b"some words"), results=AnotherDeliveryFirst())
     document = asyncio.run(pipeline.process(a_job()))
     assert document is not None and document["created_at"] == "by the other delivery"
 
@@ -312,7 +312,7 @@ def test_only_a_modality_that_batches_gets_a_batcher(batch_size: int) -> None:
 
     async def scenario() -> bool:
         await pipeline.infer_bytes(WORDS, name="a.txt", modality=Modality.TEXT)
-        made = asyncio.get_running_loop() in pipeline._batchers
+        made = asyncio.get_running_loop() in pipeline.predictor._batchers
         await pipeline.close()
         return made
 
@@ -336,8 +336,7 @@ def test_an_inputs_outcome_is_recorded_once_with_its_stage_times_in_milliseconds
         lambda modality, status, **times: processed.append((modality, status, times)),
     )
     monkeypatch.setattr(telemetry, "record_cache", lambda m, *, hit: cached.append((m, hit)))
-    pipeline, _ = http_pipeline()
-    pipeline.engine = SlowEngine(pipeline.settings)
+    pipeline, _ = http_pipeline(engine_type=SlowEngine)
     document = asyncio.run(pipeline.infer_bytes(WORDS, name="a.txt", modality=Modality.TEXT))
     with pytest.raises(PermanentError):
         asyncio.run(pipeline.infer_bytes(b"bad words", name="b.txt", modality=Modality.TEXT))

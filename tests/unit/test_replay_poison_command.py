@@ -121,9 +121,9 @@ def test_replay_poison_skips_a_message_nested_too_deep_and_replays_the_jobs_behi
 def test_replay_poison_reports_a_job_it_could_not_move_goes_on_and_exits_non_zero(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pipeline = make_pipeline()
-    pipeline.queues = MoveFailsOnce()
-    fill(pipeline.queues, text_poison(pipeline), job("a.txt"), job("b.txt"))
+    queues = MoveFailsOnce()
+    pipeline = make_pipeline(queues=queues)
+    fill(queues, text_poison(pipeline), job("a.txt"), job("b.txt"))
 
     code, out, err = replay_command(monkeypatch, capsys, pipeline)
 

@@ -376,9 +376,7 @@ class WordsEngine(StubEngine):
 
 def words_pipeline() -> Any:
     settings = load_settings({}, text_batch_size=1, search="scan")
-    pipeline = make_pipeline(settings)
-    pipeline.engine = WordsEngine(settings)
-    return pipeline
+    return make_pipeline(settings, engine=WordsEngine(settings))
 
 
 def test_the_pipeline_stores_every_ok_result_with_its_search_field() -> None:

@@ -186,8 +186,7 @@ def test_a_slow_storage_call_never_blocks_the_event_loop(
     monkeypatch: pytest.MonkeyPatch, name: str, url: str, route_params: dict[str, str]
 ) -> None:
     documents = BlockingDocuments()
-    pipeline = make_pipeline(results=documents)
-    pipeline.blobs = AlwaysThere()  # type: ignore[assignment]
+    pipeline = make_pipeline(results=documents, blobs=AlwaysThere())
     monkeypatch.setattr(pipeline_module, "get_pipeline", lambda: pipeline)
     request = get(url, route_params)
 
@@ -213,8 +212,7 @@ class AlwaysThere:
 def test_health_tells_anonymous_callers_only_which_dependency_fails(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pipeline: Pipeline = make_pipeline()
-    pipeline.blobs = AlwaysThere()  # type: ignore[assignment]
+    pipeline: Pipeline = make_pipeline(blobs=AlwaysThere())
     monkeypatch.setattr(pipeline_module, "get_pipeline", lambda: pipeline)
     status, body = call("api_health", "/api/v1/health")
     assert set(body) == {"status", "checks"}

@@ -116,8 +116,7 @@ def test_the_scan_never_blocks_the_event_loop(monkeypatch: pytest.MonkeyPatch) -
 
     documents = BlockingDocuments()
     settings = load_settings({}, text_batch_size=1, search="scan")
-    blocked = make_pipeline(settings, results=documents)
-    blocked.engine = WordsEngine(settings)
+    blocked = make_pipeline(settings, results=documents, engine=WordsEngine(settings))
     monkeypatch.setattr(pipeline_module, "get_pipeline", lambda: blocked)
 
     async def scenario() -> int:
