@@ -1,46 +1,49 @@
-"""The deployment package as azd builds it: the app's folder minus what `.funcignore`
-leaves out (gitignore-style patterns, as the Functions tooling and azd read them)."""
+"""The deployment package as azd builds it: the files `.funcignore` lets through.
+
+That file is an inclusion list in gitignore syntax, which is how azd reads it; the
+package is listed here by git's own matcher (``git ls-files --others
+--exclude-from=.funcignore`` over the project, from an empty repository, so that no
+``.gitignore`` takes part), not by a reimplementation of its rules.
+"""
 
 from __future__ import annotations
 
-import fnmatch
-import os
+import functools
 import shutil
+import subprocess
+import tempfile
 from pathlib import Path, PurePosixPath
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def funcignore_patterns(root: Path = ROOT) -> list[str]:
-    lines = (root / ".funcignore").read_text("utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+def package_files(root: Path = ROOT) -> list[PurePosixPath]:
+    """Every file of ``root`` the package holds, relative to it."""
+    with tempfile.TemporaryDirectory() as empty:
+        subprocess.run(["git", "init", "--quiet", empty], check=True)
+        listed = subprocess.run(
+            ["git", "--git-dir", f"{empty}/.git", "--work-tree", str(root), "ls-files",
+             "--others", f"--exclude-from={root / '.funcignore'}", "-z"],
+            cwd=root, capture_output=True, check=True,
+        ).stdout  # fmt: skip
+    return sorted(PurePosixPath(name) for name in listed.decode("utf-8").split("\0") if name)
 
 
-def left_out(path: PurePosixPath, patterns: list[str] | None = None) -> bool:
-    """Whether ``.funcignore`` leaves ``path`` (relative to the app) out of the package."""
-    for pattern in funcignore_patterns() if patterns is None else patterns:
-        if pattern.startswith("/"):
-            anchored = PurePosixPath(pattern.lstrip("/"))
-            if path.parts[: len(anchored.parts)] == anchored.parts:
-                return True
-        elif any(fnmatch.fnmatch(part, pattern.rstrip("/")) for part in path.parts):
-            return True
-    return False
+@functools.cache
+def _packaged() -> frozenset[PurePosixPath]:
+    return frozenset(package_files())
+
+
+def left_out(path: PurePosixPath) -> bool:
+    """Whether the package leaves ``path`` (a file, relative to the project) out."""
+    return path not in _packaged()
 
 
 def copy_package(target: Path, root: Path = ROOT) -> list[PurePosixPath]:
-    """Copy what the package would hold into ``target``; the files, relative."""
-    patterns = funcignore_patterns(root)
-    copied: list[PurePosixPath] = []
-    for folder, directories, files in os.walk(root):
-        relative_folder = PurePosixPath(Path(folder).relative_to(root).as_posix())
-        directories[:] = [d for d in directories if not left_out(relative_folder / d, patterns)]
-        for name in files:
-            relative = relative_folder / name
-            if left_out(relative, patterns):
-                continue
-            destination = target / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(Path(folder) / name, destination)
-            copied.append(relative)
-    return copied
+    """Copy what the package holds into ``target``; the files, relative."""
+    files = package_files(root)
+    for relative in files:
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / relative, destination)
+    return files

@@ -15,12 +15,20 @@ import re
 import sys
 from pathlib import Path, PurePosixPath
 
+import pytest
 from packaging.requirements import Requirement
 
-from tests.deployment import left_out
+from prism.onnx.registry import MANIFEST_PATH, load_manifest, read_lock
+from tests.deployment import left_out, package_files
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = ("function_app", "functions", "prism", "models")
+# What the package holds: the Functions layer and the core, the host's configuration and
+# requirements, the built models and the lifecycle policy the console reads.
+PACKAGED_TOP_LEVEL = {
+    "function_app.py", "host.json", "requirements.txt", "functions", "prism", "models",
+    "lifecycle_policies",
+}  # fmt: skip
 
 
 def _requirement_lines(path: Path) -> list[str]:
@@ -157,3 +165,53 @@ def test_azd_has_the_platform_install_requirements_txt() -> None:
     config = yaml.safe_load((ROOT / "azure.yaml").read_text("utf-8"))
     functions = [s for s in config["services"].values() if s["host"] == "function"]
     assert functions and all(service.get("remoteBuild") is True for service in functions)
+
+
+def test_the_package_holds_the_functions_layer_and_the_core_and_no_tool_code() -> None:
+    files = package_files()
+    code = {path for path in files if path.suffix == ".py"}
+    assert {path.parts[0] for path in files} == PACKAGED_TOP_LEVEL
+    assert PurePosixPath("function_app.py") in code
+    assert all(path.parts[0] in {"function_app.py", "functions", "prism"} for path in code)
+    # The local platform, the tools, the model build's code, tests and benchmarks: out.
+    for name in ("prism_local", "prism_tools", "tests", "bench", "scripts", "bicep"):
+        assert (ROOT / name).is_dir() and all(path.parts[0] != name for path in files)
+    assert not any(part == "__pycache__" for path in files for part in path.parts)
+
+
+def test_every_model_ships_the_graphs_it_runs_and_no_reference_it_does_not() -> None:
+    model_dir = ROOT / "models" / "build"
+    lock = read_lock(model_dir)
+    if lock is None:
+        pytest.skip("the models are not built here (make models)")
+    files = set(package_files())
+    assert PurePosixPath("models/manifest.json") in files
+    checked = 0
+    for entry in load_manifest(MANIFEST_PATH)["models"]:
+        if entry["name"] not in lock["models"]:
+            continue  # an optional model this build left out
+        stems = [f"{entry['name']}.{part}" for part in entry.get("parts", ())] or [entry["name"]]
+        for stem in stems:
+            for precision in ("int8", "fp32"):
+                path = PurePosixPath(f"models/build/{entry['name']}/{stem}.{precision}.onnx")
+                runs = precision == entry["runtime_precision"]
+                assert (path in files) == runs, f"{path}: runs={runs}"
+                checked += 1
+    assert checked >= 14
+
+
+def test_a_new_top_level_folder_stays_out_of_the_package_until_it_is_named(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".funcignore").write_text((ROOT / ".funcignore").read_text("utf-8"), "utf-8")
+    for relative in ("function_app.py", "prism/jobs.py", "prism/__pycache__/jobs.pyc",
+                     "new_tool/cli.py", "notes.md", "models/build.py",
+                     "models/build/lock.json", "models/build/x/x.fp32.onnx"):  # fmt: skip
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("x", "utf-8")
+
+    assert package_files(tmp_path) == [
+        PurePosixPath("function_app.py"),
+        PurePosixPath("models/build/lock.json"),
+        PurePosixPath("prism/jobs.py"),
+    ]

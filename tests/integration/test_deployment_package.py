@@ -122,6 +122,9 @@ def test_the_package_indexes_and_serves_every_route_and_trigger_on_requirements_
                 failures.append(f"{method} {route.spec.name}: {answer.status} {answer.body!r}")
         for name in FILES:
             store.upload(settings[Env.INCOMING_CONTAINER], name, (SAMPLES / name).read_bytes())
+        # Neither magic bytes nor UTF-8 decide this one: magika's model (run at fp32) must
+        # ship too, or its routing fails instead of rejecting the file.
+        store.upload(settings[Env.INCOMING_CONTAINER], "noise.bin", bytes(range(256)) * 64)
         stats = await host.run_until_idle(timeout=300)  # stops the worker when idle
         failures += [f"{name} failed {count}x" for name, count in stats.failed.items()]
         ran = set(stats.succeeded)
