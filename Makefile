@@ -39,7 +39,8 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	.venv-checkov/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-testdata.txt pyproject.toml
+$(STAMP): requirements.txt requirements-tools.txt requirements-dev.txt requirements-testdata.txt \
+  pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Prism needs Python 3.13 (python.org, pyenv install 3.13," \
 	  "apt-get install python3.13, brew install python@3.13), or make PYTHON=/path/to/python3.13"; \
 	  exit 1; }

@@ -43,6 +43,7 @@ KEY_INPUTS = (
     "models/speech.py",
     "models/router.py",
     "models/ocr.py",
+    "prism/modalities/decoded.py",
     "prism/modalities/image.py",
     "prism/modalities/text.py",
     "prism/modalities/audio.py",

@@ -243,8 +243,8 @@ def upgrade_document(document: Mapping[str, Any], embed: Embed | None) -> Upgrad
     try:
         found = search_field(modality, result, embed)
     except PermanentError:
-        # As at write time (Recorder._search in prism.pipeline.record): words the text model refuses leave the
-        # result ok and unsearchable, never failed.
+        # As at write time (prism.pipeline.record): words the text model refuses leave
+        # the result ok and unsearchable, never failed.
         return Upgrade(upgraded, embedded=True, searchable_added=False, unsearchable=True)
     except ValueError:
         raise NotMigratable("malformed: the embedding is not a stored embedding") from None

@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = ("function_app", "functions", "prism", "models")
 # What the package holds: the Functions layer and the core, the host's configuration and
 # requirements, the built models and the lifecycle policy the console reads.
+# The local platform and the tools, and the core under them (the model build, which the
+# CLI starts, runs in its own environment).
+TOOLS = ("prism", "prism_local", "prism_tools")
 PACKAGED_TOP_LEVEL = {
     "function_app.py", "host.json", "requirements.txt", "functions", "prism", "models",
     "lifecycle_policies",
@@ -95,12 +98,15 @@ def _imports(path: Path, module: str) -> set[str]:
     return names
 
 
-def reachable_imports() -> tuple[dict[str, str], dict[str, str]]:
+def reachable_imports(
+    entries: tuple[str, ...] = ("function_app",), first_party: tuple[str, ...] = FIRST_PARTY
+) -> tuple[dict[str, str], dict[str, str]]:
     """(first-party module -> the module that imports it, third-party top-level name ->
-    the first-party module that imports it), from function_app."""
-    first: dict[str, str] = {"function_app": "(entry point)"}
+    the first-party module that imports it), from ``entries``. Other project packages
+    (the model build, for the tools: its own environment) are neither."""
+    first: dict[str, str] = dict.fromkeys(entries, "(entry point)")
     third: dict[str, str] = {}
-    pending = ["function_app"]
+    pending = list(entries)
     while pending:
         module = pending.pop()
         path = _module_file(module)
@@ -108,11 +114,11 @@ def reachable_imports() -> tuple[dict[str, str], dict[str, str]]:
             continue
         for name in _imports(path, module):
             top = name.partition(".")[0]
-            if top in FIRST_PARTY:
+            if top in first_party:
                 if _module_file(name) is not None and name not in first:
                     first[name] = module
                     pending.append(name)
-            elif top not in sys.stdlib_module_names and top != "__future__":
+            elif top not in (*sys.stdlib_module_names, *FIRST_PARTY, *TOOLS, "__future__"):
                 third.setdefault(top, module)
     return first, third
 
@@ -128,9 +134,12 @@ def test_every_module_the_app_imports_ships_in_the_package() -> None:
     assert missing == []
 
 
-def unprovided_imports(runtime: frozenset[str]) -> list[str]:
-    """Third-party modules the app imports that no distribution in ``runtime`` installs."""
-    _, third = reachable_imports()
+def unprovided_imports(
+    runtime: frozenset[str], entries: tuple[str, ...] = ("function_app",)
+) -> list[str]:
+    """Third-party modules ``entries`` import (the app by default) that no distribution in
+    ``runtime`` installs."""
+    _, third = reachable_imports(entries, FIRST_PARTY if entries == ("function_app",) else TOOLS)
     distributions = importlib.metadata.packages_distributions()
     return [
         f"{name} (imported by {importer}; from {', '.join(distributions.get(name, ['?']))})"
@@ -145,6 +154,23 @@ def test_every_third_party_module_the_app_imports_comes_from_requirements_txt() 
 
     assert {"azure", "numpy", "onnxruntime", "jsonschema"} <= third.keys()
     assert unprovided_imports(runtime) == []
+
+
+def tool_modules() -> tuple[str, ...]:
+    return tuple(
+        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for package in ("prism_local", "prism_tools")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "_generated" not in path.parts
+    )
+
+
+def test_every_third_party_module_the_tools_import_comes_from_requirements_tools_txt() -> None:
+    runtime = distribution_closure(_requirement_lines(ROOT / "requirements-tools.txt"))
+    _, third = reachable_imports(tool_modules(), TOOLS)
+
+    assert {"tqdm", "matplotlib", "h11", "grpc_tools", "cryptography", "numpy"} <= third.keys()
+    assert unprovided_imports(runtime, tool_modules()) == []
 
 
 def test_a_dev_only_import_on_the_run_time_path_is_reported() -> None:

@@ -1,7 +1,8 @@
 """The three Python environments and what each may hold.
 
 - the app (requirements.txt): what Azure installs, never torch;
-- the dev environment, .venv (requirements-dev.txt and the file-only wheels of
+- the dev environment, .venv (requirements-dev.txt, which holds the local platform's and
+  the tools' requirements-tools.txt, and the file-only wheels of
   requirements-testdata.txt): tests, lint, benchmarks, never torch;
 - the model build, .venv-build (requirements-build.txt): the only place torch goes, and
   only as the CPU wheel the machine has, `torch==2.13.0` (any other spec downloads CUDA).
@@ -18,7 +19,10 @@ from packaging.requirements import Requirement
 
 from .conftest import ROOT
 
-FILES = ("requirements.txt", "requirements-dev.txt", "requirements-testdata.txt")
+FILES = (
+    "requirements.txt", "requirements-tools.txt", "requirements-dev.txt",
+    "requirements-testdata.txt",
+)  # fmt: skip
 BUILD = "requirements-build.txt"
 # Installed into the build environment with --no-deps --require-hashes: wheels wanted
 # only for the files inside them.

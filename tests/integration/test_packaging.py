@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA_FILES = [
     "models/manifest.json",
     "prism_tools/cost/prices.json",
+    "prism_tools/cost/cosmos_ru.json",
+    "prism_tools/capacity/limits.json",
     "prism_local/functionrpc/function_rpc.proto",
     *(f"lifecycle_policies/{p.name}" for p in sorted((ROOT / "lifecycle_policies").glob("*.json"))),
     *(f"prism/console/static/{p.name}" for p in sorted((ROOT / "prism/console/static").iterdir())),
@@ -27,7 +29,8 @@ def test_a_wheel_of_the_project_holds_every_data_file_its_code_reads(tmp_path: P
     # Built from a copy: setuptools writes build/ and *.egg-info beside the sources.
     source = tmp_path / "source"
     ignore = shutil.ignore_patterns("__pycache__", "build", "build.*", "*.onnx", ".*")
-    for part in ("prism", "models", "functions", "lifecycle_policies"):
+    for part in ("prism", "prism_local", "prism_tools", "models", "functions",
+                 "lifecycle_policies"):  # fmt: skip
         shutil.copytree(ROOT / part, source / part, ignore=ignore)
     for part in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / part, source / part)
