@@ -168,157 +168,10 @@ def openapi_document() -> dict[str, Any]:
         "servers": [{"url": "/api"}],
         "security": [{"functionKey": []}, {"functionKeyQuery": []}],
         "paths": {
-            "/v1/infer": {
-                "post": _operation(
-                    "infer",
-                    "Infer on the posted file; the same content posted twice is one result",
-                    _json(Result, "the result (status ok)"),
-                    (400, 413, 415, 422, 503),
-                    parameters=_parameters(InferParameters),
-                    requestBody={
-                        "required": True,
-                        "description": "the file's bytes; the content decides what it is",
-                        "content": _BINARY,
-                    },
-                )
-            },
-            "/v1/results/{id}": {
-                "get": _operation(
-                    "getResult",
-                    "One result by id",
-                    _json(Result, "the result"),
-                    (404, 503),
-                    parameters=[
-                        {
-                            "name": "id",
-                            "in": "path",
-                            "required": True,
-                            "schema": Result.model_json_schema()["properties"]["id"],
-                            "description": "a result id (sha256 hex)",
-                        }
-                    ],
-                )
-            },
-            "/v1/results": {
-                "get": _operation(
-                    "listResults",
-                    "Results, newest first, a page at a time: filters and continuation tokens",
-                    _json(ResultList, "a page of results"),
-                    (400, 503),
-                    parameters=_parameters(ListParameters),
-                )
-            },
-            "/v1/files": {
-                "get": _operation(
-                    "getFile",
-                    "A file of the incoming container by its name: its state and the result "
-                    "of its current version",
-                    _json(FileState, "the file's state and result"),
-                    (400, 404, 503),
-                    parameters=_parameters(FileParameters),
-                ),
-                "post": _operation(
-                    "uploadFile",
-                    "Put a file into the incoming container (the console's uploads); the "
-                    "pipeline routes it like any other",
-                    _json(Upload, "stored; its result will have this id"),
-                    (400, 413, 503),
-                    ok_status=202,
-                    parameters=_parameters(UploadParameters),
-                    # No body is an empty file: it is stored, and its result is the
-                    # rejection `empty` (ingest judges content, not the upload).
-                    requestBody={
-                        "required": False,
-                        "description": "the file's bytes (none: an empty file)",
-                        "content": _BINARY,
-                    },
-                ),
-            },
-            "/v1/search": {
-                "get": _operation(
-                    "search",
-                    "Stored results ranked by meaning across modalities",
-                    _json(SearchResults, "the nearest results, best first"),
-                    (400, 503),
-                    parameters=_parameters(SearchParameters),
-                )
-            },
-            "/v1/health": {
-                "get": _operation(
-                    "health",
-                    "Storage, queues, Cosmos DB and models",
-                    _json(Health, "every dependency is ok"),
-                    (),
-                    anonymous=True,
-                )
-                | {
-                    "responses": {
-                        "200": _json(Health, "every dependency is ok"),
-                        "503": _json(Health, "at least one dependency failed (degraded)"),
-                        "500": _error(500),
-                    }
-                }
-            },
-            "/v1/models": {
-                "get": _operation(
-                    "listModels",
-                    "Every model with its size and quantization gate",
-                    _json(Models, "the models"),
-                    (503,),
-                )
-            },
-            "/v1/stats": {
-                "get": _operation(
-                    "stats",
-                    "Counters per modality over the newest results, and queue depths",
-                    _json(Stats, "the counters"),
-                    (503,),
-                )
-            },
-            "/v1/lifecycle": {
-                "get": _operation(
-                    "lifecycle",
-                    "The storage lifecycle policy's simulated year",
-                    _json(Lifecycle, "the simulation"),
-                    (),
-                )
-            },
-            "/console": {
-                "get": _operation(
-                    "console",
-                    "The console's page (its files and the API take the key from its address)",
-                    _content("the page", "text/html"),
-                    (),
-                )
-            },
-            "/console/{name}": {
-                "get": _operation(
-                    "consoleAsset",
-                    "One of the console's files (its script, styles, icon)",
-                    _content("the file", "text/css", "text/javascript", "image/svg+xml"),
-                    (404,),
-                    parameters=[
-                        {
-                            "name": "name",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                )
-            },
-            "/v1/openapi.json": {
-                "get": _operation(
-                    "openapi",
-                    "This document",
-                    {
-                        "description": "the OpenAPI document",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    },
-                    (),
-                    anonymous=True,
-                )
-            },
+            **_inference_paths(),
+            **_result_paths(),
+            **_service_paths(),
+            **_console_paths(),
         },
         "components": {
             "schemas": _schemas(),
@@ -326,5 +179,180 @@ def openapi_document() -> dict[str, Any]:
                 "functionKey": {"type": "apiKey", "in": "header", "name": KEY_HEADER},
                 "functionKeyQuery": {"type": "apiKey", "in": "query", "name": KEY_PARAMETER},
             },
+        },
+    }
+
+
+def _inference_paths() -> dict[str, Any]:
+    """POST /v1/infer: the synchronous path."""
+    return {
+        "/v1/infer": {
+            "post": _operation(
+                "infer",
+                "Infer on the posted file; the same content posted twice is one result",
+                _json(Result, "the result (status ok)"),
+                (400, 413, 415, 422, 503),
+                parameters=_parameters(InferParameters),
+                requestBody={
+                    "required": True,
+                    "description": "the file's bytes; the content decides what it is",
+                    "content": _BINARY,
+                },
+            )
+        },
+    }
+
+
+def _result_paths() -> dict[str, Any]:
+    """Results by id and a page at a time, files by name, and search."""
+    return {
+        "/v1/results/{id}": {
+            "get": _operation(
+                "getResult",
+                "One result by id",
+                _json(Result, "the result"),
+                (404, 503),
+                parameters=[
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "schema": Result.model_json_schema()["properties"]["id"],
+                        "description": "a result id (sha256 hex)",
+                    }
+                ],
+            )
+        },
+        "/v1/results": {
+            "get": _operation(
+                "listResults",
+                "Results, newest first, a page at a time: filters and continuation tokens",
+                _json(ResultList, "a page of results"),
+                (400, 503),
+                parameters=_parameters(ListParameters),
+            )
+        },
+        "/v1/files": {
+            "get": _operation(
+                "getFile",
+                "A file of the incoming container by its name: its state and the result "
+                "of its current version",
+                _json(FileState, "the file's state and result"),
+                (400, 404, 503),
+                parameters=_parameters(FileParameters),
+            ),
+            "post": _operation(
+                "uploadFile",
+                "Put a file into the incoming container (the console's uploads); the "
+                "pipeline routes it like any other",
+                _json(Upload, "stored; its result will have this id"),
+                (400, 413, 503),
+                ok_status=202,
+                parameters=_parameters(UploadParameters),
+                # No body is an empty file: it is stored, and its result is the
+                # rejection `empty` (ingest judges content, not the upload).
+                requestBody={
+                    "required": False,
+                    "description": "the file's bytes (none: an empty file)",
+                    "content": _BINARY,
+                },
+            ),
+        },
+        "/v1/search": {
+            "get": _operation(
+                "search",
+                "Stored results ranked by meaning across modalities",
+                _json(SearchResults, "the nearest results, best first"),
+                (400, 503),
+                parameters=_parameters(SearchParameters),
+            )
+        },
+    }
+
+
+def _service_paths() -> dict[str, Any]:
+    """What the service is made of: health, models, counters, the lifecycle, this document."""
+    return {
+        "/v1/health": {
+            "get": _operation(
+                "health",
+                "Storage, queues, Cosmos DB and models",
+                _json(Health, "every dependency is ok"),
+                (),
+                anonymous=True,
+            )
+            | {
+                "responses": {
+                    "200": _json(Health, "every dependency is ok"),
+                    "503": _json(Health, "at least one dependency failed (degraded)"),
+                    "500": _error(500),
+                }
+            }
+        },
+        "/v1/models": {
+            "get": _operation(
+                "listModels",
+                "Every model with its size and quantization gate",
+                _json(Models, "the models"),
+                (503,),
+            )
+        },
+        "/v1/stats": {
+            "get": _operation(
+                "stats",
+                "Counters per modality over the newest results, and queue depths",
+                _json(Stats, "the counters"),
+                (503,),
+            )
+        },
+        "/v1/lifecycle": {
+            "get": _operation(
+                "lifecycle",
+                "The storage lifecycle policy's simulated year",
+                _json(Lifecycle, "the simulation"),
+                (),
+            )
+        },
+        "/v1/openapi.json": {
+            "get": _operation(
+                "openapi",
+                "This document",
+                {
+                    "description": "the OpenAPI document",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                (),
+                anonymous=True,
+            )
+        },
+    }
+
+
+def _console_paths() -> dict[str, Any]:
+    """The console's page and files."""
+    return {
+        "/console": {
+            "get": _operation(
+                "console",
+                "The console's page (its files and the API take the key from its address)",
+                _content("the page", "text/html"),
+                (),
+            )
+        },
+        "/console/{name}": {
+            "get": _operation(
+                "consoleAsset",
+                "One of the console's files (its script, styles, icon)",
+                _content("the file", "text/css", "text/javascript", "image/svg+xml"),
+                (404,),
+                parameters=[
+                    {
+                        "name": "name",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+            )
         },
     }

@@ -123,74 +123,38 @@ class Engine:
         return spec if self.precision is None else spec.at(self.precision)
 
     def _create(self, modality: Modality) -> BudgetedHandler[Any, Any, Any]:
+        makers = {
+            Modality.IMAGE: self._image_classifier,
+            Modality.AUDIO: self._audio_analyzer,
+            Modality.TEXT: self._text_embedder,
+            Modality.DOCUMENT: self._document_reader,
+            Modality.VIDEO: self._video_reader,
+        }
+        return makers[modality]()
+
+    def _image_classifier(self) -> BudgetedHandler[Any, Any, Any]:
+        from prism.modalities.decoded import IMAGE_OCR
+        from prism.modalities.image import ImageClassifier
+        from prism.modalities.ocr import TextReader
+
         s = self.settings
-        if modality is Modality.DOCUMENT:
-            from prism.modalities.document import DocumentLimits, DocumentReader
+        reader = None
+        if s.image_text == "on":
+            reader = TextReader(self._spec("ocr"), s.intra_op_threads, overrides=IMAGE_OCR)
+        return ImageClassifier(
+            self._spec(Modality.IMAGE.value),
+            threads=s.intra_op_threads,
+            max_bytes=s.max_image_bytes,
+            max_pixels=s.max_image_pixels,
+            reader=reader,
+        )
 
-            limits = DocumentLimits(
-                s.max_document_bytes, s.max_document_pages, s.max_ocr_pages, s.max_page_pixels
-            )
-            return DocumentReader(
-                self._spec("ocr"),
-                threads=s.intra_op_threads,
-                limits=limits,
-                # Called when a document runs, outside the lock _create is called under.
-                text=lambda: self.handler(Modality.TEXT),
-                text_max_bytes=s.max_text_bytes,
-            )
-        if modality is Modality.VIDEO:
-            from prism.modalities.video import PROCESSING_VERSION, VideoLimits, VideoReader
-
-            audio = model_for(Modality.AUDIO.value, s.model_dir)
-            image = model_for(Modality.IMAGE.value, s.model_dir).ref
-            return VideoReader(
-                limits=VideoLimits(
-                    s.max_video_bytes,
-                    s.max_video_seconds,
-                    s.max_video_pixels,
-                    s.video_frame_seconds,
-                    s.max_video_frames,
-                ),
-                # Called when a video runs, outside the lock _create is called under.
-                image=lambda: self.handler(Modality.IMAGE),
-                audio=lambda: self.handler(Modality.AUDIO),
-                sample_rate=int(audio.preprocessing["sample_rate"]),
-                model=ModelRef(
-                    f"{image.name}+{audio.name}",
-                    f"{image.version}+{audio.version}",
-                    PROCESSING_VERSION,
-                ),
-            )
-        spec = self._spec(modality.value)
-        if modality is Modality.IMAGE:
-            from prism.modalities.decoded import IMAGE_OCR
-            from prism.modalities.image import ImageClassifier
-            from prism.modalities.ocr import TextReader
-
-            reader = None
-            if s.image_text == "on":
-                reader = TextReader(self._spec("ocr"), s.intra_op_threads, overrides=IMAGE_OCR)
-            return ImageClassifier(
-                spec,
-                threads=s.intra_op_threads,
-                max_bytes=s.max_image_bytes,
-                max_pixels=s.max_image_pixels,
-                reader=reader,
-            )
-        if modality is Modality.TEXT:
-            from prism.modalities.text_labels import DocumentTextEmbedder
-
-            return DocumentTextEmbedder(
-                spec,
-                threads=s.intra_op_threads,
-                max_bytes=s.max_text_bytes,
-                max_tokens=s.max_text_tokens,
-                labels=s.text_labels,
-                other_threshold=s.text_other_threshold,
-            )
+    def _audio_analyzer(self) -> BudgetedHandler[Any, Any, Any]:
         from prism.modalities.audio import AudioAnalyzer
         from prism.modalities.speech import SpeechTranscriber
 
+        s = self.settings
+        spec = self._spec(Modality.AUDIO.value)
         transcriber = None
         if s.speech_model != "none":
             transcriber = SpeechTranscriber(
@@ -202,6 +166,60 @@ class Engine:
             max_bytes=s.max_audio_bytes,
             max_seconds=s.max_audio_seconds,
             transcriber=transcriber,
+        )
+
+    def _text_embedder(self) -> BudgetedHandler[Any, Any, Any]:
+        from prism.modalities.text_labels import DocumentTextEmbedder
+
+        s = self.settings
+        return DocumentTextEmbedder(
+            self._spec(Modality.TEXT.value),
+            threads=s.intra_op_threads,
+            max_bytes=s.max_text_bytes,
+            max_tokens=s.max_text_tokens,
+            labels=s.text_labels,
+            other_threshold=s.text_other_threshold,
+        )
+
+    def _document_reader(self) -> BudgetedHandler[Any, Any, Any]:
+        from prism.modalities.document import DocumentLimits, DocumentReader
+
+        s = self.settings
+        limits = DocumentLimits(
+            s.max_document_bytes, s.max_document_pages, s.max_ocr_pages, s.max_page_pixels
+        )
+        return DocumentReader(
+            self._spec("ocr"),
+            threads=s.intra_op_threads,
+            limits=limits,
+            # Called when a document runs, outside the lock _create is called under.
+            text=lambda: self.handler(Modality.TEXT),
+            text_max_bytes=s.max_text_bytes,
+        )
+
+    def _video_reader(self) -> BudgetedHandler[Any, Any, Any]:
+        from prism.modalities.video import PROCESSING_VERSION, VideoLimits, VideoReader
+
+        s = self.settings
+        audio = model_for(Modality.AUDIO.value, s.model_dir)
+        image = model_for(Modality.IMAGE.value, s.model_dir).ref
+        return VideoReader(
+            limits=VideoLimits(
+                s.max_video_bytes,
+                s.max_video_seconds,
+                s.max_video_pixels,
+                s.video_frame_seconds,
+                s.max_video_frames,
+            ),
+            # Called when a video runs, outside the lock _create is called under.
+            image=lambda: self.handler(Modality.IMAGE),
+            audio=lambda: self.handler(Modality.AUDIO),
+            sample_rate=int(audio.preprocessing["sample_rate"]),
+            model=ModelRef(
+                f"{image.name}+{audio.name}",
+                f"{image.version}+{audio.version}",
+                PROCESSING_VERSION,
+            ),
         )
 
     @property

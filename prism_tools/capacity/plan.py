@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 from prism.errors import ConfigurationError
 from prism.settings import PROJECT_ROOT
-from prism_tools.cost.cosmos import load_ru_table, results_indexing_policy
+from prism_tools.cost.cosmos import RuTable, load_ru_table, results_indexing_policy
 from prism_tools.cost.model import MB_PER_CORE, MODALITIES, Measured, request_units
 from prism_tools.cost.speech import SpeechMeasured
 
@@ -348,6 +348,44 @@ def autoscale_maximum(peak_ru_s: float, storage_gb: float) -> dict[str, int]:
     return {"max_ru_s": max(by.values()), **{f"by_{rule}": value for rule, value in by.items()}}
 
 
+def _cosmos_gb_per_day(
+    files_per_day: int, mix: dict[str, float], inputs: Inputs, cache_hit_rate: float
+) -> tuple[float, float]:
+    """GB a day of result documents (with the index's allowance) and of shared cache
+    entries (only misses write one)."""
+    document_bytes = {
+        m: inputs.measured[m].document_kb * 1024 + INDEX_BYTES_PER_DOCUMENT for m in MODALITIES
+    }
+    results = sum(files_per_day * mix[m] * document_bytes[m] for m in MODALITIES)
+    entries = sum(
+        files_per_day * mix[m] * (1 - cache_hit_rate) * inputs.measured[m].entry_kb * 1024
+        for m in MODALITIES
+        if m in inputs.shared_cache
+    )
+    return results / 1e9, entries / 1e9
+
+
+def _ru_sources(table: RuTable) -> dict[str, Any]:
+    """Which RU figures are what: the table's (Microsoft's, measured with indexing off,
+    at the document sizes the benchmarks measured) and the index allowance added to
+    each result write (not measured)."""
+    allowance = table.index_allowance
+    return {
+        "table": {
+            "source": table.url,
+            "recorded": table.recorded,
+            "what": "done-check, result and cache-entry writes and reads by "
+            "document size: Microsoft's published table (measured "
+            "with indexing off), at the sizes bench measured",
+        },
+        "index_allowance_per_result_write": table.result_index_ru,
+        "index_allowance_terms": None
+        if allowance is None
+        else allowance.terms(results_indexing_policy()),
+        "index_allowance_verified": None if allowance is None else allowance.verified,
+    }
+
+
 def _cosmos(
     files_per_day: int,
     peak: float,
@@ -373,17 +411,8 @@ def _cosmos(
     cache_ru_per_file_mix = sum(
         mix[m] * (ru(m, True) - ru(m, False)) for m in MODALITIES if m in inputs.shared_cache
     )
-    document_bytes = {
-        m: inputs.measured[m].document_kb * 1024 + INDEX_BYTES_PER_DOCUMENT for m in MODALITIES
-    }
-    results_gb_per_day = sum(files_per_day * mix[m] * document_bytes[m] for m in MODALITIES) / 1e9
-    entry_gb_per_day = (
-        sum(
-            files_per_day * mix[m] * (1 - cache_hit_rate) * inputs.measured[m].entry_kb * 1024
-            for m in MODALITIES
-            if m in inputs.shared_cache
-        )
-        / 1e9
+    results_gb_per_day, entry_gb_per_day = _cosmos_gb_per_day(
+        files_per_day, mix, inputs, cache_hit_rate
     )
     results_steady_gb = results_gb_per_day * results_ttl_days
     cache_steady_gb = entry_gb_per_day * cache_ttl_days
@@ -405,27 +434,10 @@ def _cosmos(
     cache_max = autoscale_maximum(cache_peak_ru_s, cache_steady_gb)
     results_minimum = autoscale_minimum(results_steady_gb)
     cache_minimum = autoscale_minimum(cache_steady_gb)
-    allowance = table.index_allowance
     return {
         "ru_per_file": ru_per_file,
         "ru_per_file_mix": ru_per_file_mix,
-        # Which RU figures are what: the table's (Microsoft's, measured with indexing
-        # off, at the document sizes the benchmarks measured) and the index allowance
-        # added to each result write (not measured).
-        "ru_sources": {
-            "table": {
-                "source": table.url,
-                "recorded": table.recorded,
-                "what": "done-check, result and cache-entry writes and reads by "
-                "document size: Microsoft's published table (measured "
-                "with indexing off), at the sizes bench measured",
-            },
-            "index_allowance_per_result_write": table.result_index_ru,
-            "index_allowance_terms": None
-            if allowance is None
-            else allowance.terms(results_indexing_policy()),
-            "index_allowance_verified": None if allowance is None else allowance.verified,
-        },
+        "ru_sources": _ru_sources(table),
         "average_ru_s": average * ru_per_file_mix,
         "peak_ru_s": peak_ru_s,
         "cache_average_ru_s": average * cache_ru_per_file_mix,
