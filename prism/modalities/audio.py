@@ -9,7 +9,7 @@ channel count.
 preprocess: 512-sample frames, each prefixed with the previous frame's last 64 samples.
 execute: per-frame speech probabilities, the LSTM state carried across blocks.
 postprocess: speech segments (Silero's state machine), speech ratio, loudness and
-spectral descriptors (librosa, imported here only), and — when a transcriber is
+spectral descriptors (numpy, to librosa's definitions), and — when a transcriber is
 configured — a transcript of those segments (:mod:`prism.modalities.speech`; it runs
 here because it needs the segments, and on nothing else: silence costs nothing).
 """
@@ -55,6 +55,8 @@ LSTM_STATE_SHAPE = (1, 1, 128)
 SPECTRAL_FFT = 1024
 SPECTRAL_HOP = 512
 SPECTRAL_CHUNK_FRAMES = 1024  # ~33 s at 16 kHz
+SPECTRAL_ROLL_PERCENT = 0.85
+ZERO_CROSSING_THRESHOLD = 1e-10
 # WAV data sizes that mean "unknown" (streamed, or RF64's pointer to its ds64 chunk).
 _UNKNOWN_RIFF_SIZES = (0, 0xFFFFFFFF)
 
@@ -267,45 +269,77 @@ def run_sequence_model(session: Any, frames: np.ndarray) -> np.ndarray:
 
 
 def spectral_descriptors(samples: np.ndarray, sample_rate: int) -> dict[str, float]:
-    """Means over the signal of librosa's spectral centroid, bandwidth and roll-off (Hz)
-    and zero-crossing rate.
+    """Means over the signal of the spectral centroid, bandwidth and roll-off (Hz) and the
+    zero-crossing rate, as librosa defines them (``tests/unit/modalities/test_spectral.py``
+    holds each to librosa's own on the same signals).
 
-    Computed over ``SPECTRAL_CHUNK_FRAMES`` frames at a time: each descriptor is a value
-    per frame, so the means are sums over chunks. Whole, the spectrogram and librosa's
-    float64 intermediates of ten minutes of audio took 618 MB; a chunk's take a few MB.
-    Frames are cut exactly where librosa's centred frames fall (zero padding for the
-    spectrogram, edge padding for the zero-crossing rate, as librosa pads).
+    Plain numpy, not librosa: its numba kernels compile on a process's first call, 14–28 s
+    with an empty cache, as every new Flex instance has. Computed over
+    ``SPECTRAL_CHUNK_FRAMES`` frames at a time: each descriptor is a value per frame, so
+    the means are sums over chunks (whole, ten minutes of audio took 618 MB; a chunk takes
+    a few MB). Frames are centred as librosa centres them: zero padding for the
+    spectrogram, edge padding for the zero-crossing rate.
     """
-    import librosa  # ~1 s and ~240 MB on first use: only the audio worker pays it
     import numpy as np
 
     half = SPECTRAL_FFT // 2
     spectrum_source = np.pad(samples, half)
     crossing_source = np.pad(samples, half, mode="edge")
     frames = 1 + (spectrum_source.size - SPECTRAL_FFT) // SPECTRAL_HOP
-    totals: dict[str, float] = {}
+    totals = dict.fromkeys(("centroid_hz", "bandwidth_hz", "rolloff_hz", "zero_crossing_rate"), 0.0)
     for first in range(0, frames, SPECTRAL_CHUNK_FRAMES):
-        last = min(frames, first + SPECTRAL_CHUNK_FRAMES)
-        span = slice(first * SPECTRAL_HOP, (last - 1) * SPECTRAL_HOP + SPECTRAL_FFT)
-        magnitude = np.abs(
-            librosa.stft(
-                spectrum_source[span], n_fft=SPECTRAL_FFT, hop_length=SPECTRAL_HOP, center=False
-            )
-        )
-        features = {
-            "centroid_hz": librosa.feature.spectral_centroid(S=magnitude, sr=sample_rate),
-            "bandwidth_hz": librosa.feature.spectral_bandwidth(S=magnitude, sr=sample_rate),
-            "rolloff_hz": librosa.feature.spectral_rolloff(S=magnitude, sr=sample_rate),
-            "zero_crossing_rate": librosa.feature.zero_crossing_rate(
-                crossing_source[span],
-                frame_length=SPECTRAL_FFT,
-                hop_length=SPECTRAL_HOP,
-                center=False,
-            ),
-        }
-        for name, value in features.items():
-            totals[name] = totals.get(name, 0.0) + float(value.sum(dtype=np.float64))
+        chunk = slice(first, min(frames, first + SPECTRAL_CHUNK_FRAMES))
+        magnitude = _magnitude(_framed(spectrum_source)[chunk])
+        for name, values in _spectral_shape(magnitude, sample_rate).items():
+            totals[name] += float(values.sum(dtype=np.float64))
+        crossings = _zero_crossing_rate(_framed(crossing_source)[chunk])
+        totals["zero_crossing_rate"] += float(crossings.sum(dtype=np.float64))
     return {name: round(float(np.nan_to_num(total / frames)), 4) for name, total in totals.items()}
+
+
+def _framed(signal: np.ndarray) -> np.ndarray:
+    """(frames, SPECTRAL_FFT): a view of ``signal``'s frames, ``SPECTRAL_HOP`` apart."""
+    import numpy as np
+
+    return np.lib.stride_tricks.sliding_window_view(signal, SPECTRAL_FFT)[::SPECTRAL_HOP]
+
+
+def _magnitude(frames: np.ndarray) -> np.ndarray:
+    """|rfft| of each frame under a periodic Hann window, float32 (librosa's ``stft`` of a
+    float32 signal is complex64)."""
+    import numpy as np
+
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(SPECTRAL_FFT) / SPECTRAL_FFT)
+    return np.abs(np.fft.rfft(frames * window, axis=1).astype(np.complex64))
+
+
+def _spectral_shape(magnitude: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
+    """Per frame: the centroid and the bandwidth (p = 2) of the magnitudes as a
+    distribution over frequency, and the roll-off (the lowest frequency below which 85 %
+    of the magnitude lies). A silent frame has 0 for each."""
+    import numpy as np
+
+    frequencies = np.fft.rfftfreq(SPECTRAL_FFT, 1.0 / sample_rate)
+    weights = magnitude.astype(np.float64)
+    sums = weights.sum(axis=1, keepdims=True)
+    weights /= np.where(sums < np.finfo(np.float32).tiny, 1.0, sums)
+    centroid = weights @ frequencies
+    deviation = np.abs(frequencies[None, :] - centroid[:, None])
+    bandwidth = np.sqrt(np.sum(weights * deviation**2, axis=1))
+    cumulative = np.cumsum(magnitude, axis=1)
+    reached = cumulative >= SPECTRAL_ROLL_PERCENT * cumulative[:, -1:]
+    rolloff = frequencies[np.argmax(reached, axis=1)]
+    return {"centroid_hz": centroid, "bandwidth_hz": bandwidth, "rolloff_hz": rolloff}
+
+
+def _zero_crossing_rate(frames: np.ndarray) -> np.ndarray:
+    """Per frame: sign changes over the frame's length, values within 1e-10 of zero counted
+    as positive."""
+    import numpy as np
+
+    negative = np.signbit(np.where(np.abs(frames) <= ZERO_CROSSING_THRESHOLD, 0.0, frames))
+    changes = np.count_nonzero(negative[:, 1:] != negative[:, :-1], axis=1)
+    return changes / SPECTRAL_FFT
 
 
 class AudioAnalyzer:
