@@ -339,7 +339,7 @@ def _zero_crossing_rate(frames: np.ndarray) -> np.ndarray:
 
     negative = np.signbit(np.where(np.abs(frames) <= ZERO_CROSSING_THRESHOLD, 0.0, frames))
     changes = np.count_nonzero(negative[:, 1:] != negative[:, :-1], axis=1)
-    return changes / SPECTRAL_FFT
+    return np.asarray(changes / SPECTRAL_FFT)
 
 
 class AudioAnalyzer:

@@ -8,8 +8,15 @@ returns a text-probability map. Post-processing is a simple DB: threshold the ma
 dilate by one pixel, label the connected regions (runs joined row by row with a
 union-find, numpy only), drop regions whose mean probability is below ``box_threshold``,
 and grow each region's box by DB's unclip distance (area × ratio / perimeter) because
-the model predicts shrunk text kernels. Boxes are axis-aligned: pages are rendered or
-scanned upright; rotated text is out of scope (the direction classifier is not used).
+the model predicts shrunk text kernels.
+
+deskew: a scan is rarely straight, and an axis-aligned box around a line tilted by one
+degree takes in its neighbours, so the line is misread or dropped. The skew is read from
+the probability map itself (the angle at which the text kernels' rows project most
+sharply, up to ``MAX_SKEW_DEGREES``); a page tilted by ``MIN_SKEW_DEGREES`` or more is
+detected again upright (the detector's small picture turned, never the page), and each
+box is read from the page as the quadrilateral it is there. Text turned further (a page
+on its side) is out of scope: the direction classifier is not used.
 
 recognise: each box cropped from the page, scaled to 48 pixels high (width by aspect
 ratio), normalised the same way, batched by width; CTC greedy decoding (best class per
@@ -41,6 +48,14 @@ REC_BATCH = 8
 # ~250 MB at 1280 × 1280 — the DB network's activations, freed when it returns: ONNX
 # Runtime's arena is off), with room for a batch of recognition crops.
 DETECTION_BYTES_PER_PIXEL = 176
+# Skew read from the probability map: searched within ±MAX_SKEW_DEGREES (scanners and
+# phone photos of pages tilt a few degrees), first in coarse then in fine steps; below
+# MIN_SKEW_DEGREES a line still fits its axis-aligned box and nothing is turned.
+MAX_SKEW_DEGREES = 6.0
+SKEW_STEPS_DEGREES = (0.25, 0.025)
+MIN_SKEW_DEGREES = 0.2
+# The text pixels the skew is read from, at most (evenly spaced): plenty for a page.
+SKEW_SAMPLE_PIXELS = 60_000
 
 
 @dataclass(frozen=True)
@@ -64,17 +79,34 @@ class OcrParams:
 
 @dataclass(frozen=True)
 class TextBox:
-    """An axis-aligned box in page pixels (x1, y1 exclusive) with its detection score."""
+    """A text box (x1, y1 exclusive) with its detection score.
+
+    On a straight page the box is in page pixels and ``corners`` is None. On a skewed
+    page (x0, y0, x1, y1) is the box on the page turned upright, at the page's scale:
+    reading order and line grouping use it; ``corners`` are where the box lies on the
+    page (upper-left, lower-left, lower-right, upper-right; x, y each), and it is read
+    from there.
+    """
 
     x0: int
     y0: int
     x1: int
     y1: int
     score: float
+    corners: tuple[float, ...] | None = None
 
     @property
     def height(self) -> int:
         return self.y1 - self.y0
+
+    @property
+    def page_box(self) -> tuple[int, int, int, int]:
+        """The axis-aligned box in page pixels that holds it."""
+        if self.corners is None:
+            return self.x0, self.y0, self.x1, self.y1
+        xs, ys = self.corners[0::2], self.corners[1::2]
+        return (max(0, math.floor(min(xs))), max(0, math.floor(min(ys))),
+                math.ceil(max(xs)), math.ceil(max(ys)))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -84,11 +116,10 @@ class TextLine:
     box: TextBox
 
     def to_dict(self) -> dict[str, Any]:
-        b = self.box
         return {
             "text": self.text,
             "confidence": round(self.confidence, 3),
-            "box": [b.x0, b.y0, b.x1, b.y1],
+            "box": list(self.box.page_box),
         }
 
 
@@ -98,8 +129,9 @@ def _normalise(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(((bgr / 255.0 - 0.5) / 0.5).transpose(2, 0, 1))
 
 
-def detection_input(image: PILImage.Image, max_side: int) -> tuple[np.ndarray, float, float]:
-    """The detector's (1, 3, H, W) input and the x and y scale from it back to the page."""
+def detection_picture(image: PILImage.Image, max_side: int) -> tuple[PILImage.Image, float, float]:
+    """The page as the detector sees it (longer side at most ``max_side``, both sides
+    multiples of 32), and the x and y scale from it back to the page."""
     from PIL import Image
 
     width, height = image.size
@@ -109,8 +141,65 @@ def detection_input(image: PILImage.Image, max_side: int) -> tuple[np.ndarray, f
     # Every caller passes RGB; a converted copy of a 40-megapixel photo would cost 120 MB.
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     resized = rgb.resize((target_w, target_h), Image.Resampling.BILINEAR)
-    tensor = _normalise(np.asarray(resized))[None]
-    return tensor, width / target_w, height / target_h
+    return resized, width / target_w, height / target_h
+
+
+def detection_input(image: PILImage.Image, max_side: int) -> tuple[np.ndarray, float, float]:
+    """The detector's (1, 3, H, W) input and the x and y scale from it back to the page."""
+    picture, scale_x, scale_y = detection_picture(image, max_side)
+    return _normalise(np.asarray(picture))[None], scale_x, scale_y
+
+
+def estimate_skew(mask: np.ndarray) -> float:
+    """The slope of the text lines of a text mask, in degrees (positive: a line goes
+    down to the right, as y grows downwards): the angle at which the text pixels' rows,
+    projected along it, pile up most sharply (sum of squared row counts)."""
+    ys, xs = np.nonzero(mask)
+    if ys.size < 2:
+        return 0.0
+    stride = max(1, ys.size // SKEW_SAMPLE_PIXELS)
+    ys, xs = ys[::stride].astype(np.float64), xs[::stride] - mask.shape[1] / 2
+
+    def sharpness(degrees: float) -> float:
+        rows = np.round(ys - xs * math.tan(math.radians(degrees))).astype(np.int64)
+        counts = np.bincount(rows - rows.min())
+        return float(np.dot(counts, counts))
+
+    best, span = 0.0, MAX_SKEW_DEGREES
+    for step in SKEW_STEPS_DEGREES:
+        candidates = np.arange(best - span, best + span + step / 2, step)
+        best = float(max(candidates, key=sharpness))
+        span = step
+    return round(best, 3)
+
+
+def upright_picture(
+    picture: PILImage.Image, slope_degrees: float
+) -> tuple[PILImage.Image, tuple[float, ...]]:
+    """``picture`` turned so that lines of slope ``slope_degrees`` are level, on its own
+    paper colour; and the affine map (a, b, c, d, e, f) from a point (u, v) of the
+    upright picture back to (a·u + b·v + c, d·u + e·v + f) in ``picture``."""
+    from PIL import Image
+
+    angle = math.radians(slope_degrees)
+    cos, sin = math.cos(angle), math.sin(angle)
+    width, height = picture.size
+    turned_w = math.ceil(width * abs(cos) + height * abs(sin))
+    turned_h = math.ceil(width * abs(sin) + height * abs(cos))
+    # Centre to centre, turned by the slope: a level row of the upright picture follows
+    # a line of the page.
+    a, b, d, e = cos, -sin, sin, cos
+    c = width / 2 - a * turned_w / 2 - b * turned_h / 2
+    f = height / 2 - d * turned_w / 2 - e * turned_h / 2
+    pixels = np.asarray(picture)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    paper = tuple(int(v) for v in np.median(border, axis=0))
+    matrix = (a, b, c, d, e, f)
+    upright = picture.transform(
+        (turned_w, turned_h), Image.Transform.AFFINE, matrix, Image.Resampling.BILINEAR,
+        fillcolor=paper,
+    )  # fmt: skip
+    return upright, matrix
 
 
 def label_regions(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -213,12 +302,19 @@ def reading_order(boxes: Sequence[TextBox]) -> list[TextBox]:
 def recognition_crop(
     image: PILImage.Image, box: TextBox, height: int, max_width: int
 ) -> np.ndarray:
-    """One box as the recogniser's (3, height, W) input."""
+    """One box as the recogniser's (3, height, W) input: cut out upright, or, on a skewed
+    page, the quadrilateral it is there mapped onto that rectangle."""
     from PIL import Image
 
+    width = recognition_width(box, height, max_width)
+    if box.corners is not None:
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        quad = rgb.transform(
+            (width, height), Image.Transform.QUAD, box.corners, Image.Resampling.BILINEAR
+        )
+        return _normalise(np.asarray(quad))
     crop = image.crop((box.x0, box.y0, box.x1, box.y1))
     crop = crop if crop.mode == "RGB" else crop.convert("RGB")
-    width = recognition_width(box, height, max_width)
     return _normalise(np.asarray(crop.resize((width, height), Image.Resampling.BILINEAR)))
 
 
@@ -262,6 +358,28 @@ def page_text(lines: Sequence[TextLine]) -> str:
     return "\n".join(" ".join(line.text for line in row) for row in rows)
 
 
+def _on_page(
+    box: TextBox,
+    to_picture: tuple[float, ...],
+    scale_x: float,
+    scale_y: float,
+    page_size: tuple[int, int],
+) -> TextBox:
+    """A box found in the upright detection picture, at the page's scale, with the
+    corners it has on the page (kept within the page)."""
+    a, b, c, d, e, f = to_picture
+    page_w, page_h = page_size
+    corners: list[float] = []
+    for u, v in ((box.x0, box.y0), (box.x0, box.y1), (box.x1, box.y1), (box.x1, box.y0)):
+        x, y = (a * u + b * v + c) * scale_x, (d * u + e * v + f) * scale_y
+        corners += [min(max(x, 0.0), page_w), min(max(y, 0.0), page_h)]
+    return TextBox(
+        x0=round(box.x0 * scale_x), y0=round(box.y0 * scale_y),
+        x1=round(box.x1 * scale_x), y1=round(box.y1 * scale_y),
+        score=box.score, corners=tuple(corners),
+    )  # fmt: skip
+
+
 def load_charset(path: Path) -> list[str]:
     charset = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(charset, list) or not all(isinstance(c, str) for c in charset):
@@ -299,10 +417,24 @@ class TextReader:
         return self._charset
 
     def detect(self, image: PILImage.Image) -> list[TextBox]:
+        """The page's text boxes in reading order; on a skewed page, found upright and
+        placed back on the page (see the module docstring)."""
+        p = self.params
+        picture, scale_x, scale_y = detection_picture(image, p.det_max_side)
+        probability = self._probability(picture)
+        slope = estimate_skew(probability > p.det_threshold)
+        if abs(slope) < MIN_SKEW_DEGREES:
+            return boxes_from_probability(probability, p, scale_x, scale_y, image.size)
+        upright, to_picture = upright_picture(picture, slope)
+        level, level_x, level_y = detection_picture(upright, p.det_max_side)
+        found = boxes_from_probability(self._probability(level), p, level_x, level_y, upright.size)
+        return [_on_page(box, to_picture, scale_x, scale_y, image.size) for box in found]
+
+    def _probability(self, picture: PILImage.Image) -> np.ndarray:
+        """The detector's (H, W) text probability map of a detection picture."""
         session = get_session(self.spec.onnx_path(self.precision, "det"), self.threads)
-        tensor, scale_x, scale_y = detection_input(image, self.params.det_max_side)
-        probability = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
-        return boxes_from_probability(probability, self.params, scale_x, scale_y, image.size)
+        tensor = _normalise(np.asarray(picture))[None]
+        return np.asarray(session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0])
 
     def recognise(self, image: PILImage.Image, boxes: Sequence[TextBox]) -> list[TextLine]:
         session = get_session(self.spec.onnx_path(self.precision, "rec"), self.threads)

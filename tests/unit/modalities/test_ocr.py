@@ -10,14 +10,17 @@ from prism.modalities.ocr import (
     OcrParams,
     TextBox,
     TextLine,
+    _on_page,
     boxes_from_probability,
     ctc_greedy_decode,
     detection_input,
+    estimate_skew,
     label_regions,
     pad_batch,
     page_text,
     reading_order,
     recognition_crop,
+    upright_picture,
 )
 
 
@@ -141,3 +144,79 @@ def test_recognition_crops_are_48_high_and_batched_with_right_padding() -> None:
 def test_params_come_from_the_manifest_preprocessing() -> None:
     params = OcrParams.from_preprocessing({"version": "1", "det_max_side": "960", "layout": "x"})
     assert params.det_max_side == 960 and params.box_threshold == OcrParams().box_threshold
+
+
+def slanted_lines(slope_degrees: float, size: tuple[int, int] = (900, 600)) -> np.ndarray:
+    """A text mask: bars 6 pixels thick every 40 rows, each of slope ``slope_degrees``."""
+    width, height = size
+    mask = np.zeros((height, width), dtype=bool)
+    xs = np.arange(60, width - 60)
+    rise = (xs - width / 2) * np.tan(np.radians(slope_degrees))
+    for row in range(80, height - 80, 40):
+        for thickness in range(6):
+            mask[np.round(row + thickness + rise).astype(int), xs] = True
+    return mask
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.4, -0.8, 1.2, -2.5, 4.0])
+def test_the_skew_is_the_slope_of_the_text_lines(slope: float) -> None:
+    assert estimate_skew(slanted_lines(slope)) == pytest.approx(slope, abs=0.05)
+
+
+def test_a_mask_without_text_has_no_skew() -> None:
+    assert estimate_skew(np.zeros((64, 64), dtype=bool)) == 0.0
+
+
+def test_the_upright_picture_levels_the_lines_and_maps_its_points_back() -> None:
+    mask = slanted_lines(2.0)
+    picture = Image.fromarray(np.where(mask, 0, 255).astype(np.uint8)).convert("RGB")
+    upright, (a, b, c, d, e, f) = upright_picture(picture, 2.0)
+    level = np.asarray(upright.convert("L")) < 128
+    assert abs(estimate_skew(level)) < 0.1
+    # Every dark pixel of the upright picture comes from a dark one of the page, and the
+    # paper added around it is the page's own colour (white).
+    vs, us = np.nonzero(level)
+    xs, ys = np.round(a * us + b * vs + c).astype(int), np.round(d * us + e * vs + f).astype(int)
+    inside = (xs >= 0) & (xs < picture.width) & (ys >= 0) & (ys < picture.height)
+    assert inside.all() and mask[ys, xs].mean() > 0.9
+    assert np.asarray(upright)[0, 0].tolist() == [255, 255, 255]
+
+
+def test_a_box_found_upright_is_read_from_where_it_lies_on_the_page() -> None:
+    turn = np.radians(3.0)
+    to_picture = (np.cos(turn), -np.sin(turn), 5.0, np.sin(turn), np.cos(turn), -7.0)
+    found = TextBox(100, 50, 300, 70, 0.9)
+    on_page = _on_page(found, to_picture, 2.0, 2.0, (2000, 2000))
+    assert (on_page.x0, on_page.y0, on_page.x1, on_page.y1) == (200, 100, 600, 140)
+    assert on_page.corners is not None
+    xs, ys = on_page.corners[0::2], on_page.corners[1::2]
+    # Upper-left, lower-left, lower-right, upper-right: the top edge goes down to the
+    # right by the slope, and the line keeps its length.
+    assert ys[3] - ys[0] == pytest.approx(400 * np.sin(turn))
+    assert np.hypot(xs[3] - xs[0], ys[3] - ys[0]) == pytest.approx(400)
+    # A box reaching past the page's edge is kept within it.
+    edge = _on_page(TextBox(0, 0, 300, 20, 0.9), to_picture, 2.0, 2.0, (500, 500))
+    assert edge.page_box[0] >= 0 and edge.page_box[2] <= 500
+    line = TextLine("tilted", 0.9, on_page)
+    assert line.to_dict()["box"] == [
+        int(np.floor(min(xs))),
+        int(np.floor(min(ys))),
+        int(np.ceil(max(xs))),
+        int(np.ceil(max(ys))),
+    ]
+
+
+def test_a_tilted_box_is_cut_out_along_its_tilt() -> None:
+    mask = slanted_lines(3.0)
+    page = Image.fromarray(np.where(mask, 0, 255).astype(np.uint8)).convert("RGB")
+    upright, to_picture = upright_picture(page, 3.0)
+    rows = np.nonzero((np.asarray(upright.convert("L")) < 128).any(axis=1))[0]
+    top = int(rows[0])
+    bar = TextBox(150, top - 2, 700, top + 8, 1.0)
+    crop = recognition_crop(page, _on_page(bar, to_picture, 1.0, 1.0, page.size), 48, 2400)
+    ink = crop.mean(axis=0) < 0  # normalised: dark is negative
+    # The bar runs the crop's whole width at one height: every column has ink, in the
+    # same rows.
+    assert ink.any(axis=0).mean() > 0.95
+    rows_with_ink = np.nonzero(ink.mean(axis=1) > 0.9)[0]
+    assert rows_with_ink.size >= 10
