@@ -56,6 +56,13 @@ SKEW_STEPS_DEGREES = (0.25, 0.025)
 MIN_SKEW_DEGREES = 0.2
 # The text pixels the skew is read from, at most (evenly spaced): plenty for a page.
 SKEW_SAMPLE_PIXELS = 60_000
+# Lines each side of a gutter needs before the page is read as columns, and how many
+# times wider than the gutter most of them are (columns of prose are set close).
+MIN_COLUMN_LINES = 3
+GUTTER_RATIO = 3.0
+# A gutter is at least half a line high wide, between boxes (which DB's unclip grows by
+# about a third of a line each side, so a gutter of one line looks a third as wide).
+MIN_GUTTER_LINE_HEIGHTS = 0.5
 
 
 @dataclass(frozen=True)
@@ -287,6 +294,80 @@ def boxes_from_probability(
 
 
 def reading_order(boxes: Sequence[TextBox]) -> list[TextBox]:
+    """Column by column where the page is set in columns, and within a column (or a
+    page without them) top to bottom, left to right within a line.
+
+    A column gutter is a vertical strip, at least half a line high wide, that no box crosses
+    but a few (a heading over both columns), with at least ``MIN_COLUMN_LINES`` boxes on
+    each side, most of them ``GUTTER_RATIO`` times as wide as the gutter, as lines of
+    prose are: a receipt's prices or a table's figures, narrow beside a wide gap, leave
+    it rows, read across. Boxes crossing the
+    gutter cut the page into bands, read in turn: a band's left side, then its right
+    (each side may hold columns of its own).
+    """
+    gutter = _column_gutter(boxes)
+    if gutter is None:
+        return _line_order(boxes)
+    start, end = gutter
+    left = [b for b in boxes if b.x1 <= start]
+    right = [b for b in boxes if b.x0 >= end]
+    crossing = sorted((b for b in boxes if b.x0 < end and b.x1 > start), key=_centre)
+    ordered: list[TextBox] = []
+    top = -math.inf
+    for heading in [*crossing, None]:
+        bottom = math.inf if heading is None else _centre(heading)
+        ordered += reading_order([b for b in left if top <= _centre(b) < bottom])
+        ordered += reading_order([b for b in right if top <= _centre(b) < bottom])
+        ordered += [] if heading is None else [heading]
+        top = bottom
+    return ordered
+
+
+def _centre(box: TextBox) -> float:
+    return (box.y0 + box.y1) / 2
+
+
+def _column_gutter(boxes: Sequence[TextBox]) -> tuple[int, int] | None:
+    """(start, end) of the emptiest vertical strip between columns of prose, if any: the
+    widest strip no box crosses, else the widest that only one crosses, and so on up to
+    a tenth of the boxes (headings over the columns)."""
+    if len(boxes) < 2 * MIN_COLUMN_LINES:
+        return None
+    left_edge, right_edge = min(b.x0 for b in boxes), max(b.x1 for b in boxes)
+    coverage = np.zeros(right_edge - left_edge, dtype=np.int64)
+    for b in boxes:
+        coverage[b.x0 - left_edge : b.x1 - left_edge] += 1
+    min_width = MIN_GUTTER_LINE_HEIGHTS * float(np.median([b.height for b in boxes]))
+    for crossing in range(max(1, len(boxes) // 10) + 1):
+        strips = _runs(coverage <= crossing)
+        # Not the page's own margins: a gutter has text on both sides.
+        inside = [(s, e) for s, e in strips if s > 0 and e < coverage.size and e - s >= min_width]
+        for start, end in sorted(inside, key=lambda run: run[0] - run[1]):
+            gutter = (left_edge + start, left_edge + end)
+            left = [b for b in boxes if b.x1 <= gutter[0]]
+            right = [b for b in boxes if b.x0 >= gutter[1]]
+            if _prose_beside(left, end - start) and _prose_beside(right, end - start):
+                return gutter
+    return None
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each run of True in ``flags`` (end exclusive)."""
+    edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
+    return list(zip(np.nonzero(edges == 1)[0].tolist(), np.nonzero(edges == -1)[0].tolist(),
+                    strict=True))  # fmt: skip
+
+
+def _prose_beside(side: Sequence[TextBox], gutter_width: int) -> bool:
+    """Whether ``side`` reads as a column of prose beside a gutter: enough lines, most of
+    them far wider than the gutter (a receipt's prices or a table's figures are narrow
+    beside the gap that separates them)."""
+    if len(side) < MIN_COLUMN_LINES:
+        return False
+    return float(np.median([b.x1 - b.x0 for b in side])) >= GUTTER_RATIO * gutter_width
+
+
+def _line_order(boxes: Sequence[TextBox]) -> list[TextBox]:
     """Top to bottom, and left to right within a line (a box whose vertical centre lies
     within the first box of a line belongs to that line)."""
     lines: list[list[TextBox]] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -220,3 +222,47 @@ def test_a_tilted_box_is_cut_out_along_its_tilt() -> None:
     assert ink.any(axis=0).mean() > 0.95
     rows_with_ink = np.nonzero(ink.mean(axis=1) > 0.9)[0]
     assert rows_with_ink.size >= 10
+
+
+def column(x0: int, x1: int, first_y: int, lines: int, widths: Sequence[int] = ()) -> list[TextBox]:
+    """``lines`` boxes 30 high, 40 apart, from ``x0``; each ``x1 - x0`` wide unless
+    ``widths`` says otherwise."""
+    return [
+        box(x0, y, x0 + (widths[i] if widths else x1 - x0), y + 30)
+        for i, y in enumerate(range(first_y, first_y + 40 * lines, 40))
+    ]
+
+
+def test_a_page_in_two_columns_is_read_column_by_column_under_its_heading() -> None:
+    heading = box(100, 20, 1100, 60)
+    left, right = column(100, 560, 100, 6), column(640, 1100, 100, 6)
+    shuffled = [*right[::-1], heading, *left[::2], *left[1::2]]
+    assert reading_order(shuffled) == [heading, *left, *right]
+
+
+def test_a_heading_across_the_columns_ends_one_band_and_starts_the_next() -> None:
+    above = column(100, 560, 100, 4), column(640, 1100, 100, 4)
+    heading = box(100, 270, 1100, 300)
+    below = column(100, 560, 320, 4), column(640, 1100, 320, 4)
+    boxes = [*above[1], *below[0], heading, *above[0], *below[1]]
+    assert reading_order(boxes) == [*above[0], *above[1], heading, *below[0], *below[1]]
+
+
+def test_three_columns_are_read_left_to_right() -> None:
+    columns = [column(x, x + 300, 100, 5) for x in (100, 460, 820)]
+    boxes = [b for line in zip(*columns, strict=True) for b in line]
+    assert reading_order(boxes) == [b for c in columns for b in c]
+
+
+def test_a_receipt_or_a_table_is_read_row_by_row() -> None:
+    # Items on the left, short prices far to the right: the gap is a column of figures,
+    # not a gutter between columns of prose.
+    items = column(100, 500, 100, 8, widths=[380, 250, 300, 410, 200, 330, 290, 360])
+    prices = column(900, 1000, 100, 8, widths=[70, 60, 90, 70, 80, 60, 70, 90])
+    rows = [b for pair in zip(items, prices, strict=True) for b in pair]
+    assert reading_order([*prices, *items]) == rows
+
+
+def test_a_few_lines_either_side_of_a_gap_stay_lines() -> None:
+    left, right = column(100, 560, 100, 2), column(640, 1100, 100, 2)
+    assert reading_order([*right, *left]) == [left[0], right[0], left[1], right[1]]
