@@ -63,6 +63,10 @@ GUTTER_RATIO = 3.0
 # A gutter is at least half a line high wide, between boxes (which DB's unclip grows by
 # about a third of a line each side, so a gutter of one line looks a third as wide).
 MIN_GUTTER_LINE_HEIGHTS = 0.5
+# Boxes that may cross a gutter (headings over the columns), and the widest strips tried
+# at each count.
+MAX_HEADINGS = 3
+GUTTER_CANDIDATES = 4
 
 
 @dataclass(frozen=True)
@@ -297,13 +301,12 @@ def reading_order(boxes: Sequence[TextBox]) -> list[TextBox]:
     """Column by column where the page is set in columns, and within a column (or a
     page without them) top to bottom, left to right within a line.
 
-    A column gutter is a vertical strip, at least half a line high wide, that no box crosses
-    but a few (a heading over both columns), with at least ``MIN_COLUMN_LINES`` boxes on
-    each side, most of them ``GUTTER_RATIO`` times as wide as the gutter, as lines of
-    prose are: a receipt's prices or a table's figures, narrow beside a wide gap, leave
-    it rows, read across. Boxes crossing the
-    gutter cut the page into bands, read in turn: a band's left side, then its right
-    (each side may hold columns of its own).
+    A column gutter is a vertical strip, at least half a line high wide, that no box
+    crosses but a heading or a few, with at least ``MIN_COLUMN_LINES`` boxes on each side,
+    most of them ``GUTTER_RATIO`` times as wide as the gutter, as lines of prose are: a
+    receipt's prices or a table's figures, narrow beside a wide gap, stay rows, read
+    across. The boxes crossing the gutter cut the page into bands, read in turn: a band's
+    left side, then its right (each side may hold columns of its own).
     """
     gutter = _column_gutter(boxes)
     if gutter is None:
@@ -329,8 +332,9 @@ def _centre(box: TextBox) -> float:
 
 def _column_gutter(boxes: Sequence[TextBox]) -> tuple[int, int] | None:
     """(start, end) of the emptiest vertical strip between columns of prose, if any: the
-    widest strip no box crosses, else the widest that only one crosses, and so on up to
-    a tenth of the boxes (headings over the columns)."""
+    widest strip no box crosses, else the widest that one crosses, and so on up to
+    ``MAX_HEADINGS`` (and a tenth of the boxes). A few candidates a level, so that a page
+    of noise with thousands of boxes costs a few passes over them, not a search."""
     if len(boxes) < 2 * MIN_COLUMN_LINES:
         return None
     left_edge, right_edge = min(b.x0 for b in boxes), max(b.x1 for b in boxes)
@@ -338,11 +342,12 @@ def _column_gutter(boxes: Sequence[TextBox]) -> tuple[int, int] | None:
     for b in boxes:
         coverage[b.x0 - left_edge : b.x1 - left_edge] += 1
     min_width = MIN_GUTTER_LINE_HEIGHTS * float(np.median([b.height for b in boxes]))
-    for crossing in range(max(1, len(boxes) // 10) + 1):
+    for crossing in range(min(MAX_HEADINGS, max(1, len(boxes) // 10)) + 1):
         strips = _runs(coverage <= crossing)
         # Not the page's own margins: a gutter has text on both sides.
         inside = [(s, e) for s, e in strips if s > 0 and e < coverage.size and e - s >= min_width]
-        for start, end in sorted(inside, key=lambda run: run[0] - run[1]):
+        widest = sorted(inside, key=lambda run: run[0] - run[1])[:GUTTER_CANDIDATES]
+        for start, end in widest:
             gutter = (left_edge + start, left_edge + end)
             left = [b for b in boxes if b.x1 <= gutter[0]]
             right = [b for b in boxes if b.x0 >= gutter[1]]
