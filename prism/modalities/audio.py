@@ -286,13 +286,15 @@ def spectral_descriptors(samples: np.ndarray, sample_rate: int) -> dict[str, flo
     spectrum_source = np.pad(samples, half)
     crossing_source = np.pad(samples, half, mode="edge")
     frames = 1 + (spectrum_source.size - SPECTRAL_FFT) // SPECTRAL_HOP
+    spectrum_frames, crossing_frames = _framed(spectrum_source), _framed(crossing_source)
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(SPECTRAL_FFT) / SPECTRAL_FFT)
     totals = dict.fromkeys(("centroid_hz", "bandwidth_hz", "rolloff_hz", "zero_crossing_rate"), 0.0)
     for first in range(0, frames, SPECTRAL_CHUNK_FRAMES):
         chunk = slice(first, min(frames, first + SPECTRAL_CHUNK_FRAMES))
-        magnitude = _magnitude(_framed(spectrum_source)[chunk])
+        magnitude = _magnitude(spectrum_frames[chunk], window)
         for name, values in _spectral_shape(magnitude, sample_rate).items():
             totals[name] += float(values.sum(dtype=np.float64))
-        crossings = _zero_crossing_rate(_framed(crossing_source)[chunk])
+        crossings = _zero_crossing_rate(crossing_frames[chunk])
         totals["zero_crossing_rate"] += float(crossings.sum(dtype=np.float64))
     return {name: round(float(np.nan_to_num(total / frames)), 4) for name, total in totals.items()}
 
@@ -304,12 +306,11 @@ def _framed(signal: np.ndarray) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(signal, SPECTRAL_FFT)[::SPECTRAL_HOP]
 
 
-def _magnitude(frames: np.ndarray) -> np.ndarray:
-    """|rfft| of each frame under a periodic Hann window, float32 (librosa's ``stft`` of a
-    float32 signal is complex64)."""
+def _magnitude(frames: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """|rfft| of each frame under ``window`` (periodic Hann), float32 (librosa's ``stft``
+    of a float32 signal is complex64)."""
     import numpy as np
 
-    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(SPECTRAL_FFT) / SPECTRAL_FFT)
     return np.abs(np.fft.rfft(frames * window, axis=1).astype(np.complex64))
 
 

@@ -511,6 +511,7 @@ class TextReader:
         slope = estimate_skew(probability > p.det_threshold)
         if abs(slope) < MIN_SKEW_DEGREES:
             return boxes_from_probability(probability, p, scale_x, scale_y, image.size)
+        del probability  # the upright picture's map replaces it
         upright, to_picture = upright_picture(picture, slope)
         level, level_x, level_y = detection_picture(upright, p.det_max_side)
         found = boxes_from_probability(self._probability(level), p, level_x, level_y, upright.size)
