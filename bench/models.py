@@ -168,6 +168,7 @@ def measure_speech(
     from models.datasets import transcription_clips
     from prism.modalities.speech import (
         SAMPLE_RATE,
+        CachedDecoder,
         Generation,
         greedy_decode,
         log_mel,
@@ -187,7 +188,7 @@ def measure_speech(
     for threads in budget.slow_threads:
         start = time.perf_counter()
         encoder = get_session(spec.onnx_path(chosen, "encoder"), threads)
-        decoder = get_session(spec.onnx_path(chosen, "decoder"), threads)
+        decoder = CachedDecoder(get_session(spec.onnx_path(chosen, "decoder"), threads))
         load_s = max(load_s, time.perf_counter() - start)
         for batch in budget.speech_batches:
             stacked = np.stack([features[i % len(features)] for i in range(batch)])

@@ -44,6 +44,7 @@ def measure(precision: str, model_dir: str, model: str, budget: Budget = FULL) -
         CONTEXT_SECONDS,
         SAMPLE_RATE,
         WINDOW_SECONDS,
+        CachedDecoder,
         Generation,
         greedy_decode,
         log_mel,
@@ -56,7 +57,7 @@ def measure(precision: str, model_dir: str, model: str, budget: Budget = FULL) -
     filters = np.load(spec.asset("mel_filters.npy"), allow_pickle=False)
     generation = Generation.from_json(json.loads(spec.asset("generation.json").read_text()))
     encoder = get_session(spec.onnx_path(chosen, "encoder"), THREADS)
-    decoder = get_session(spec.onnx_path(chosen, "decoder"), THREADS)
+    decoder = CachedDecoder(get_session(spec.onnx_path(chosen, "decoder"), THREADS))
     clips = [audio for _, audio in transcription_clips(SAMPLE_RATE)]
     if budget == QUICK:
         clips = clips[:QUICK_CLIPS]

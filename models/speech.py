@@ -8,8 +8,9 @@ across wheels (base: the parts are concatenated and the whole is hash-checked). 
 format is simple (a version, the spec name, then named tensors and aliases), so it is
 read here directly, and the tensors fill a small PyTorch Whisper written for export: an
 encoder graph that also returns every decoder layer's cross-attention keys and values,
-and a one-token decoder step graph with a fixed-size self-attention cache, so run-time
-decoding costs one small call per token (see ``prism.modalities.speech``).
+and a one-token decoder step graph whose self-attention cache grows by the token's key
+and value, so run-time decoding costs one small call per token, its attention as long
+as the text so far (see ``prism.modalities.speech``).
 """
 
 from __future__ import annotations
@@ -143,7 +144,6 @@ def _torch_modules(weights: dict[str, np.ndarray]) -> tuple[Any, Any]:
 
     dims = dimensions(weights)
     width = dims["width"]
-    positions = dims["decoder_positions"]
     heads = int(weights["encoder/num_heads"])
     if int(weights.get("decoder/num_heads", heads)) != heads:
         raise RuntimeError("the encoder and decoder have different numbers of heads")
@@ -246,14 +246,15 @@ def _torch_modules(weights: dict[str, np.ndarray]) -> tuple[Any, Any]:
             self.norm3 = norm(f"{prefix}/ffn/layer_norm")
             self.mlp = mlp(f"{prefix}/ffn")
 
-        def forward(  # noqa: PLR0917 — exported graphs take positional inputs
-            self, x: Any, here: Any, seen: Any, cache_k: Any, cache_v: Any, cross: tuple[Any, Any]
+        def forward(
+            self, x: Any, past_k: Any, past_v: Any, cross: tuple[Any, Any]
         ) -> tuple[Any, Any, Any]:
             h = self.norm1(x)
-            # Write this token's key and value at its position of the fixed-size cache.
-            cache_k = torch.where(here, self.k(h), cache_k)
-            cache_v = torch.where(here, self.v(h), cache_v)
-            x = x + self.out(attend(self.q(h), cache_k, cache_v, seen))
+            # The cache grows by this token's key and value; the token attends to every
+            # position so far, so no mask is needed.
+            cache_k = torch.cat([past_k, self.k(h)], dim=1)
+            cache_v = torch.cat([past_v, self.v(h)], dim=1)
+            x = x + self.out(attend(self.q(h), cache_k, cache_v))
             x = x + self.cross_out(attend(self.cross_q(self.norm2(x)), cross[0], cross[1]))
             return x + self.mlp(self.norm3(x)), cache_k, cache_v
 
@@ -275,26 +276,21 @@ def _torch_modules(weights: dict[str, np.ndarray]) -> tuple[Any, Any]:
             )
             self.norm = norm("decoder/layer_norm")
 
-        def forward(  # noqa: PLR0917 — exported graphs take positional inputs
+        def forward(
             self,
             tokens: Any,
-            position: Any,
             self_k: Any,
             self_v: Any,
             cross_k: Any,
             cross_v: Any,
         ) -> tuple[Any, Any, Any]:
-            slots = torch.arange(positions, device=tokens.device)
-            here = (slots == position).reshape(1, positions, 1)
-            seen = (slots <= position).reshape(1, 1, 1, positions)
-            # F.embedding exports as Gather (quantizable); indexing would give GatherND.
             embedded = nn.functional.embedding(tokens, self.embeddings)
-            x = embedded + self.positions[position].reshape(1, 1, width)
+            # The token's position is the length of the cache it extends.
+            position = self_k.shape[2]
+            x = embedded + self.positions.narrow(0, position, 1).reshape(1, 1, width)
             keys, values = [], []
             for index, layer in enumerate(self.layers):
-                x, k, v = layer(
-                    x, here, seen, self_k[index], self_v[index], (cross_k[index], cross_v[index])
-                )
+                x, k, v = layer(x, self_k[index], self_v[index], (cross_k[index], cross_v[index]))
                 keys.append(k)
                 values.append(v)
             x = self.norm(x[:, -1])
@@ -323,26 +319,21 @@ def export_fp32(weights: dict[str, np.ndarray], encoder_path: Path, decoder_path
             dynamo=True,
             external_data=False,
         )
-        cache = torch.zeros(layers, 2, dims["decoder_positions"], width)
+        # Three positions so far: an example size the exporter keeps symbolic (0 and 1
+        # are specialised); at run time the first step passes an empty cache.
+        past = torch.export.Dim("past", min=0, max=dims["decoder_positions"] - 1)
+        cache = torch.zeros(layers, 2, 3, width)
         cross = torch.zeros(layers, 2, dims["encoder_positions"], width)
         torch.onnx.export(
             decoder,
-            (
-                torch.zeros(2, 1, dtype=torch.int64),
-                torch.zeros(1, dtype=torch.int64),
-                cache,
-                cache.clone(),
-                cross,
-                cross.clone(),
-            ),
+            (torch.zeros(2, 1, dtype=torch.int64), cache, cache.clone(), cross, cross.clone()),
             str(decoder_path),
-            input_names=["tokens", "position", "self_k", "self_v", "cross_k", "cross_v"],
+            input_names=["tokens", "self_k", "self_v", "cross_k", "cross_v"],
             output_names=["logits", "new_self_k", "new_self_v"],
             dynamic_shapes={
                 "tokens": {0: batch},
-                "position": None,
-                "self_k": {1: batch},
-                "self_v": {1: batch},
+                "self_k": {1: batch, 2: past},
+                "self_v": {1: batch, 2: past},
                 "cross_k": {1: batch},
                 "cross_v": {1: batch},
             },
@@ -403,6 +394,7 @@ def write_assets(ctx: BuildContext, weights: dict[str, np.ndarray]) -> None:
         "end_of_text": special["<|endoftext|>"],
         "suppress": config["suppress_ids"],
         "suppress_at_start": config["suppress_ids_begin"],
+        "positions": dimensions(weights)["decoder_positions"],
     }
     multilingual = is_multilingual(weights)
     if multilingual != bool(ctx.entry.get("multilingual", False)):

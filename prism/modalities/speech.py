@@ -11,12 +11,13 @@ features: Whisper's log-mel spectrogram (80 Slaney mel bands, 25 ms Hann window,
 hop, the window zero-padded to 30 s), in NumPy — the filter bank is a build asset.
 encode: the encoder graph returns every decoder layer's cross-attention keys and
 values, computed once per window.
-decode: one token per decoder call with a fixed-size self-attention cache (the
-position is an input), greedy, from ``<|startoftranscript|><|notimestamps|>`` (an
-English-only model) or ``<|startoftranscript|><|xx|><|transcribe|><|notimestamps|>`` (a
-multilingual one, ``xx`` the configured language); the tokens Whisper never emits in
-text are suppressed, and a window's token budget grows with its length, so a
-hallucination loop stops early.
+decode: one token per decoder call, its self-attention cache growing a position per
+call and held in ONNX Runtime between calls (:class:`CachedDecoder`), greedy, from
+``<|startoftranscript|><|notimestamps|>`` (an English-only model) or
+``<|startoftranscript|><|xx|><|transcribe|><|notimestamps|>`` (a multilingual one,
+``xx`` the configured language); the tokens Whisper never emits in text are
+suppressed, and a window's token budget grows with its length, so a hallucination loop
+stops early.
 language: with ``auto`` a multilingual model's first step (after start of transcript)
 picks the language token with the highest logit, per window, and decoding goes on from
 that token; the transcript records the language, set or detected.
@@ -30,9 +31,9 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prism.errors import ConfigurationError
 from prism.onnx.registry import ModelSpec, Precision
@@ -147,6 +148,7 @@ class Generation:
     end_of_text: int
     suppress: tuple[int, ...]
     suppress_at_start: tuple[int, ...]
+    positions: int  # the decoder's positions: prompt and text together
     transcribe: int | None = None
     languages: dict[str, int] = field(default_factory=dict, hash=False)
 
@@ -186,6 +188,7 @@ class Generation:
             int(data["end_of_text"]),
             tuple(int(i) for i in data["suppress"]),
             tuple(int(i) for i in data["suppress_at_start"]),
+            int(data["positions"]),
             None if transcribe is None else int(transcribe),
             {str(code): int(token) for code, token in data.get("languages", {}).items()},
         )
@@ -201,7 +204,7 @@ class Decoded:
 
 def greedy_decode(
     encoder: Any,
-    decoder: Any,
+    decoder: Decoder,
     features: np.ndarray,
     generation: Generation,
     budgets: Sequence[int],
@@ -223,9 +226,54 @@ def detect_language(logits: np.ndarray, languages: dict[str, int]) -> list[str]:
     return [codes[int(i)] for i in np.asarray(logits)[:, columns].argmax(axis=1)]
 
 
+class CachedDecoder:
+    """Whisper's decoder step graph (one token per call), with a self-attention cache
+    that grows a position per call and never leaves ONNX Runtime: through IO binding,
+    the cache one step returns is bound as the next step's input, so a step copies
+    nothing but its token in and its logits out."""
+
+    OUTPUTS = ("logits", "new_self_k", "new_self_v")
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        [cache] = [meta for meta in session.get_inputs() if meta.name == "self_k"]
+        self.layers, self.width = int(cache.shape[0]), int(cache.shape[3])
+
+    def start(self, cross_k: np.ndarray, cross_v: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        """The step function of one batch of windows: ``tokens`` (batch, 1) in, the
+        next token's logits (batch, vocabulary) out."""
+        import numpy as np
+
+        binding = self.session.io_binding()
+        empty = np.zeros((self.layers, cross_k.shape[1], 0, self.width), dtype=np.float32)
+        # ONNX Runtime reads bound NumPy arrays in place: they must outlive the binding.
+        bound = {"cross_k": cross_k, "cross_v": cross_v, "self_k": empty, "self_v": empty}
+        for name, array in bound.items():
+            binding.bind_cpu_input(name, array)
+
+        def step(tokens: np.ndarray) -> np.ndarray:
+            bound["tokens"] = tokens
+            binding.bind_cpu_input("tokens", tokens)
+            for name in self.OUTPUTS:
+                binding.bind_output(name, "cpu")
+            self.session.run_with_iobinding(binding)
+            logits, keys, values = binding.get_outputs()
+            binding.bind_ortvalue_input("self_k", keys)
+            binding.bind_ortvalue_input("self_v", values)
+            return np.asarray(logits.numpy(), dtype=np.float32)
+
+        return step
+
+
+class Decoder(Protocol):
+    def start(
+        self, cross_k: np.ndarray, cross_v: np.ndarray
+    ) -> Callable[[np.ndarray], np.ndarray]: ...
+
+
 def decode_windows(
     encoder: Any,
-    decoder: Any,
+    decoder: Decoder,
     features: np.ndarray,
     generation: Generation,
     budgets: Sequence[int],
@@ -237,10 +285,8 @@ def decode_windows(
     import numpy as np
 
     cross_k, cross_v = encoder.run(["cross_k", "cross_v"], {"mel": features})
+    step = decoder.start(cross_k, cross_v)
     batch = features.shape[0]
-    layers, _, positions, width = (int(d) for d in _static_shape(decoder, "self_k", batch))
-    self_k = np.zeros((layers, batch, positions, width), dtype=np.float32)
-    self_v = np.zeros_like(self_k)
     # One prompt per window: with "auto", position 1 (the language) is each window's own.
     prompt = np.tile(np.array(generation.prompt_for(language), dtype=np.int64), (batch, 1))
     detect = language == AUTO and generation.multilingual
@@ -248,35 +294,18 @@ def decode_windows(
     tokens: list[list[int]] = [[] for _ in range(batch)]
     done = np.zeros(batch, dtype=bool)
     current = prompt[:, :1].copy()
-    # Tokens never chosen: the suppressed ones and every special token (end of text and
-    # above) but end of text itself; at the first text position, also those suppressed
-    # at the start. Worked out once, not at every step.
-    never = np.zeros(_vocabulary(decoder), dtype=bool)
-    never[list(generation.suppress)] = True
-    never[generation.end_of_text + 1 :] = True
-    never_first = never.copy()
-    never_first[list(generation.suppress_at_start)] = True
-    steps = min(positions, prompt.shape[1] + max(budgets))
-    for step in range(steps):
-        logits, self_k, self_v = decoder.run(
-            ["logits", "new_self_k", "new_self_v"],
-            {
-                "tokens": current,
-                "position": np.array([step], dtype=np.int64),
-                "self_k": self_k,
-                "self_v": self_v,
-                "cross_k": cross_k,
-                "cross_v": cross_v,
-            },
-        )
-        if step == 0 and detect:
-            languages = detect_language(logits, generation.languages)
-            prompt[:, 1] = [generation.languages[code] for code in languages]
-        if step + 1 < prompt.shape[1]:
-            current = prompt[:, step + 1 : step + 2].copy()
+    never = never_first = np.zeros(0, dtype=bool)
+    for position in range(min(generation.positions, prompt.shape[1] + max(budgets))):
+        logits = step(current)
+        if position == 0:
+            never, never_first = _never_chosen(generation, logits.shape[1])
+            if detect:
+                languages = detect_language(logits, generation.languages)
+                prompt[:, 1] = [generation.languages[code] for code in languages]
+        if position + 1 < prompt.shape[1]:
+            current = prompt[:, position + 1 : position + 2].copy()
             continue
-        logits = np.array(logits, dtype=np.float32)
-        logits[:, never_first if step + 1 == prompt.shape[1] else never] = -np.inf
+        logits[:, never_first if position + 1 == prompt.shape[1] else never] = -np.inf
         chosen = logits.argmax(axis=1)
         for index in range(batch):
             if done[index]:
@@ -291,14 +320,18 @@ def decode_windows(
     return [Decoded(ids, code) for ids, code in zip(tokens, languages, strict=True)]
 
 
-def _static_shape(session: Any, name: str, batch: int) -> list[int]:
-    [meta] = [item for item in session.get_inputs() if item.name == name]
-    return [batch if not isinstance(dim, int) else dim for dim in meta.shape]
+def _never_chosen(generation: Generation, vocabulary: int) -> tuple[np.ndarray, np.ndarray]:
+    """The tokens never chosen: the suppressed ones and every special token (end of text
+    and above) but end of text itself; at the first text position, also those
+    suppressed at the start. Worked out once per batch, not at every step."""
+    import numpy as np
 
-
-def _vocabulary(session: Any) -> int:
-    [meta] = [item for item in session.get_outputs() if item.name == "logits"]
-    return int(meta.shape[-1])
+    never = np.zeros(vocabulary, dtype=bool)
+    never[list(generation.suppress)] = True
+    never[generation.end_of_text + 1 :] = True
+    never_first = never.copy()
+    never_first[list(generation.suppress_at_start)] = True
+    return never, never_first
 
 
 _SPACES = re.compile(r"\s+")
@@ -356,7 +389,9 @@ class SpeechTranscriber:
         filters, tokenizer, generation = self._load()
         precision = self.precision or self.spec.runtime_precision
         encoder = get_session(self.spec.onnx_path(precision, "encoder"), self.threads)
-        decoder = get_session(self.spec.onnx_path(precision, "decoder"), self.threads)
+        decoder = CachedDecoder(
+            get_session(self.spec.onnx_path(precision, "decoder"), self.threads)
+        )
         segments: list[dict[str, Any]] = []
         texts: list[str] = []
         spoken: Counter[str] = Counter()  # samples of speech per language

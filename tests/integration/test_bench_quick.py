@@ -68,6 +68,20 @@ def _budget(report: dict[str, Any]) -> set[str]:
     return set(mixes)
 
 
+def _peers(report: dict[str, Any]) -> set[str]:
+    rows = report["rows"]
+    for row in rows:
+        assert len(row["texts"]) >= 1 and row["cpu_s"] > 0 and row["peak_rss_mb"] > 0
+    # A peer that is there is measured; one that is not says why.
+    for peer, found in report["peers"].items():
+        engine_rows = [row for row in rows if row["engine"] == peer]
+        assert bool(engine_rows) == ("version" in found), (peer, found)
+    # The bench's page holds the text it says it holds: Prism reads it (almost) exactly.
+    [page] = [row for row in rows if (row["engine"], row["group"]) == ("prism", "pages")]
+    assert page["error_clean"] <= 0.05, page["texts"]
+    return {row["group"] for row in rows if row["engine"] == "prism"}
+
+
 # Per suite: what its report covers (checking the report on the way), and what it claims.
 COVERS: dict[str, tuple[Callable[[dict[str, Any]], set[str]], set[str]]] = {
     "models": (_models, set(models.ROLES) - ({"speech"} if NO_SPEECH else set())),
@@ -79,6 +93,7 @@ COVERS: dict[str, tuple[Callable[[dict[str, Any]], set[str]], set[str]]] = {
     "cache": (lambda report: set(report["per_modality"]), THREE),
     "pipeline": (_pipeline, THREE),
     "budget": (_budget, {"hostile", "limits"}),  # --quick leaves the paused mix out
+    "peers": (_peers, {"pages", "photos"} | (set() if NO_SPEECH else {"speech"})),
 }
 
 

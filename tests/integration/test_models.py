@@ -178,6 +178,45 @@ def test_speech_is_transcribed_with_the_times_it_was_spoken(built_models: dict[s
         assert speech[0]["start"] <= segment["start"] < segment["end"] <= speech[-1]["end"]
 
 
+def test_the_decoder_cache_held_in_onnx_runtime_is_the_one_fed_back_by_hand(
+    built_models: dict[str, Any],
+) -> None:
+    # CachedDecoder binds each step's returned cache as the next step's input; feeding
+    # the same cache back through plain run() calls must give the same logits.
+    import numpy as np
+
+    from prism.modalities.speech import CachedDecoder
+    from prism.onnx.registry import model_named
+    from prism.onnx.sessions import get_session
+    from prism.settings import get_settings
+
+    spec = model_named("whisper-tiny-en", get_settings().model_dir)
+    session = get_session(spec.onnx_path("int8", "decoder"), 1)
+    decoder = CachedDecoder(session)
+    rng = np.random.default_rng(7)
+    cross_k, cross_v = rng.normal(size=(2, decoder.layers, 2, 1500, decoder.width)).astype(
+        np.float32
+    )
+    step = decoder.start(cross_k, cross_v)
+    cache = np.zeros((decoder.layers, 2, 0, decoder.width), np.float32)
+    self_k, self_v = cache, cache
+    for token in (50257, 50362, 464, 2068):
+        tokens = np.array([[token], [token + 1]], dtype=np.int64)
+        bound = step(tokens)
+        logits, self_k, self_v = session.run(
+            None,
+            {
+                "tokens": tokens,
+                "self_k": self_k,
+                "self_v": self_v,
+                "cross_k": cross_k,
+                "cross_v": cross_v,
+            },
+        )
+        np.testing.assert_allclose(bound, logits, rtol=1e-5, atol=1e-4)
+    assert self_k.shape[2] == 4  # one position per token
+
+
 def test_silence_gets_an_empty_transcript(built_models: dict[str, Any], tmp_path: Path) -> None:
     import numpy as np
     import soundfile

@@ -3,9 +3,9 @@ decoding against scripted sessions, and the engine's speech setting."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -105,16 +105,16 @@ def test_log_mel_pads_short_audio_with_silence_and_cuts_long_audio_at_30_seconds
 
 # ---- greedy decoding ------------------------------------------------------------------
 
-GENERATION = Generation(
-    start_of_transcript=10, no_timestamps=11, end_of_text=9, suppress=(3,), suppress_at_start=(4,)
-)
 VOCABULARY = 16
 LAYERS, POSITIONS, WIDTH = 2, 8, 4
-
-
-class _Meta:
-    def __init__(self, name: str, shape: list[Any]) -> None:
-        self.name, self.shape = name, shape
+GENERATION = Generation(
+    start_of_transcript=10,
+    no_timestamps=11,
+    end_of_text=9,
+    suppress=(3,),
+    suppress_at_start=(4,),
+    positions=POSITIONS,
+)
 
 
 class ScriptedEncoder:
@@ -132,23 +132,22 @@ class ScriptedDecoder:
         self.fed: list[np.ndarray] = []
         self.positions: list[int] = []
 
-    def get_inputs(self) -> list[_Meta]:
-        return [_Meta("self_k", [LAYERS, "batch", POSITIONS, WIDTH])]
+    def start(self, cross_k: np.ndarray, cross_v: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        assert cross_k.shape == cross_v.shape == (LAYERS, len(self.wanted), 5, WIDTH)
+        self.fed.clear()
+        self.positions.clear()
 
-    def get_outputs(self) -> list[_Meta]:
-        return [_Meta("logits", ["batch", VOCABULARY])]
+        def step(tokens: np.ndarray) -> np.ndarray:
+            position = len(self.fed)  # the cache holds one position per step so far
+            self.fed.append(tokens.copy())
+            self.positions.append(position)
+            logits = np.zeros((tokens.shape[0], VOCABULARY), np.float32)
+            for row, script in enumerate(self.wanted):
+                logits[row, self.runner_up] = 1.0
+                logits[row, script[min(position, len(script) - 1)]] = 2.0
+            return logits
 
-    def run(self, names: list[str], feeds: dict[str, Any]) -> list[Any]:
-        step = int(feeds["position"][0])
-        self.fed.append(feeds["tokens"].copy())
-        self.positions.append(step)
-        batch = feeds["tokens"].shape[0]
-        logits = np.zeros((batch, VOCABULARY), np.float32)
-        for row in range(batch):
-            script = self.wanted[row]
-            logits[row, self.runner_up] = 1.0
-            logits[row, script[min(step, len(script) - 1)]] = 2.0
-        return [logits, feeds["self_k"], feeds["self_v"]]
+        return step
 
 
 def decode(decoder: ScriptedDecoder, budgets: list[int]) -> list[list[int]]:
