@@ -168,8 +168,8 @@ def measure_speech(
     from models.datasets import transcription_clips
     from prism.modalities.speech import (
         SAMPLE_RATE,
-        CachedDecoder,
         Generation,
+        Whisper,
         greedy_decode,
         log_mel,
         window_token_budget,
@@ -187,8 +187,10 @@ def measure_speech(
     load_s = 0.0
     for threads in budget.slow_threads:
         start = time.perf_counter()
-        encoder = get_session(spec.onnx_path(chosen, "encoder"), threads)
-        decoder = CachedDecoder(get_session(spec.onnx_path(chosen, "decoder"), threads))
+        whisper = Whisper(
+            get_session(spec.onnx_path(chosen, "encoder"), threads),
+            get_session(spec.onnx_path(chosen, "decoder"), threads),
+        )
         load_s = max(load_s, time.perf_counter() - start)
         for batch in budget.speech_batches:
             stacked = np.stack([features[i % len(features)] for i in range(batch)])
@@ -197,10 +199,9 @@ def measure_speech(
             def transcribe(
                 stacked: np.ndarray = stacked,
                 allowed: list[int] = allowed,
-                encoder: Any = encoder,
-                decoder: Any = decoder,
+                whisper: Whisper = whisper,
             ) -> None:
-                greedy_decode(encoder, decoder, stacked, generation, allowed, language=language)
+                greedy_decode(whisper, stacked, generation, allowed, language=language)
 
             timings = _time_calls(transcribe, budget)
             rows.append(_row(threads, batch, timings))

@@ -1,8 +1,9 @@
 """One measurement of :mod:`bench.peers`, in a fresh process: an engine reads every input
-of a list, in order, and prints one JSON line — each input's text, the process's CPU
-seconds and wall seconds over the inputs (the model already loaded), the first input's
-wall seconds from process start (what a new instance's first request waits for: imports,
-model load, first call) and the peak RSS.
+of a list, in order, and prints one JSON line — each input's text, the CPU seconds
+(this process's and its children's) and wall seconds over the inputs (the model already
+loaded), the first input's wall seconds from process start (what a new instance's first
+request waits for: imports, model load, first call) and the peak RSS (this process's
+high-water mark, or its largest child's).
 
 Runs under two interpreters: Prism's engines under the app's environment, and
 faster-whisper under the bench's peers environment (``.venv-peers``), which holds
@@ -12,15 +13,18 @@ and NumPy at the top; each engine imports what it needs.
     python bench/peer_run.py ENGINE MODEL THREADS INPUT...
 
 ENGINE is ``prism-speech`` (MODEL: a Prism model name), ``faster-whisper`` (MODEL: a
-CTranslate2 model directory) or ``prism-ocr`` (MODEL: ``document`` or ``photo``, the
-OCR settings of a scanned page or of a picture). Speech inputs are 16 kHz mono 16-bit
+CTranslate2 model directory), ``prism-ocr`` (MODEL: ``document`` or ``photo``, the OCR
+settings of a scanned page or of a picture) or ``tesseract`` (MODEL: the program; a
+process per input, one thread, as its command line is used). Speech inputs are 16 kHz mono 16-bit
 WAV files; OCR inputs are images.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
+import subprocess
 import sys
 import time
 import wave
@@ -99,7 +103,40 @@ def prism_ocr(settings: str, threads: int) -> Callable[[Path], str]:
     return read
 
 
-ENGINES = {"prism-speech": prism_speech, "faster-whisper": faster_whisper, "prism-ocr": prism_ocr}
+def tesseract(program: str, threads: int) -> Callable[[Path], str]:
+    environment = {**os.environ, "OMP_THREAD_LIMIT": str(threads)}
+
+    def read(path: Path) -> str:
+        done = subprocess.run(
+            [program, str(path), "-", "--psm", "3", "-l", "eng"],
+            capture_output=True, check=True, env=environment,
+        )  # fmt: skip
+        return done.stdout.decode("utf-8", "replace")
+
+    return read
+
+
+ENGINES = {
+    "prism-speech": prism_speech,
+    "faster-whisper": faster_whisper,
+    "prism-ocr": prism_ocr,
+    "tesseract": tesseract,
+}
+
+
+def cpu_seconds() -> float:
+    """This process's CPU seconds and those of its children it has waited for."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def peak_rss_mb() -> float:
+    """This process's high-water mark (``VmHWM``: since its own exec, unlike
+    ``ru_maxrss``, which starts from the parent it was forked from), or its largest
+    child's."""
+    status = Path("/proc/self/status").read_text()
+    own_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    return max(own_kb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 
 
 def main(argv: list[str]) -> None:
@@ -108,16 +145,16 @@ def main(argv: list[str]) -> None:
     paths = [Path(name) for name in inputs]
     texts = [read(paths[0])]
     first_call = time.perf_counter() - STARTED
-    cpu, wall = time.process_time(), time.perf_counter()
+    cpu, wall = cpu_seconds(), time.perf_counter()
     texts = [read(path) for path in paths]  # the first again: warm, like the rest
     print(
         json.dumps(
             {
                 "texts": texts,
-                "cpu_s": time.process_time() - cpu,
+                "cpu_s": cpu_seconds() - cpu,
                 "wall_s": time.perf_counter() - wall,
                 "first_call_s": first_call,
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_mb": peak_rss_mb(),
             }
         )
     )

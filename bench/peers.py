@@ -13,7 +13,9 @@ inputs this bench makes and Prism's build never saw.
 
 Each measurement is a fresh process (:mod:`bench.peer_run`) reading every input of its
 kind; rounds are shuffled and the figures are medians. CPU seconds are the process's
-own, the model loaded; the first call is a new process's wait for its first answer.
+and its children's (Tesseract runs as a process per page, as its command line is
+used), the model loaded; the first call is a new process's wait for its first answer;
+peak RSS is the process's own high-water mark (or its largest child's).
 Error rates: words (:func:`models.speech.word_error_rate`) and characters, whitespace
 runs as one space (:func:`models.ocr.character_error_rate`).
 
@@ -33,7 +35,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,7 @@ class Item:
     kind: str  # "clean", "scanned", "photo" or "speech"
     path: Path
     text: str
+    layout: str = ""  # a page's: prose, columns, table or receipt
 
 
 # ---- the peers ----------------------------------------------------------------------
@@ -333,9 +335,9 @@ def ocr_items(work: Path, quick: bool) -> list[Item]:
     for index, layout in enumerate(layouts[:1] if quick else layouts * 2):
         font = fonts[index % len(fonts)]
         image, text = page(layout, font, rng.choice((9, 10, 11, 12, 14)), rng.choice((200, 300)))
-        items.append(Item("clean", work / f"page-{index:02d}.png", text))
+        items.append(Item("clean", work / f"page-{index:02d}.png", text, layout))
         image.save(items[-1].path)
-        items.append(Item("scanned", work / f"scan-{index:02d}.jpg", text))
+        items.append(Item("scanned", work / f"scan-{index:02d}.jpg", text, layout))
         scanned(image, rng).save(items[-1].path, quality=95)
     for index, lines in enumerate(PHOTO_LINES[:1] if quick else PHOTO_LINES):
         items.append(Item("photo", work / f"photo-{index}.jpg", " ".join(lines)))
@@ -349,7 +351,7 @@ def ocr_items(work: Path, quick: bool) -> list[Item]:
 @dataclass(frozen=True)
 class Config:
     """One engine on one group of inputs: ``command`` is the runner's engine and model
-    argument (:mod:`bench.peer_run`), or ``("tesseract", path)``."""
+    argument (:mod:`bench.peer_run`)."""
 
     group: str  # "speech", "pages" or "photos"
     engine: str  # "prism", "faster-whisper" or "tesseract"
@@ -369,40 +371,6 @@ def run_runner(python: Path, config: Config, items: list[Item]) -> Any:
     if done.returncode != 0:
         raise RuntimeError(f"{engine} {model}: {done.stderr.strip()[-800:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def run_tesseract(path: str, items: list[Item]) -> dict[str, Any]:
-    """Tesseract page by page, one thread: each page's CPU seconds and peak RSS from
-    the kernel's accounting of its process (``wait4``). Tesseract loads its model for
-    every page, so its first call is its first page."""
-    texts, cpu, wall, peak, first = [], 0.0, 0.0, 0.0, 0.0
-    for item in items:
-        started = time.perf_counter()
-        child = subprocess.Popen(
-            [path, str(item.path), "-", "--psm", "3", "-l", "eng"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env={**os.environ, "OMP_THREAD_LIMIT": "1"},
-        )  # fmt: skip
-        assert child.stdout is not None
-        with child.stdout:
-            output = child.stdout.read()
-        _, status, usage = os.wait4(child.pid, 0)  # reaped here, so Popen must not wait
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode != 0:
-            raise RuntimeError(f"tesseract failed on {item.path.name}")
-        elapsed = time.perf_counter() - started
-        first = first or elapsed
-        texts.append(output.decode("utf-8", "replace"))
-        cpu += usage.ru_utime + usage.ru_stime
-        wall += elapsed
-        peak = max(peak, usage.ru_maxrss / 1024)
-    return {
-        "texts": texts,
-        "cpu_s": cpu,
-        "wall_s": wall,
-        "first_call_s": first,
-        "peak_rss_mb": peak,
-    }
 
 
 def error_rate(kind: str, references: list[str], texts: list[str]) -> float:
@@ -427,6 +395,23 @@ def summarise(config: Config, runs: list[dict[str, Any]], items: list[Item]) -> 
         picked = [i for i, item in enumerate(items) if item.kind == kind]
         rate = error_rate(kind, [items[i].text for i in picked], [texts[i] for i in picked])
         row[f"error_{kind}"] = round(rate, 4)
+    layouts = dict.fromkeys(item.layout for item in items if item.layout)
+    if layouts:  # clean and scanned pages together, per layout
+        row["error_by_layout"] = {
+            layout: round(
+                error_rate(
+                    "page",
+                    [item.text for item in items if item.layout == layout],
+                    [
+                        text
+                        for item, text in zip(items, texts, strict=True)
+                        if item.layout == layout
+                    ],
+                ),
+                4,
+            )
+            for layout in layouts
+        }
     row["texts"] = texts
     return row
 
@@ -474,11 +459,8 @@ def run(quick: bool = False) -> dict[str, Any]:
             for index in order:
                 config = chosen[index]
                 items = inputs[config.group]
-                if config.engine == "tesseract":
-                    runs[index].append(run_tesseract(config.command[1], items))
-                else:
-                    runner = python if config.engine == "faster-whisper" else sys.executable
-                    runs[index].append(run_runner(Path(str(runner)), config, items))
+                runner = python if config.engine == "faster-whisper" else sys.executable
+                runs[index].append(run_runner(Path(str(runner)), config, items))
         rows = [summarise(c, r, inputs[c.group]) for c, r in zip(chosen, runs, strict=True)]
         described = {
             "speech_clips": len(inputs["speech"]),
@@ -556,4 +538,7 @@ def render(report: dict[str, Any]) -> str:
             f"{row['group']:<10}{row['engine']:<12} {cells}"
             f"{row['cpu_s_per_input']:>13.2f}{row['peak_rss_mb']:>8.0f}"
         )
+        if "error_by_layout" in row:
+            layouts = ", ".join(f"{k} {100 * v:.1f} %" for k, v in row["error_by_layout"].items())
+            lines.append(f"{'':<10}CER by layout, clean and scanned: {layouts}")
     return "\n".join(lines)

@@ -44,8 +44,8 @@ def measure(precision: str, model_dir: str, model: str, budget: Budget = FULL) -
         CONTEXT_SECONDS,
         SAMPLE_RATE,
         WINDOW_SECONDS,
-        CachedDecoder,
         Generation,
+        Whisper,
         greedy_decode,
         log_mel,
         window_token_budget,
@@ -56,8 +56,10 @@ def measure(precision: str, model_dir: str, model: str, budget: Budget = FULL) -
     chosen = cast("Precision", precision)
     filters = np.load(spec.asset("mel_filters.npy"), allow_pickle=False)
     generation = Generation.from_json(json.loads(spec.asset("generation.json").read_text()))
-    encoder = get_session(spec.onnx_path(chosen, "encoder"), THREADS)
-    decoder = CachedDecoder(get_session(spec.onnx_path(chosen, "decoder"), THREADS))
+    whisper = Whisper(
+        get_session(spec.onnx_path(chosen, "encoder"), THREADS),
+        get_session(spec.onnx_path(chosen, "decoder"), THREADS),
+    )
     clips = [audio for _, audio in transcription_clips(SAMPLE_RATE)]
     if budget == QUICK:
         clips = clips[:QUICK_CLIPS]
@@ -69,7 +71,7 @@ def measure(precision: str, model_dir: str, model: str, budget: Budget = FULL) -
         tokens: list[int] = []
 
         def transcribe() -> None:
-            tokens[:] = greedy_decode(encoder, decoder, features, generation, allowed)[0]
+            tokens[:] = greedy_decode(whisper, features, generation, allowed)[0]
 
         timings = _time_calls(transcribe, budget)
         return {

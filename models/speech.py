@@ -39,6 +39,9 @@ from prism.onnx.registry import Precision
 _CT2_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
 PARTS = ("encoder", "decoder")
 MULTILINGUAL_VOCABULARY = 51865  # openai/whisper: n_vocab >= 51865 is multilingual
+# Queries per block of the encoder's self-attention (1,500 positions: 5 blocks), so its
+# transient scores are a fifth of the whole (see _torch_modules' attend).
+ENCODER_QUERY_BLOCK = 300
 
 
 def model_bin(upstream: dict[str, Any], work_dir: Path) -> Path:
@@ -149,17 +152,29 @@ def _torch_modules(weights: dict[str, np.ndarray]) -> tuple[Any, Any]:
         raise RuntimeError("the encoder and decoder have different numbers of heads")
     head_width = width // heads
 
-    def attend(q: Any, k: Any, v: Any, mask: Any = None) -> Any:
-        """Multi-head attention on (batch, tokens, width) projections."""
-        batch, queries, keys = q.shape[0], q.shape[1], k.shape[1]
-        q = q.reshape(batch, queries, heads, head_width).transpose(1, 2)
-        k = k.reshape(batch, keys, heads, head_width).transpose(1, 2)
-        v = v.reshape(batch, keys, heads, head_width).transpose(1, 2)
-        scores = (q @ k.transpose(-1, -2)) * (head_width**-0.5)
-        if mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf"))
-        out = torch.softmax(scores, dim=-1) @ v
+    def split_heads(x: Any) -> Any:
+        """(batch, tokens, width) → (batch, heads, tokens, head width)."""
+        return x.reshape(x.shape[0], x.shape[1], heads, head_width).transpose(1, 2)
+
+    def attend_heads(q: Any, keys: Any, values: Any) -> Any:
+        """Multi-head attention of (batch, tokens, width) queries on keys already split
+        into heads and transposed (batch, heads, head width, keys) and values split
+        into heads (batch, heads, keys, head width): the layout the decoder's caches
+        are kept in, so a step never copies them to attend."""
+        batch, queries = q.shape[0], q.shape[1]
+        # Scaled before the product: the queries are far fewer than the scores.
+        scores = (split_heads(q) * head_width**-0.5) @ keys
+        out = torch.softmax(scores, dim=-1) @ values
         return out.transpose(1, 2).reshape(batch, queries, width)
+
+    def attend(q: Any, k: Any, v: Any) -> Any:
+        """The encoder's self-attention on (batch, tokens, width) projections, a block of
+        queries at a time: all 1,500 positions' scores against all at once would be a
+        transient 54 MB per window for tiny.en (72 MB for base), twice over for the
+        softmax, the largest thing a transcription holds."""
+        keys, values = split_heads(k).transpose(-1, -2), split_heads(v)
+        blocks = q.split(ENCODER_QUERY_BLOCK, dim=1)
+        return torch.cat([attend_heads(block, keys, values) for block in blocks], dim=1)
 
     def mlp(prefix: str) -> nn.Sequential:
         return nn.Sequential(linear(f"{prefix}/linear_0"), nn.GELU(), linear(f"{prefix}/linear_1"))
@@ -220,16 +235,18 @@ def _torch_modules(weights: dict[str, np.ndarray]) -> tuple[Any, Any]:
                 ]
             )
 
-        def forward(self, mel: Any) -> tuple[Any, Any]:
+        def forward(self, mel: Any) -> tuple[Any, ...]:
             x = nn.functional.gelu(self.conv1(mel))
             x = nn.functional.gelu(self.conv2(x)).transpose(1, 2)
             x = x + self.positions
             for layer in self.layers:
                 x = layer(x)
             x = self.norm(x)
-            keys = torch.stack([project(x) for project in self.cross_k])
-            values = torch.stack([project(x) for project in self.cross_v])
-            return keys, values
+            # Each decoder layer's cross-attention keys and values, one output each, in
+            # the layout attend_heads reads: a decoder step binds them as they are.
+            keys = [split_heads(project(x)).transpose(-1, -2) for project in self.cross_k]
+            values = [split_heads(project(x)) for project in self.cross_v]
+            return (*keys, *values)
 
     class DecoderLayer(nn.Module):
         def __init__(self, prefix: str) -> None:
@@ -252,10 +269,10 @@ def _torch_modules(weights: dict[str, np.ndarray]) -> tuple[Any, Any]:
             h = self.norm1(x)
             # The cache grows by this token's key and value; the token attends to every
             # position so far, so no mask is needed.
-            cache_k = torch.cat([past_k, self.k(h)], dim=1)
-            cache_v = torch.cat([past_v, self.v(h)], dim=1)
-            x = x + self.out(attend(self.q(h), cache_k, cache_v))
-            x = x + self.cross_out(attend(self.cross_q(self.norm2(x)), cross[0], cross[1]))
+            cache_k = torch.cat([past_k, split_heads(self.k(h)).transpose(-1, -2)], dim=-1)
+            cache_v = torch.cat([past_v, split_heads(self.v(h))], dim=2)
+            x = x + self.out(attend_heads(self.q(h), cache_k, cache_v))
+            x = x + self.cross_out(attend_heads(self.cross_q(self.norm2(x)), *cross))
             return x + self.mlp(self.norm3(x)), cache_k, cache_v
 
     class DecoderStep(nn.Module):
@@ -276,17 +293,18 @@ def _torch_modules(weights: dict[str, np.ndarray]) -> tuple[Any, Any]:
             )
             self.norm = norm("decoder/layer_norm")
 
-        def forward(
-            self,
-            tokens: Any,
-            self_k: Any,
-            self_v: Any,
-            cross_k: Any,
-            cross_v: Any,
-        ) -> tuple[Any, Any, Any]:
+        def forward(self, tokens: Any, *caches: Any) -> tuple[Any, ...]:
+            """``caches``: per layer its self-attention keys and values so far, then per
+            layer its cross-attention keys and values (the encoder's outputs)."""
+            self_k, self_v = caches[:decoder_layers], caches[decoder_layers : 2 * decoder_layers]
+            cross_k, cross_v = (
+                caches[2 * decoder_layers : 3 * decoder_layers],
+                caches[3 * decoder_layers :],
+            )
+            # F.embedding exports as Gather (quantizable); indexing would give GatherND.
             embedded = nn.functional.embedding(tokens, self.embeddings)
             # The token's position is the length of the cache it extends.
-            position = self_k.shape[2]
+            position = self_v[0].shape[2]
             x = embedded + self.positions.narrow(0, position, 1).reshape(1, 1, width)
             keys, values = [], []
             for index, layer in enumerate(self.layers):
@@ -295,9 +313,20 @@ def _torch_modules(weights: dict[str, np.ndarray]) -> tuple[Any, Any]:
                 values.append(v)
             x = self.norm(x[:, -1])
             logits = x @ self.projection
-            return logits, torch.stack(keys), torch.stack(values)
+            return (logits, *keys, *values)
 
     return Encoder().eval(), DecoderStep().eval()
+
+
+def cache_names(layers: int) -> list[str]:
+    """The decoder step's cache inputs, in order: self-attention keys and values per
+    layer, then cross-attention keys and values per layer (the encoder's outputs). A
+    step returns each self-attention cache grown by one position as ``new_`` + name."""
+    return [
+        f"{kind}_{layer}"
+        for kind in ("self_k", "self_v", "cross_k", "cross_v")
+        for layer in range(layers)
+    ]
 
 
 def export_fp32(weights: dict[str, np.ndarray], encoder_path: Path, decoder_path: Path) -> None:
@@ -305,7 +334,11 @@ def export_fp32(weights: dict[str, np.ndarray], encoder_path: Path, decoder_path
 
     encoder, decoder = _torch_modules(weights)
     dims = dimensions(weights)
-    width, layers = dims["width"], dims["decoder_layers"]
+    layers = dims["decoder_layers"]
+    heads = int(weights["encoder/num_heads"])
+    head_width = dims["width"] // heads
+    names = cache_names(layers)
+    cross_names = names[2 * layers :]
     mel = torch.zeros(2, dims["mels"], dims["frames"])  # batch 2 keeps the batch axis dynamic
     batch = torch.export.Dim("batch", min=1, max=64)
     with torch.no_grad():
@@ -314,29 +347,31 @@ def export_fp32(weights: dict[str, np.ndarray], encoder_path: Path, decoder_path
             (mel,),
             str(encoder_path),
             input_names=["mel"],
-            output_names=["cross_k", "cross_v"],
+            output_names=cross_names,
             dynamic_shapes={"mel": {0: batch}},
             dynamo=True,
             external_data=False,
         )
         # Three positions so far: an example size the exporter keeps symbolic (0 and 1
-        # are specialised); at run time the first step passes an empty cache.
+        # are specialised); at run time the first step passes empty caches.
         past = torch.export.Dim("past", min=0, max=dims["decoder_positions"] - 1)
-        cache = torch.zeros(layers, 2, 3, width)
-        cross = torch.zeros(layers, 2, dims["encoder_positions"], width)
+        keys = torch.zeros(2, heads, head_width, 3)  # transposed, as attend_heads reads
+        values = torch.zeros(2, heads, 3, head_width)
+        cross_keys = torch.zeros(2, heads, head_width, dims["encoder_positions"])
+        cross_values = torch.zeros(2, heads, dims["encoder_positions"], head_width)
+        examples = [keys] * layers + [values] * layers
+        examples += [cross_keys] * layers + [cross_values] * layers
+        shapes: list[dict[int, Any]] = [{0: batch, 3: past}] * layers + [
+            {0: batch, 2: past}
+        ] * layers
+        shapes += [{0: batch}] * (2 * layers)
         torch.onnx.export(
             decoder,
-            (torch.zeros(2, 1, dtype=torch.int64), cache, cache.clone(), cross, cross.clone()),
+            (torch.zeros(2, 1, dtype=torch.int64), *[example.clone() for example in examples]),
             str(decoder_path),
-            input_names=["tokens", "self_k", "self_v", "cross_k", "cross_v"],
-            output_names=["logits", "new_self_k", "new_self_v"],
-            dynamic_shapes={
-                "tokens": {0: batch},
-                "self_k": {1: batch, 2: past},
-                "self_v": {1: batch, 2: past},
-                "cross_k": {1: batch},
-                "cross_v": {1: batch},
-            },
+            input_names=["tokens", *names],
+            output_names=["logits", *(f"new_{name}" for name in names[: 2 * layers])],
+            dynamic_shapes=({0: batch}, tuple(shapes)),  # tokens, then *caches
             dynamo=True,
             external_data=False,
         )

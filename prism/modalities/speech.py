@@ -12,7 +12,7 @@ hop, the window zero-padded to 30 s), in NumPy — the filter bank is a build as
 encode: the encoder graph returns every decoder layer's cross-attention keys and
 values, computed once per window.
 decode: one token per decoder call, its self-attention cache growing a position per
-call and held in ONNX Runtime between calls (:class:`CachedDecoder`), greedy, from
+call and held in ONNX Runtime between calls (:class:`Whisper`), greedy, from
 ``<|startoftranscript|><|notimestamps|>`` (an English-only model) or
 ``<|startoftranscript|><|xx|><|transcribe|><|notimestamps|>`` (a multilingual one,
 ``xx`` the configured language); the tokens Whisper never emits in text are
@@ -203,8 +203,7 @@ class Decoded:
 
 
 def greedy_decode(
-    encoder: Any,
-    decoder: Decoder,
+    whisper: Decoder,
     features: np.ndarray,
     generation: Generation,
     budgets: Sequence[int],
@@ -212,7 +211,7 @@ def greedy_decode(
     language: str = "en",
 ) -> list[list[int]]:
     """Text tokens of each window of ``features`` (batch, 80, 3000), greedily."""
-    decoded = decode_windows(encoder, decoder, features, generation, budgets, language=language)
+    decoded = decode_windows(whisper, features, generation, budgets, language=language)
     return [window.tokens for window in decoded]
 
 
@@ -226,54 +225,74 @@ def detect_language(logits: np.ndarray, languages: dict[str, int]) -> list[str]:
     return [codes[int(i)] for i in np.asarray(logits)[:, columns].argmax(axis=1)]
 
 
-class CachedDecoder:
-    """Whisper's decoder step graph (one token per call), with a self-attention cache
-    that grows a position per call and never leaves ONNX Runtime: through IO binding,
-    the cache one step returns is bound as the next step's input, so a step copies
-    nothing but its token in and its logits out."""
+class Whisper:
+    """Whisper's two graphs run as a pair, every cache kept inside ONNX Runtime.
 
-    OUTPUTS = ("logits", "new_self_k", "new_self_v")
+    :meth:`start` encodes a batch of windows with IO binding and binds the encoder's
+    outputs (each decoder layer's cross-attention keys and values) as the decoder's
+    inputs as they are; each decoder step's self-attention caches, one position longer,
+    are bound as the next step's inputs. No cache is ever copied out to NumPy: a step
+    takes its tokens in and gives its logits out. The graphs keep every cache in the
+    layout attention reads, so a step does not copy them either (``models/speech.py``).
+    """
 
-    def __init__(self, session: Any) -> None:
-        self.session = session
-        [cache] = [meta for meta in session.get_inputs() if meta.name == "self_k"]
-        self.layers, self.width = int(cache.shape[0]), int(cache.shape[3])
+    def __init__(self, encoder: Any, decoder: Any) -> None:
+        self.encoder, self.decoder = encoder, decoder
+        self.cross = [meta.name for meta in encoder.get_outputs()]
+        # The self-attention caches: the decoder's inputs the encoder does not give,
+        # each with its shape (ints, "batch", and the growing "past" axis).
+        self.caches = {
+            meta.name: meta.shape
+            for meta in decoder.get_inputs()
+            if meta.name != "tokens" and meta.name not in self.cross
+        }
 
-    def start(self, cross_k: np.ndarray, cross_v: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-        """The step function of one batch of windows: ``tokens`` (batch, 1) in, the
-        next token's logits (batch, vocabulary) out."""
+    def start(self, features: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        """Encode ``features`` (batch, 80, 3000); the step function of the batch:
+        ``tokens`` (batch, 1) in, the next token's logits (batch, vocabulary) out."""
         import numpy as np
 
-        binding = self.session.io_binding()
-        empty = np.zeros((self.layers, cross_k.shape[1], 0, self.width), dtype=np.float32)
+        batch = features.shape[0]
+        encoding = self.encoder.io_binding()
+        encoding.bind_cpu_input("mel", features)
+        for name in self.cross:
+            encoding.bind_output(name, "cpu")
+        self.encoder.run_with_iobinding(encoding)
+        binding = self.decoder.io_binding()
+        for name, value in zip(self.cross, encoding.get_outputs(), strict=True):
+            binding.bind_ortvalue_input(name, value)
         # ONNX Runtime reads bound NumPy arrays in place: they must outlive the binding.
-        bound = {"cross_k": cross_k, "cross_v": cross_v, "self_k": empty, "self_v": empty}
+        bound = {
+            name: np.zeros(
+                [batch if dim == "batch" else 0 if isinstance(dim, str) else dim for dim in shape],
+                dtype=np.float32,
+            )
+            for name, shape in self.caches.items()
+        }
         for name, array in bound.items():
             binding.bind_cpu_input(name, array)
+        outputs = ["logits", *(f"new_{name}" for name in self.caches)]
 
         def step(tokens: np.ndarray) -> np.ndarray:
             bound["tokens"] = tokens
             binding.bind_cpu_input("tokens", tokens)
-            for name in self.OUTPUTS:
+            for name in outputs:
                 binding.bind_output(name, "cpu")
-            self.session.run_with_iobinding(binding)
-            logits, keys, values = binding.get_outputs()
-            binding.bind_ortvalue_input("self_k", keys)
-            binding.bind_ortvalue_input("self_v", values)
-            return np.asarray(logits.numpy(), dtype=np.float32)
+            self.decoder.run_with_iobinding(binding)
+            logits, *grown = binding.get_outputs()
+            for name, value in zip(self.caches, grown, strict=True):
+                binding.bind_ortvalue_input(name, value)
+            return np.array(logits.numpy(), dtype=np.float32)  # a copy of its own, writable
 
         return step
 
 
 class Decoder(Protocol):
-    def start(
-        self, cross_k: np.ndarray, cross_v: np.ndarray
-    ) -> Callable[[np.ndarray], np.ndarray]: ...
+    def start(self, features: np.ndarray) -> Callable[[np.ndarray], np.ndarray]: ...
 
 
 def decode_windows(
-    encoder: Any,
-    decoder: Decoder,
+    whisper: Decoder,
     features: np.ndarray,
     generation: Generation,
     budgets: Sequence[int],
@@ -284,8 +303,7 @@ def decode_windows(
     (or, with ``auto`` on a multilingual model, the language detected per window)."""
     import numpy as np
 
-    cross_k, cross_v = encoder.run(["cross_k", "cross_v"], {"mel": features})
-    step = decoder.start(cross_k, cross_v)
+    step = whisper.start(features)
     batch = features.shape[0]
     # One prompt per window: with "auto", position 1 (the language) is each window's own.
     prompt = np.tile(np.array(generation.prompt_for(language), dtype=np.int64), (batch, 1))
@@ -388,9 +406,9 @@ class SpeechTranscriber:
             return self._transcript([], [], None if self.language == AUTO else self.language)
         filters, tokenizer, generation = self._load()
         precision = self.precision or self.spec.runtime_precision
-        encoder = get_session(self.spec.onnx_path(precision, "encoder"), self.threads)
-        decoder = CachedDecoder(
-            get_session(self.spec.onnx_path(precision, "decoder"), self.threads)
+        whisper = Whisper(
+            get_session(self.spec.onnx_path(precision, "encoder"), self.threads),
+            get_session(self.spec.onnx_path(precision, "decoder"), self.threads),
         )
         segments: list[dict[str, Any]] = []
         texts: list[str] = []
@@ -404,9 +422,7 @@ class SpeechTranscriber:
                 ]
             )
             budgets = [window_token_budget((end - start) / SAMPLE_RATE) for start, end in group]
-            decoded = decode_windows(
-                encoder, decoder, features, generation, budgets, language=self.language
-            )
+            decoded = decode_windows(whisper, features, generation, budgets, language=self.language)
             for (start, end), window in zip(group, decoded, strict=True):
                 spoken[window.language] += end - start
                 text = tokenizer.decode(window.tokens, skip_special_tokens=True)

@@ -178,43 +178,40 @@ def test_speech_is_transcribed_with_the_times_it_was_spoken(built_models: dict[s
         assert speech[0]["start"] <= segment["start"] < segment["end"] <= speech[-1]["end"]
 
 
-def test_the_decoder_cache_held_in_onnx_runtime_is_the_one_fed_back_by_hand(
+def test_whisper_with_its_caches_bound_in_onnx_runtime_steps_as_plain_runs_do(
     built_models: dict[str, Any],
 ) -> None:
-    # CachedDecoder binds each step's returned cache as the next step's input; feeding
-    # the same cache back through plain run() calls must give the same logits.
+    # Whisper binds the encoder's outputs and each step's grown caches as inputs; the
+    # same graphs run by hand, every cache passed through NumPy, give the same logits.
     import numpy as np
 
-    from prism.modalities.speech import CachedDecoder
+    from prism.modalities.speech import Whisper
     from prism.onnx.registry import model_named
     from prism.onnx.sessions import get_session
     from prism.settings import get_settings
 
     spec = model_named("whisper-tiny-en", get_settings().model_dir)
-    session = get_session(spec.onnx_path("int8", "decoder"), 1)
-    decoder = CachedDecoder(session)
-    rng = np.random.default_rng(7)
-    cross_k, cross_v = rng.normal(size=(2, decoder.layers, 2, 1500, decoder.width)).astype(
-        np.float32
-    )
-    step = decoder.start(cross_k, cross_v)
-    cache = np.zeros((decoder.layers, 2, 0, decoder.width), np.float32)
-    self_k, self_v = cache, cache
+    encoder = get_session(spec.onnx_path("int8", "encoder"), 1)
+    decoder = get_session(spec.onnx_path("int8", "decoder"), 1)
+    whisper = Whisper(encoder, decoder)
+    features = np.random.default_rng(7).normal(size=(2, 80, 3000)).astype(np.float32)
+    step = whisper.start(features)
+    cross = dict(zip(whisper.cross, encoder.run(whisper.cross, {"mel": features}), strict=True))
+    caches = {
+        name: np.zeros(
+            [2 if d == "batch" else 0 if isinstance(d, str) else d for d in shape], np.float32
+        )
+        for name, shape in whisper.caches.items()
+    }
     for token in (50257, 50362, 464, 2068):
         tokens = np.array([[token], [token + 1]], dtype=np.int64)
-        bound = step(tokens)
-        logits, self_k, self_v = session.run(
-            None,
-            {
-                "tokens": tokens,
-                "self_k": self_k,
-                "self_v": self_v,
-                "cross_k": cross_k,
-                "cross_v": cross_v,
-            },
+        logits, *grown = decoder.run(
+            ["logits", *(f"new_{name}" for name in caches)], {"tokens": tokens, **caches, **cross}
         )
-        np.testing.assert_allclose(bound, logits, rtol=1e-5, atol=1e-4)
-    assert self_k.shape[2] == 4  # one position per token
+        caches = dict(zip(caches, grown, strict=True))
+        np.testing.assert_allclose(step(tokens), logits, rtol=1e-5, atol=1e-4)
+    # Each cache grew by one position per token, on its "past" axis.
+    assert {cache.size // (2 * 384) for cache in caches.values()} == {4}
 
 
 def test_silence_gets_an_empty_transcript(built_models: dict[str, Any], tmp_path: Path) -> None:

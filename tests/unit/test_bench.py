@@ -88,3 +88,70 @@ def test_results_go_where_plan_and_cost_read_them_and_quick_ones_elsewhere() -> 
     assert bench.__main__.RESULTS_DIR == measurements.LOCAL_DIR
     assert bench.__main__.QUICK_RESULTS_DIR.parent == measurements.LOCAL_DIR
     assert measurements.LOCAL_DIR.parent / "reference" == measurements.REFERENCE_DIR
+
+
+def test_a_peer_row_is_the_median_of_its_rounds_and_errors_per_kind_and_layout() -> None:
+    from bench.peers import Config, Item, render, summarise
+
+    items = [
+        Item("clean", Path("a.png"), "one two", "prose"),
+        Item("scanned", Path("b.jpg"), "one two", "prose"),
+        Item("clean", Path("c.png"), "abcd", "table"),
+    ]
+    rounds = [
+        {
+            "texts": ["x", "x", "x"],
+            "cpu_s": 9.0,
+            "wall_s": 9.0,
+            "first_call_s": 3.0,
+            "peak_rss_mb": 90,
+        },
+        {
+            "texts": ["one two", "one twx", "abcd"],
+            "cpu_s": 3.0,
+            "wall_s": 4.0,
+            "first_call_s": 1.0,
+            "peak_rss_mb": 70,
+        },
+        {
+            "texts": ["one two", "one twx", "abcd"],
+            "cpu_s": 6.0,
+            "wall_s": 5.0,
+            "first_call_s": 2.0,
+            "peak_rss_mb": 80,
+        },
+    ]
+    row = summarise(Config("pages", "tesseract", "document", 1, ("tesseract", "t")), rounds, items)
+    assert (row["cpu_s"], row["wall_s"], row["peak_rss_mb"], row["cpu_s_per_input"]) == (
+        6,
+        5,
+        80,
+        2,
+    )
+    # Errors from the last round's texts: one character of seven on the scanned page.
+    assert (row["error_clean"], row["error_scanned"]) == (0, round(1 / 7, 4))
+    assert row["error_by_layout"] == {"prose": round(1 / 14, 4), "table": 0}
+    table = render({"peers": {}, "inputs": {}, "rounds": 3, "rows": [row]})
+    assert "prose 7.1 %, table 0.0 %" in table
+
+
+def test_the_peer_speech_row_says_how_fast_the_peer_is_against_prism() -> None:
+    from bench.peers import render
+
+    def row(engine: str, cpu: float, wall: float) -> dict[str, object]:
+        return {
+            "group": "speech", "engine": engine, "model": "whisper-tiny-en", "threads": 1,
+            "error_speech": 0.1, "cpu_s": cpu, "wall_s": wall, "peak_rss_mb": 300,
+            "first_call_s": 1.0,
+        }  # fmt: skip
+
+    table = render(
+        {
+            "peers": {},
+            "inputs": {},
+            "rounds": 1,
+            "rows": [row("prism", 4, 4), row("faster-whisper", 5, 6)],
+        }
+    )
+    peer_line = next(line for line in table.splitlines() if "faster-whisper" in line)
+    assert peer_line.split()[-2:] == ["1.25", "1.50"]

@@ -106,7 +106,7 @@ def test_log_mel_pads_short_audio_with_silence_and_cuts_long_audio_at_30_seconds
 # ---- greedy decoding ------------------------------------------------------------------
 
 VOCABULARY = 16
-LAYERS, POSITIONS, WIDTH = 2, 8, 4
+POSITIONS = 8
 GENERATION = Generation(
     start_of_transcript=10,
     no_timestamps=11,
@@ -115,12 +115,6 @@ GENERATION = Generation(
     suppress_at_start=(4,),
     positions=POSITIONS,
 )
-
-
-class ScriptedEncoder:
-    def run(self, names: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        batch = feeds["mel"].shape[0]
-        return [np.zeros((LAYERS, batch, 5, WIDTH), np.float32)] * 2
 
 
 class ScriptedDecoder:
@@ -132,8 +126,8 @@ class ScriptedDecoder:
         self.fed: list[np.ndarray] = []
         self.positions: list[int] = []
 
-    def start(self, cross_k: np.ndarray, cross_v: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-        assert cross_k.shape == cross_v.shape == (LAYERS, len(self.wanted), 5, WIDTH)
+    def start(self, features: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        assert features.shape == (len(self.wanted), 80, FRAMES)
         self.fed.clear()
         self.positions.clear()
 
@@ -152,7 +146,7 @@ class ScriptedDecoder:
 
 def decode(decoder: ScriptedDecoder, budgets: list[int]) -> list[list[int]]:
     features = np.zeros((len(budgets), 80, FRAMES), np.float32)
-    return greedy_decode(ScriptedEncoder(), decoder, features, GENERATION, budgets)
+    return greedy_decode(decoder, features, GENERATION, budgets)
 
 
 def test_the_prompt_is_fed_first_and_each_chosen_token_next() -> None:
@@ -270,9 +264,7 @@ def test_auto_detects_each_windows_language_at_the_first_step_and_decodes_in_it(
     # the chosen token is fed at position 1, then transcribe, no timestamps, then text.
     decoder = ScriptedDecoder([[13, 0, 0, 6, 9], [14, 0, 0, 7, 7, 9]])
     features = np.zeros((2, 80, FRAMES), np.float32)
-    decoded = decode_windows(
-        ScriptedEncoder(), decoder, features, MULTILINGUAL, [10, 10], language="auto"
-    )
+    decoded = decode_windows(decoder, features, MULTILINGUAL, [10, 10], language="auto")
     assert [(d.tokens, d.language) for d in decoded] == [([6], "de"), ([7, 7], "es")]
     assert [fed[:, 0].tolist() for fed in decoder.fed[:4]] == [[10, 10], [13, 14], [8, 8], [11, 11]]
 
@@ -280,9 +272,7 @@ def test_auto_detects_each_windows_language_at_the_first_step_and_decodes_in_it(
 def test_a_set_language_is_fed_as_is_and_never_detected() -> None:
     decoder = ScriptedDecoder([[14, 0, 0, 6, 9]])  # step 0 prefers Spanish: ignored
     features = np.zeros((1, 80, FRAMES), np.float32)
-    [decoded] = decode_windows(
-        ScriptedEncoder(), decoder, features, MULTILINGUAL, [10], language="de"
-    )
+    [decoded] = decode_windows(decoder, features, MULTILINGUAL, [10], language="de")
     assert (decoded.tokens, decoded.language) == ([6], "de")
     assert [int(fed[0, 0]) for fed in decoder.fed[:4]] == [10, 13, 8, 11]
 
