@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,20 +121,26 @@ class Item:
 # ---- the peers ----------------------------------------------------------------------
 
 
-def tesseract(quick: bool) -> tuple[str | None, str]:
-    """Tesseract's path, installed from Debian when missing (not in ``--quick``), or
+def debian[T](package: str, present: Callable[[], T | None], quick: bool) -> tuple[T | None, str]:
+    """What ``present`` finds, after installing ``package`` from Debian when it finds
+    nothing (never in ``--quick``; only as root or with sudo without a password), or
     None and why not."""
-    found = shutil.which("tesseract")
+    found = present()
     if found or quick:
-        return found, "" if found else "not installed (--quick installs nothing)"
-    command = ["apt-get", "install", "-y", "--no-install-recommends", "tesseract-ocr"]
+        return found, "" if found else f"{package} is not installed (--quick installs nothing)"
+    command = ["apt-get", "install", "-y", "--no-install-recommends", package]
     if os.geteuid() != 0:
         if not shutil.which("sudo"):
-            return None, "not installed, and this user cannot install Debian packages"
+            return None, f"{package} is not installed, and this user cannot install it"
         command = ["sudo", "-n", *command]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
-    found = shutil.which("tesseract")
-    return found, "" if found else f"apt-get failed: {done.stderr.strip()[-300:]}"
+    found = present()
+    return found, "" if found else f"apt-get install {package} failed: {done.stderr[-300:]}"
+
+
+def liberation_fonts() -> list[Path] | None:
+    found = sorted(Path("/usr/share/fonts/truetype").glob("liberation*/Liberation*-Regular.ttf"))
+    return found or None
 
 
 def peers_python(quick: bool) -> tuple[Path | None, str]:
@@ -220,13 +227,6 @@ def speech_items(work: Path, quick: bool) -> list[Item]:
     return items
 
 
-def _fonts() -> list[Path]:
-    found = sorted(Path("/usr/share/fonts/truetype").glob("liberation*/Liberation*-Regular.ttf"))
-    if not found:
-        raise RuntimeError("the Liberation fonts (Debian: fonts-liberation) are not installed")
-    return found
-
-
 def _wrap(draw: Any, text: str, font: Any, width: int) -> list[str]:
     lines, line = [], ""
     for word in text.split():
@@ -239,12 +239,19 @@ def _wrap(draw: Any, text: str, font: Any, width: int) -> list[str]:
     return [*lines, line] if line else lines
 
 
-def page(layout: str, font_path: Path, points: int, dpi: int) -> tuple[Any, str]:
+def load_font(path: Path | None, size: int) -> Any:
+    """The font at ``path``, or Pillow's own where the held-out fonts are missing."""
+    from PIL import ImageFont
+
+    return ImageFont.truetype(str(path), size) if path else ImageFont.load_default(size)
+
+
+def page(layout: str, font_path: Path | None, points: int, dpi: int) -> tuple[Any, str]:
     """A white page of ``layout`` and the text it holds, in reading order."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     size = round(points * dpi / 72)
-    font = ImageFont.truetype(str(font_path), size)
+    font = load_font(font_path, size)
     width, margin, leading = round(6.5 * dpi), round(0.6 * dpi), round(size * 1.45)
     image = Image.new("RGB", (width, round(4.5 * dpi)), "white")
     draw = ImageDraw.Draw(image)
@@ -297,13 +304,13 @@ def scanned(image: Any, rng: random.Random) -> Any:
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
-def photo(index: int, lines: tuple[str, ...], font_path: Path) -> bytes:
+def photo(index: int, lines: tuple[str, ...], font_path: Path | None) -> bytes:
     """Words on a photo, three ways: a painted sign (the fixture Prism's tests use),
     letters with an outline straight on the picture (a poster), and a paper label
     tilted 4°; each softened and saved as a JPEG, as a camera leaves it."""
     import io
 
-    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+    from PIL import Image, ImageDraw, ImageFilter
 
     from tests.fixtures.media import SAMPLES, sign_photo
 
@@ -312,7 +319,7 @@ def photo(index: int, lines: tuple[str, ...], font_path: Path) -> bytes:
     picture = Image.open(SAMPLES / ("rocket.webp", "cat.jpg")[index % 2]).convert("RGB")
     picture = picture.resize((720, round(720 * picture.height / picture.width)))
     draw = ImageDraw.Draw(picture)
-    font = ImageFont.truetype(str(font_path), 54)
+    font = load_font(font_path, 54)
     if index % 3 == 1:
         for row, line in enumerate(lines):
             draw.text((360, 90 + 80 * row), line, fill="white", font=font, anchor="mm",
@@ -327,9 +334,12 @@ def photo(index: int, lines: tuple[str, ...], font_path: Path) -> bytes:
     return out.getvalue()
 
 
-def ocr_items(work: Path, quick: bool) -> list[Item]:
+def ocr_items(work: Path, quick: bool) -> tuple[list[Item], str]:
+    """The pages and photos, and the fonts they are set in."""
     rng = random.Random(25)
-    fonts = _fonts()
+    liberation, why_not = debian("fonts-liberation", liberation_fonts, quick)
+    fonts: list[Path | None] = list(liberation) if liberation else [None]
+    used = "Liberation" if liberation else f"Pillow's own, not held out ({why_not})"
     layouts = ("prose", "columns", "table", "receipt")
     items = []
     for index, layout in enumerate(layouts[:1] if quick else layouts * 2):
@@ -342,7 +352,7 @@ def ocr_items(work: Path, quick: bool) -> list[Item]:
     for index, lines in enumerate(PHOTO_LINES[:1] if quick else PHOTO_LINES):
         items.append(Item("photo", work / f"photo-{index}.jpg", " ".join(lines)))
         items[-1].path.write_bytes(photo(index, lines, fonts[index % len(fonts)]))
-    return items
+    return items, used
 
 
 # ---- measuring ----------------------------------------------------------------------
@@ -442,12 +452,12 @@ def configs(
 
 def run(quick: bool = False) -> dict[str, Any]:
     python, no_python = peers_python(quick)
-    tesseract_path, no_tesseract = tesseract(quick)
+    tesseract_path, no_tesseract = debian("tesseract-ocr", lambda: shutil.which("tesseract"), quick)
     rounds = 1 if quick else ROUNDS
     with tempfile.TemporaryDirectory(prefix="prism-peers-") as directory:
         work = Path(directory)
         inputs = {"speech": speech_items(work, quick)}
-        pages = ocr_items(work, quick)
+        pages, fonts = ocr_items(work, quick)
         inputs["pages"] = [item for item in pages if item.kind != "photo"]
         inputs["photos"] = [item for item in pages if item.kind == "photo"]
         chosen, skipped = configs(python, tesseract_path, work, quick)
@@ -468,6 +478,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             "speech_words": sum(len(i.text.split()) for i in inputs["speech"]),
             "pages": len(inputs["pages"]),
             "photos": len(inputs["photos"]),
+            "fonts": fonts,
         }
     return {
         "rounds": rounds,

@@ -155,3 +155,21 @@ def test_the_peer_speech_row_says_how_fast_the_peer_is_against_prism() -> None:
     )
     peer_line = next(line for line in table.splitlines() if "faster-whisper" in line)
     assert peer_line.split()[-2:] == ["1.25", "1.50"]
+
+
+def test_quick_never_installs_a_missing_peer_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import peers
+
+    def no_install(*args: object, **kwargs: object) -> None:
+        raise AssertionError("--quick ran a command")
+
+    monkeypatch.setattr("bench.peers.subprocess.run", no_install)
+    assert peers.debian("tesseract-ocr", lambda: None, quick=True) == (
+        None,
+        "tesseract-ocr is not installed (--quick installs nothing)",
+    )
+    assert peers.debian("tesseract-ocr", lambda: "/usr/bin/tesseract", quick=False) == (
+        "/usr/bin/tesseract",
+        "",
+    )
+    assert peers.peers_python(quick=True)[0] in {None, peers.PEERS_VENV / "bin" / "python"}
