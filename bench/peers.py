@@ -144,10 +144,12 @@ def liberation_fonts() -> list[Path] | None:
 
 
 def peers_python(quick: bool) -> tuple[Path | None, str]:
-    """The peers environment's interpreter, made when missing (not in ``--quick``)."""
-    python = PEERS_VENV / "bin" / "python"
-    if python.is_file() or quick:
-        return (python, "") if python.is_file() else (None, "no .venv-peers (--quick)")
+    """The peers environment's interpreter, made when missing (not in ``--quick``); it
+    counts as made once its requirements installed (a stamp, so a half-made one is
+    made again)."""
+    python, stamp = PEERS_VENV / "bin" / "python", PEERS_VENV / ".installed"
+    if stamp.is_file() or quick:
+        return (python, "") if stamp.is_file() else (None, "no .venv-peers (--quick)")
     base = shutil.which("python3.11") or shutil.which("python3")
     if base is None:
         return None, "no python3 to make .venv-peers with"
@@ -158,6 +160,7 @@ def peers_python(quick: bool) -> tuple[Path | None, str]:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             return None, f"{' '.join(command[:3])} failed: {done.stderr.strip()[-300:]}"
+    stamp.touch()
     return python, ""
 
 
