@@ -377,22 +377,28 @@ def export_fp32(weights: dict[str, np.ndarray], encoder_path: Path, decoder_path
         )
 
 
-def activation_matmuls(model_path: Path) -> list[str]:
-    """MatMul nodes with no weight among their inputs (attention scores and mixing):
-    dynamic int8 would quantize both activations, per call."""
-    import onnx
-
-    graph = onnx.load(str(model_path)).graph
+def fp32_matmuls(graph: Any, mlp_outputs: bool) -> list[str]:
+    """The MatMuls of ``graph`` (an ONNX GraphProto) that dynamic int8 leaves in fp32:
+    those with no weight among their inputs (attention scores and mixing: dynamic int8
+    would quantize both activations, per call) and, with ``mlp_outputs``, those that
+    read a GELU's output (each MLP's second linear: a few large GELU outputs set the
+    per-tensor scale of a 4×-wide activation, too coarse for the rest of it)."""
     constants = {init.name for init in graph.initializer}
     constants |= {out for node in graph.node if node.op_type == "Constant" for out in node.output}
+    gelu_outputs = {out for node in graph.node if node.op_type == "Gelu" for out in node.output}
     return [
         node.name
         for node in graph.node
-        if node.op_type == "MatMul" and not any(name in constants for name in node.input)
+        if node.op_type == "MatMul"
+        and (
+            not any(name in constants for name in node.input)
+            or (mlp_outputs and node.input[0] in gelu_outputs)
+        )
     ]
 
 
-def quantize(fp32: Path, target: Path, per_channel: bool) -> None:
+def quantize(fp32: Path, target: Path, per_channel: bool, mlp_outputs_fp32: bool) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(
@@ -403,7 +409,7 @@ def quantize(fp32: Path, target: Path, per_channel: bool) -> None:
         # Not Conv: the encoder's two input convolutions stay fp32 (quantized, they
         # moved the most transcripts away from fp32's).
         op_types_to_quantize=["MatMul", "Gather"],
-        nodes_to_exclude=activation_matmuls(fp32),
+        nodes_to_exclude=fp32_matmuls(onnx.load(str(fp32)).graph, mlp_outputs_fp32),
     )
 
 
@@ -548,9 +554,13 @@ def build(ctx: BuildContext) -> dict[str, Any]:
     export_fp32(weights, paths["encoder", "fp32"], paths["decoder", "fp32"])
     del weights
     ctx.report(f"speech: {ctx.name}: dynamic int8 quantization")
+    recipe = ctx.entry["quantization"]
     for part in PARTS:
         quantize(
-            paths[part, "fp32"], paths[part, "int8"], bool(ctx.entry["quantization"]["per_channel"])
+            paths[part, "fp32"],
+            paths[part, "int8"],
+            per_channel=bool(recipe["per_channel"]),
+            mlp_outputs_fp32=part in recipe.get("fp32_mlp_outputs", ()),
         )
     ctx.report(f"speech: {ctx.name}: transcribing the build's speech with fp32 and int8")
     return evaluate(ctx)

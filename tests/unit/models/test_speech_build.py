@@ -1,5 +1,5 @@
-"""The speech model's build pieces that need no torch: reading CTranslate2 weights and
-scoring transcripts by word error rate."""
+"""The speech model's build pieces that need no torch: reading CTranslate2 weights,
+choosing what int8 leaves in fp32, and scoring transcripts by word error rate."""
 
 from __future__ import annotations
 
@@ -7,13 +7,21 @@ import hashlib
 import math
 import struct
 from pathlib import Path
+from types import SimpleNamespace
 from unittest.mock import patch
 
 import numpy as np
 import pytest
 
 from models.build import check_gate
-from models.speech import model_bin, read_ctranslate2, word_error_rate, word_errors, words
+from models.speech import (
+    fp32_matmuls,
+    model_bin,
+    read_ctranslate2,
+    word_error_rate,
+    word_errors,
+    words,
+)
 from prism.onnx.registry import load_manifest
 
 
@@ -117,3 +125,32 @@ def test_words_keep_letters_of_any_script() -> None:
     assert words("Bitte schließen Sie das Fenster, Señora!") == [
         "bitte", "schließen", "sie", "das", "fenster", "señora",
     ]  # fmt: skip
+
+
+def _node(op_type: str, name: str, inputs: list[str], outputs: list[str]) -> SimpleNamespace:
+    return SimpleNamespace(op_type=op_type, name=name, input=inputs, output=outputs)
+
+
+# The fields of an ONNX GraphProto that fp32_matmuls reads: an encoder layer's attention
+# (two activations multiplied) and its MLP (linear, GELU, linear), one weight a Constant.
+LAYER = SimpleNamespace(
+    initializer=[SimpleNamespace(name="w_q"), SimpleNamespace(name="w_fc1")],
+    node=[
+        _node("MatMul", "query", ["x", "w_q"], ["q"]),
+        _node("MatMul", "scores", ["q", "k"], ["s"]),
+        _node("Constant", "fc2_weight", [], ["w_fc2"]),
+        _node("MatMul", "fc1", ["x", "w_fc1"], ["h"]),
+        _node("Gelu", "gelu", ["h"], ["g"]),
+        _node("MatMul", "fc2", ["g", "w_fc2"], ["y"]),
+        _node("Gelu", "conv_gelu", ["c"], ["cg"]),
+        _node("Conv", "conv", ["cg", "w_conv"], ["z"]),
+    ],
+)
+
+
+def test_int8_leaves_attention_between_activations_in_fp32() -> None:
+    assert fp32_matmuls(LAYER, mlp_outputs=False) == ["scores"]
+
+
+def test_int8_can_leave_the_matmuls_that_read_a_gelu_in_fp32() -> None:
+    assert fp32_matmuls(LAYER, mlp_outputs=True) == ["scores", "fc2"]
