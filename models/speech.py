@@ -386,15 +386,16 @@ def fp32_matmuls(graph: Any, mlp_outputs: bool) -> list[str]:
     constants = {init.name for init in graph.initializer}
     constants |= {out for node in graph.node if node.op_type == "Constant" for out in node.output}
     gelu_outputs = {out for node in graph.node if node.op_type == "Gelu" for out in node.output}
-    return [
-        node.name
-        for node in graph.node
-        if node.op_type == "MatMul"
-        and (
-            not any(name in constants for name in node.input)
-            or (mlp_outputs and node.input[0] in gelu_outputs)
-        )
+    matmuls = [node for node in graph.node if node.op_type == "MatMul"]
+    between_activations = [
+        node.name for node in matmuls if not any(name in constants for name in node.input)
     ]
+    if not mlp_outputs:
+        return between_activations
+    reading_gelu = [node.name for node in matmuls if node.input[0] in gelu_outputs]
+    if not reading_gelu:  # an exporter that spells GELU out would leave the recipe unmet
+        raise RuntimeError("the recipe keeps MLP outputs fp32, but no MatMul reads a Gelu")
+    return between_activations + reading_gelu
 
 
 def quantize(fp32: Path, target: Path, per_channel: bool, mlp_outputs_fp32: bool) -> None:

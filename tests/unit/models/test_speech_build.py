@@ -154,3 +154,13 @@ def test_int8_leaves_attention_between_activations_in_fp32() -> None:
 
 def test_int8_can_leave_the_matmuls_that_read_a_gelu_in_fp32() -> None:
     assert fp32_matmuls(LAYER, mlp_outputs=True) == ["scores", "fc2"]
+
+
+def test_a_graph_without_gelu_cannot_keep_its_mlp_outputs_fp32() -> None:
+    spelt_out = SimpleNamespace(
+        initializer=LAYER.initializer,
+        node=[n for n in LAYER.node if n.op_type != "Gelu"],
+    )
+    assert fp32_matmuls(spelt_out, mlp_outputs=False) == ["scores"]
+    with pytest.raises(RuntimeError, match="no MatMul reads a Gelu"):
+        fp32_matmuls(spelt_out, mlp_outputs=True)
